@@ -1,0 +1,312 @@
+// Package ingest turns decoded segments into durable store writes.
+//
+// Receivers hand segments to a Pipeline. One writer goroutine takes everything
+// queued since its last write and commits it to the store as one batch (group
+// commit): a single fsync covers every segment in it. Callers that need an
+// acknowledgement (PutTraceSegments) wait for the commit that holds their
+// segments; fire-and-forget callers (UDP) are made durable within FlushInterval.
+//
+// The queue is bounded in bytes, so a flood costs drops (counted), never
+// unbounded memory.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/counterspy/counterspy/internal/segment"
+	"github.com/counterspy/counterspy/internal/store"
+)
+
+// Options tunes a Pipeline. Zero values take the defaults.
+type Options struct {
+	// FlushInterval bounds how long an unacknowledged (UDP) segment waits
+	// before it is written durably. Default 200ms.
+	FlushInterval time.Duration
+	// MaxBatchBytes starts a write early once this many document bytes are
+	// queued. Default 8 MiB.
+	MaxBatchBytes int
+	// QueueBytes bounds the document bytes waiting for the writer; fire-and-
+	// forget segments beyond it are dropped, acknowledged ones wait. Default
+	// 256 MiB.
+	QueueBytes int
+	// Now returns the arrival time stamped on records (tests may fix it).
+	Now func() time.Time
+	// Observer, if set, sees every batch before it is written and may add
+	// derived records (summaries, indexes) to it.
+	Observer Observer
+}
+
+// Observer derives data from segments as they are committed. It runs on the
+// writer goroutine, so it sees batches one at a time, in commit order.
+type Observer interface {
+	Observe(segs []segment.Segment, b *store.Batch) error
+}
+
+func (o *Options) setDefaults() {
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = 200 * time.Millisecond
+	}
+	if o.MaxBatchBytes <= 0 {
+		o.MaxBatchBytes = 8 << 20
+	}
+	if o.QueueBytes <= 0 {
+		o.QueueBytes = 256 << 20
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// ErrClosed is returned by Submit and SubmitWait after Close.
+var ErrClosed = errors.New("ingest: pipeline closed")
+
+// Pipeline is the group-commit writer. Its methods are safe for concurrent use.
+type Pipeline struct {
+	st   store.Writer
+	opts Options
+	log  *slog.Logger
+
+	mu           sync.Mutex
+	pending      []item
+	pendingBytes int
+	waiters      int // pending items with a done channel
+	closed       bool
+	wake         chan struct{} // capacity 1: "there is work"
+	space        *sync.Cond    // signalled when the writer frees queue bytes
+
+	done chan struct{} // closed when the writer goroutine exits
+
+	stored, dropped, storeErrors *metrics.Counter
+	batches                      *metrics.Counter
+	batchSize                    *metrics.Histogram
+	writeSeconds                 *metrics.Histogram
+}
+
+type item struct {
+	segs     []segment.Segment
+	received int64
+	bytes    int
+	done     chan error // nil for fire-and-forget
+}
+
+// New starts a pipeline writing to st. Metrics are registered in ms.
+func New(st store.Writer, opts Options, ms *metrics.Set, log *slog.Logger) *Pipeline {
+	opts.setDefaults()
+	p := &Pipeline{
+		st:           st,
+		opts:         opts,
+		log:          log,
+		wake:         make(chan struct{}, 1),
+		done:         make(chan struct{}),
+		stored:       ms.GetOrCreateCounter(`counterspy_segments_stored_total`),
+		dropped:      ms.GetOrCreateCounter(`counterspy_segments_dropped_total{reason="queue_full"}`),
+		storeErrors:  ms.GetOrCreateCounter(`counterspy_segments_dropped_total{reason="store_error"}`),
+		batches:      ms.GetOrCreateCounter(`counterspy_store_batches_total`),
+		batchSize:    ms.GetOrCreateHistogram(`counterspy_store_batch_segments`),
+		writeSeconds: ms.GetOrCreateHistogram(`counterspy_store_write_duration_seconds`),
+	}
+	p.space = sync.NewCond(&p.mu)
+	ms.GetOrCreateGauge(`counterspy_ingest_queue_bytes`, func() float64 {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return float64(p.pendingBytes)
+	})
+	go p.run()
+	return p
+}
+
+// Submit queues segments for a durable write within FlushInterval and returns
+// at once. It returns false, and counts the segments as dropped, when the
+// queue is full or the pipeline is closed.
+func (p *Pipeline) Submit(segs []segment.Segment) bool {
+	if len(segs) == 0 {
+		return true
+	}
+	it := item{segs: segs, received: p.opts.Now().UnixNano(), bytes: docBytes(segs)}
+	p.mu.Lock()
+	if p.closed || p.pendingBytes+it.bytes > p.opts.QueueBytes {
+		p.mu.Unlock()
+		p.dropped.Add(len(segs))
+		return false
+	}
+	p.enqueueLocked(it)
+	p.mu.Unlock()
+	return true
+}
+
+// SubmitWait queues segments and returns once they are durable, or with the
+// error that prevented it. If ctx ends first the segments may still be written.
+func (p *Pipeline) SubmitWait(ctx context.Context, segs []segment.Segment) error {
+	if len(segs) == 0 {
+		return nil
+	}
+	it := item{segs: segs, received: p.opts.Now().UnixNano(), bytes: docBytes(segs), done: make(chan error, 1)}
+	p.mu.Lock()
+	// An acknowledged write waits for room instead of being dropped: the
+	// caller is told to slow down by the latency, not by data loss.
+	for !p.closed && p.pendingBytes > 0 && p.pendingBytes+it.bytes > p.opts.QueueBytes {
+		p.space.Wait()
+	}
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	p.enqueueLocked(it)
+	p.mu.Unlock()
+	select {
+	case err := <-it.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *Pipeline) enqueueLocked(it item) {
+	p.pending = append(p.pending, it)
+	p.pendingBytes += it.bytes
+	if it.done != nil {
+		p.waiters++
+	}
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close writes everything queued and stops the writer. Segments submitted
+// after Close are rejected.
+func (p *Pipeline) Close(ctx context.Context) error {
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		p.space.Broadcast()
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
+	p.mu.Unlock()
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("ingest: close: %w", ctx.Err())
+	}
+}
+
+func (p *Pipeline) run() {
+	defer close(p.done)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		<-p.wake
+		// Fire-and-forget work may wait for company (bigger batches compress
+		// and commit better); acknowledged work is written at once, and
+		// whatever arrives during that write forms the next group.
+		p.mu.Lock()
+		urgent := p.closed || p.waiters > 0 || p.pendingBytes >= p.opts.MaxBatchBytes
+		p.mu.Unlock()
+		if !urgent {
+			timer.Reset(p.opts.FlushInterval)
+		wait:
+			for {
+				select {
+				case <-timer.C:
+					break wait
+				case <-p.wake:
+					p.mu.Lock()
+					urgent = p.closed || p.waiters > 0 || p.pendingBytes >= p.opts.MaxBatchBytes
+					p.mu.Unlock()
+					if urgent {
+						timer.Stop()
+						break wait
+					}
+				}
+			}
+		}
+		p.mu.Lock()
+		items := p.pending
+		p.pending = nil
+		p.pendingBytes = 0
+		p.waiters = 0
+		closed := p.closed
+		p.space.Broadcast()
+		p.mu.Unlock()
+
+		if len(items) > 0 {
+			p.write(items)
+		}
+		if closed {
+			p.mu.Lock()
+			rest := len(p.pending)
+			p.mu.Unlock()
+			if rest == 0 {
+				return
+			}
+			select {
+			case p.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// write commits one group and reports the outcome to its waiters.
+func (p *Pipeline) write(items []item) {
+	n := 0
+	for _, it := range items {
+		n += len(it.segs)
+	}
+	segs := make([]segment.Segment, 0, n)
+	b := &store.Batch{Records: make([]store.Record, 0, n)}
+	for _, it := range items {
+		for i := range it.segs {
+			s := &it.segs[i]
+			segs = append(segs, *s)
+			b.Records = append(b.Records, store.Record{TraceID: s.TraceID, ID: s.ID(), Received: it.received, Doc: s.Raw})
+		}
+	}
+	start := time.Now()
+	var err error
+	if p.opts.Observer != nil {
+		if oerr := p.opts.Observer.Observe(segs, b); oerr != nil {
+			// Derived data is rebuilt from the documents; losing it must not
+			// cost the documents themselves.
+			p.log.Error("deriving trace data failed; documents are stored without it", "err", oerr, "segments", n)
+		}
+	}
+	err = p.st.Write(context.Background(), b)
+	p.writeSeconds.UpdateDuration(start)
+	p.batches.Inc()
+	p.batchSize.Update(float64(n))
+	if err != nil {
+		err = fmt.Errorf("store %d segments: %w", n, err)
+		p.log.Error("store write failed", "err", err)
+	}
+	for _, it := range items {
+		switch {
+		case err == nil:
+			p.stored.Add(len(it.segs))
+		case it.done == nil:
+			p.storeErrors.Add(len(it.segs))
+		}
+		if it.done != nil {
+			it.done <- err
+		}
+	}
+}
+
+func docBytes(segs []segment.Segment) int {
+	n := 0
+	for i := range segs {
+		n += len(segs[i].Raw)
+	}
+	return n
+}

@@ -1,0 +1,237 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/counterspy/counterspy/internal/segment"
+	"github.com/counterspy/counterspy/internal/store"
+	"github.com/counterspy/counterspy/internal/xrayid"
+)
+
+// recorder is a store.Writer whose behaviour the tests control: it can hold
+// writes (to let a group form) and fail them.
+type recorder struct {
+	mu      sync.Mutex
+	batches []store.Batch
+	fail    error
+	hold    chan struct{} // when non-nil, Write waits for it to close
+	entered chan struct{} // receives one value per Write call
+}
+
+func (r *recorder) Write(ctx context.Context, b *store.Batch) error {
+	if r.entered != nil {
+		r.entered <- struct{}{}
+	}
+	r.mu.Lock()
+	hold := r.hold
+	r.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return r.fail
+	}
+	cp := store.Batch{Records: append([]store.Record(nil), b.Records...)}
+	r.batches = append(r.batches, cp)
+	return nil
+}
+
+func (r *recorder) records() []store.Record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []store.Record
+	for _, b := range r.batches {
+		out = append(out, b.Records...)
+	}
+	return out
+}
+
+var gen = xrayid.NewGenerator(1)
+
+func seg(size int) segment.Segment {
+	return segment.Segment{
+		TraceID:  gen.TraceID(time.Unix(1700000000, 0)),
+		Raw:      []byte(strings.Repeat("x", size)),
+		Entities: []segment.Entity{{ID: gen.SegmentID(), Parent: -1}},
+	}
+}
+
+func newTest(t *testing.T, w store.Writer, opts Options) (*Pipeline, *metrics.Set) {
+	t.Helper()
+	ms := metrics.NewSet()
+	p := New(w, opts, ms, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(func() { p.Close(context.Background()) })
+	return p, ms
+}
+
+func counter(ms *metrics.Set, name string) uint64 { return ms.GetOrCreateCounter(name).Get() }
+
+func TestSubmitWaitIsDurableWhenItReturns(t *testing.T) {
+	rec := &recorder{}
+	now := time.Unix(1700000000, 5)
+	p, ms := newTest(t, rec, Options{FlushInterval: time.Hour, Now: func() time.Time { return now }})
+	s := seg(10)
+	if err := p.SubmitWait(context.Background(), []segment.Segment{s}); err != nil {
+		t.Fatal(err)
+	}
+	got := rec.records()
+	if len(got) != 1 || got[0].TraceID != s.TraceID || got[0].ID != s.ID() || string(got[0].Doc) != string(s.Raw) || got[0].Received != now.UnixNano() {
+		t.Fatalf("stored %+v", got)
+	}
+	if n := counter(ms, `counterspy_segments_stored_total`); n != 1 {
+		t.Fatalf("stored counter %d", n)
+	}
+}
+
+func TestConcurrentWaitersShareCommits(t *testing.T) {
+	rec := &recorder{hold: make(chan struct{}), entered: make(chan struct{}, 100)}
+	p, _ := newTest(t, rec, Options{FlushInterval: time.Hour})
+	var wg sync.WaitGroup
+	errs := make(chan error, 51)
+	submit := func() {
+		s := seg(5) // the generator is not safe for concurrent use
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- p.SubmitWait(context.Background(), []segment.Segment{s}) }()
+	}
+	submit()
+	<-rec.entered // the first commit is in progress; the next 50 must form one group
+	for range 50 {
+		submit()
+	}
+	waitFor(t, func() bool { p.mu.Lock(); defer p.mu.Unlock(); return len(p.pending) == 50 })
+	rec.mu.Lock()
+	close(rec.hold)
+	rec.hold = nil
+	rec.mu.Unlock()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(rec.batches); n != 2 {
+		t.Fatalf("51 waiters took %d commits, want 2 (one in flight, one group)", n)
+	}
+}
+
+func TestSubmitIsWrittenWithoutWaiters(t *testing.T) {
+	rec := &recorder{}
+	p, _ := newTest(t, rec, Options{FlushInterval: 10 * time.Millisecond})
+	for range 10 {
+		if !p.Submit([]segment.Segment{seg(3)}) {
+			t.Fatal("dropped")
+		}
+	}
+	waitFor(t, func() bool { return len(rec.records()) == 10 })
+}
+
+func TestFloodIsDroppedAndCounted(t *testing.T) {
+	rec := &recorder{hold: make(chan struct{}), entered: make(chan struct{}, 10)}
+	p, ms := newTest(t, rec, Options{FlushInterval: time.Millisecond, QueueBytes: 1000})
+	if !p.Submit([]segment.Segment{seg(100)}) {
+		t.Fatal("first submit dropped")
+	}
+	<-rec.entered // writer holds the first batch; the queue now fills
+	accepted, dropped := 0, 0
+	for range 30 {
+		if p.Submit([]segment.Segment{seg(100)}) {
+			accepted++
+		} else {
+			dropped++
+		}
+	}
+	if accepted != 10 || dropped != 20 {
+		t.Fatalf("accepted %d dropped %d, want 10 and 20 with a 1000-byte queue", accepted, dropped)
+	}
+	if n := counter(ms, `counterspy_segments_dropped_total{reason="queue_full"}`); n != 20 {
+		t.Fatalf("dropped counter %d", n)
+	}
+	rec.mu.Lock()
+	close(rec.hold)
+	rec.hold = nil
+	rec.mu.Unlock()
+	waitFor(t, func() bool { return len(rec.records()) == 11 })
+}
+
+func TestStoreErrorReachesWaitersAndIsCounted(t *testing.T) {
+	rec := &recorder{fail: errors.New("disk full")}
+	p, ms := newTest(t, rec, Options{FlushInterval: time.Millisecond})
+	err := p.SubmitWait(context.Background(), []segment.Segment{seg(1), seg(1)})
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("err = %v", err)
+	}
+	p.Submit([]segment.Segment{seg(1)})
+	waitFor(t, func() bool { return counter(ms, `counterspy_segments_dropped_total{reason="store_error"}`) == 1 })
+	if n := counter(ms, `counterspy_segments_stored_total`); n != 0 {
+		t.Fatalf("stored counter %d after failures", n)
+	}
+}
+
+func TestCloseFlushesAndRejectsLaterWork(t *testing.T) {
+	rec := &recorder{}
+	ms := metrics.NewSet()
+	p := New(rec, Options{FlushInterval: time.Hour}, ms, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for range 5 {
+		p.Submit([]segment.Segment{seg(2)})
+	}
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.records()); n != 5 {
+		t.Fatalf("close wrote %d of 5 queued segments", n)
+	}
+	if p.Submit([]segment.Segment{seg(1)}) {
+		t.Fatal("Submit after Close accepted")
+	}
+	if err := p.SubmitWait(context.Background(), []segment.Segment{seg(1)}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("SubmitWait after Close: %v", err)
+	}
+}
+
+type observer struct{ seen int }
+
+func (o *observer) Observe(segs []segment.Segment, b *store.Batch) error {
+	o.seen += len(segs)
+	if len(segs) != len(b.Records) {
+		return fmt.Errorf("%d segments, %d records", len(segs), len(b.Records))
+	}
+	return nil
+}
+
+func TestObserverSeesEveryCommittedSegment(t *testing.T) {
+	rec := &recorder{}
+	o := &observer{}
+	p, _ := newTest(t, rec, Options{FlushInterval: time.Millisecond, Observer: o})
+	for range 3 {
+		if err := p.SubmitWait(context.Background(), []segment.Segment{seg(1), seg(1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if o.seen != 6 {
+		t.Fatalf("observer saw %d segments, want 6", o.seen)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

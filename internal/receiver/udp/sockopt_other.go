@@ -1,0 +1,17 @@
+//go:build !unix
+
+package udp
+
+import (
+	"log/slog"
+	"net"
+	"syscall"
+)
+
+func reusePort(network, address string, c syscall.RawConn) error { return nil }
+
+func setReceiveBuffer(c net.PacketConn, size int, log *slog.Logger) {
+	if uc, ok := c.(*net.UDPConn); ok {
+		_ = uc.SetReadBuffer(size)
+	}
+}

@@ -1,0 +1,263 @@
+// Package udp receives segment documents over the X-Ray daemon protocol: one
+// datagram is a JSON header line, a newline, and one segment document.
+package udp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"golang.org/x/net/ipv4"
+
+	"github.com/counterspy/counterspy/internal/segment"
+)
+
+// Sink takes decoded segments; it returns false when it had to drop them.
+// The receiver gives up ownership of segs and their bytes.
+type Sink interface {
+	Submit(segs []segment.Segment) bool
+}
+
+// Options tunes a Receiver. Zero values take the defaults.
+type Options struct {
+	// Readers is the number of sockets (SO_REUSEPORT) and reading
+	// goroutines. Default GOMAXPROCS.
+	Readers int
+	// BatchSize is how many datagrams one read system call may return.
+	// Default 64.
+	BatchSize int
+	// SocketBuffer is the requested kernel receive buffer per socket, so
+	// bursts wait in the kernel instead of being dropped there. Default 16 MiB
+	// (as root it may exceed net.core.rmem_max; otherwise the kernel caps it).
+	SocketBuffer int
+	// MaxDocumentSize is the largest accepted document. Default 64 KiB.
+	MaxDocumentSize int
+}
+
+func (o *Options) setDefaults() {
+	if o.Readers <= 0 {
+		o.Readers = runtime.GOMAXPROCS(0)
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 64
+	}
+	if o.SocketBuffer <= 0 {
+		o.SocketBuffer = 16 << 20
+	}
+	if o.MaxDocumentSize <= 0 {
+		o.MaxDocumentSize = segment.MaxDocumentSize
+	}
+}
+
+// Reasons a datagram is rejected before its document is decoded.
+const (
+	reasonMissingHeader = "MissingHeader"
+	reasonInvalidHeader = "InvalidHeader"
+)
+
+// Receiver owns the sockets and the reading goroutines.
+type Receiver struct {
+	conns []net.PacketConn
+	sink  Sink
+	opts  Options
+	log   *slog.Logger
+	wg    sync.WaitGroup
+
+	datagrams, received, dropped *metrics.Counter
+	rejected                     map[string]*metrics.Counter
+	rejectLog                    *rateLog
+}
+
+// Listen binds addr (host:port; port 0 picks a free one) and starts reading.
+func Listen(addr string, sink Sink, opts Options, ms *metrics.Set, log *slog.Logger) (*Receiver, error) {
+	opts.setDefaults()
+	r := &Receiver{
+		sink:      sink,
+		opts:      opts,
+		log:       log,
+		datagrams: ms.GetOrCreateCounter(`counterspy_udp_datagrams_received_total`),
+		received:  ms.GetOrCreateCounter(`counterspy_segments_received_total{protocol="udp"}`),
+		dropped:   ms.GetOrCreateCounter(`counterspy_udp_segments_not_queued_total`),
+		rejected:  map[string]*metrics.Counter{},
+		rejectLog: newRateLog(log, 10*time.Second),
+	}
+	for _, reason := range append([]string{reasonMissingHeader, reasonInvalidHeader}, segment.Codes...) {
+		r.rejected[reason] = ms.GetOrCreateCounter(fmt.Sprintf(`counterspy_segments_rejected_total{protocol="udp",reason=%q}`, reason))
+	}
+	lc := net.ListenConfig{Control: reusePort}
+	for i := range opts.Readers {
+		c, err := lc.ListenPacket(context.Background(), "udp", addr)
+		if err != nil {
+			r.closeConns()
+			return nil, fmt.Errorf("listen udp %s: %w", addr, err)
+		}
+		if i == 0 {
+			// The other sockets must share the port the first one got.
+			addr = c.LocalAddr().String()
+		}
+		setReceiveBuffer(c, opts.SocketBuffer, log)
+		r.conns = append(r.conns, c)
+	}
+	for _, c := range r.conns {
+		r.wg.Add(1)
+		go r.read(c)
+	}
+	return r, nil
+}
+
+// Addr is the bound address.
+func (r *Receiver) Addr() net.Addr { return r.conns[0].LocalAddr() }
+
+// Close stops reading and waits for the readers to finish handing off.
+func (r *Receiver) Close() error {
+	err := r.closeConns()
+	r.wg.Wait()
+	return err
+}
+
+func (r *Receiver) closeConns() error {
+	var errs []error
+	for _, c := range r.conns {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Receiver) read(c net.PacketConn) {
+	defer r.wg.Done()
+	pc := ipv4.NewPacketConn(c) // ReadBatch is recvmmsg on Linux; it also works on IPv6 sockets.
+	msgs := make([]ipv4.Message, r.opts.BatchSize)
+	for i := range msgs {
+		msgs[i].Buffers = [][]byte{make([]byte, 64<<10)}
+	}
+	dec := segment.NewDecoder(r.opts.MaxDocumentSize)
+	for {
+		n, err := pc.ReadBatch(msgs, 0)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			r.log.Warn("udp read failed", "err", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		r.datagrams.Add(n)
+		// One allocation holds every accepted document of this read; the
+		// store copies them, so the slab lives only until the write.
+		total := 0
+		for i := range n {
+			total += msgs[i].N
+		}
+		slab := make([]byte, 0, total)
+		var segs []segment.Segment
+		for i := range n {
+			body, reason := splitDatagram(msgs[i].Buffers[0][:msgs[i].N])
+			if reason != "" {
+				r.reject(reason, "", msgs[i].Addr)
+				continue
+			}
+			start := len(slab)
+			slab = append(slab, body...)
+			before := len(segs)
+			segs, err = dec.Decode(segs, slab[start:len(slab):len(slab)])
+			if err != nil {
+				var se *segment.Error
+				if errors.As(err, &se) {
+					r.reject(se.Code, se.Message, msgs[i].Addr)
+				} else {
+					r.reject(segment.CodeInvalidSegment, err.Error(), msgs[i].Addr)
+				}
+				slab = slab[:start]
+				continue
+			}
+			r.received.Add(len(segs) - before)
+		}
+		if len(segs) > 0 && !r.sink.Submit(segs) {
+			r.dropped.Add(len(segs))
+		}
+	}
+}
+
+func (r *Receiver) reject(reason, msg string, from net.Addr) {
+	r.rejected[reason].Inc()
+	r.rejectLog.note(reason, msg, from)
+}
+
+// Daemon headers as the SDKs write them; anything else goes through the slow,
+// lenient path, as the daemon itself JSON-decodes the header.
+var (
+	headerGo      = []byte(`{"format": "json", "version": 1}`)
+	headerCompact = []byte(`{"format":"json","version":1}`)
+)
+
+// splitDatagram returns the document of a datagram, or the reason it is not one.
+func splitDatagram(b []byte) (doc []byte, reason string) {
+	nl := bytes.IndexByte(b, '\n')
+	if nl < 0 {
+		return nil, reasonMissingHeader
+	}
+	header, doc := b[:nl], b[nl+1:]
+	if !bytes.Equal(header, headerGo) && !bytes.Equal(header, headerCompact) && !validHeader(header) {
+		return nil, reasonInvalidHeader
+	}
+	if len(bytes.TrimSpace(doc)) == 0 {
+		return nil, reasonMissingHeader
+	}
+	return doc, ""
+}
+
+func validHeader(b []byte) bool {
+	var h struct {
+		Format  string `json:"format"`
+		Version int    `json:"version"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		return false
+	}
+	return strings.EqualFold(h.Format, "json") && h.Version == 1
+}
+
+// rateLog logs rejected datagrams at most once per interval and reason, with
+// the number suppressed in between, so a misbehaving client cannot flood logs.
+type rateLog struct {
+	log      *slog.Logger
+	interval time.Duration
+	mu       sync.Mutex
+	last     map[string]time.Time
+	skipped  map[string]int
+}
+
+func newRateLog(log *slog.Logger, interval time.Duration) *rateLog {
+	return &rateLog{log: log, interval: interval, last: map[string]time.Time{}, skipped: map[string]int{}}
+}
+
+func (l *rateLog) note(reason, msg string, from net.Addr) {
+	now := time.Now()
+	l.mu.Lock()
+	if now.Sub(l.last[reason]) < l.interval {
+		l.skipped[reason]++
+		l.mu.Unlock()
+		return
+	}
+	skipped := l.skipped[reason]
+	l.last[reason] = now
+	l.skipped[reason] = 0
+	l.mu.Unlock()
+	l.log.Warn("rejected udp segment", "reason", reason, "detail", msg, "remote", addrString(from), "suppressed_since_last", skipped)
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}

@@ -1,0 +1,221 @@
+// Package server wires receivers, the ingest pipeline, the store and the API
+// into the process that `counterspy serve` runs.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/counterspy/counterspy/internal/api"
+	"github.com/counterspy/counterspy/internal/ingest"
+	"github.com/counterspy/counterspy/internal/receiver/udp"
+	"github.com/counterspy/counterspy/internal/store"
+	"github.com/counterspy/counterspy/internal/store/pebblestore"
+)
+
+// Config is everything `counterspy serve` can be told.
+type Config struct {
+	// Addr is where segments (UDP) and the HTTP API (TCP) listen, like the
+	// X-Ray daemon's -b. Port 0 picks a free port (the same for both when
+	// possible).
+	Addr string
+	// UDPAddr and HTTPAddr override Addr for one protocol.
+	UDPAddr, HTTPAddr string
+	// DataDir holds the embedded store.
+	DataDir string
+	// FlushInterval bounds how long a UDP segment may wait before it is
+	// durable.
+	FlushInterval time.Duration
+	// NoSync skips fsync on writes (faster; a machine crash, not a process
+	// crash, can then lose acknowledged data).
+	NoSync bool
+	// Retention is how long traces are kept.
+	Retention time.Duration
+	// MaxDocumentSize caps one segment document.
+	MaxDocumentSize int
+	// SamplingRate is the Default sampling rule's fixed rate given to SDKs.
+	SamplingRate float64
+	// UDPReaders is the number of UDP sockets/readers (0 = one per CPU).
+	UDPReaders int
+	Logger     *slog.Logger
+}
+
+// DefaultAddr is the X-Ray daemon's address.
+const DefaultAddr = "127.0.0.1:2000"
+
+// Server is a running Counterspy.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	metrics  *metrics.Set
+	store    store.Store
+	pipeline *ingest.Pipeline
+	udp      *udp.Receiver
+	http     *http.Server
+	httpLn   net.Listener
+
+	stop     context.CancelFunc
+	bg       sync.WaitGroup
+	closeErr error
+	once     sync.Once
+}
+
+// Start opens the store and starts listening.
+func Start(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = 30 * 24 * time.Hour
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("server: no data directory")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.NewSet()}
+	st, err := pebblestore.Open(filepath.Join(cfg.DataDir, "traces"), pebblestore.Options{
+		SyncWrites: !cfg.NoSync, Logger: cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", cfg.DataDir, err)
+	}
+	s.store = st
+	s.pipeline = ingest.New(st, ingest.Options{FlushInterval: cfg.FlushInterval}, s.metrics, cfg.Logger)
+
+	httpAddr, udpAddr := cfg.Addr, cfg.Addr
+	if cfg.HTTPAddr != "" {
+		httpAddr = cfg.HTTPAddr
+	}
+	if cfg.UDPAddr != "" {
+		udpAddr = cfg.UDPAddr
+	}
+	if err := s.listen(httpAddr, udpAddr); err != nil {
+		s.pipeline.Close(context.Background())
+		st.Close()
+		return nil, err
+	}
+
+	a := api.New(s.pipeline, st, api.Options{MaxDocumentSize: cfg.MaxDocumentSize, SamplingRate: cfg.SamplingRate}, s.metrics, cfg.Logger)
+	s.http = &http.Server{Handler: s.routes(a), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := s.http.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", "err", err)
+		}
+	}()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	s.bg.Add(1)
+	go s.retentionLoop(ctx)
+	s.log.Info("counterspy serving", "http", s.HTTPAddr(), "udp", s.UDPAddr(), "data_dir", cfg.DataDir)
+	return s, nil
+}
+
+// listen binds the TCP and UDP ports. With port 0 in both it looks for one
+// port free for both protocols, so SDKs can use a single daemon address.
+func (s *Server) listen(httpAddr, udpAddr string) error {
+	ropts := udp.Options{Readers: s.cfg.UDPReaders, MaxDocumentSize: s.cfg.MaxDocumentSize}
+	samePort := httpAddr == udpAddr
+	for attempt := 0; ; attempt++ {
+		ln, err := net.Listen("tcp", httpAddr)
+		if err != nil {
+			return fmt.Errorf("listen tcp %s: %w", httpAddr, err)
+		}
+		uaddr := udpAddr
+		if samePort {
+			uaddr = ln.Addr().String()
+		}
+		r, err := udp.Listen(uaddr, s.pipeline, ropts, s.metrics, s.log)
+		if err != nil {
+			ln.Close()
+			_, port, _ := net.SplitHostPort(httpAddr)
+			if samePort && port == "0" && attempt < 20 {
+				continue // the free TCP port is taken for UDP; try another
+			}
+			return err
+		}
+		s.httpLn, s.udp = ln, r
+		return nil
+	}
+}
+
+func (s *Server) routes(a *api.API) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		s.metrics.WritePrometheus(w)
+		metrics.WriteProcessMetrics(w)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := s.store.Stats(r.Context()); err != nil {
+			http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	mux.Handle("/", a)
+	return mux
+}
+
+// HTTPAddr is the bound API address (host:port).
+func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
+
+// UDPAddr is the bound segment address (host:port).
+func (s *Server) UDPAddr() string { return s.udp.Addr().String() }
+
+// Metrics exposes the server's metric set (for tests and embedding).
+func (s *Server) Metrics() *metrics.Set { return s.metrics }
+
+// Store exposes the backend (for tests and embedding).
+func (s *Server) Store() store.Store { return s.store }
+
+// Pipeline exposes the ingest pipeline (for in-process traffic such as the demo).
+func (s *Server) Pipeline() *ingest.Pipeline { return s.pipeline }
+
+// Close stops receiving, writes everything queued, and closes the store.
+func (s *Server) Close(ctx context.Context) error {
+	s.once.Do(func() {
+		s.stop()
+		var errs []error
+		errs = append(errs, s.udp.Close())
+		errs = append(errs, s.http.Shutdown(ctx))
+		errs = append(errs, s.pipeline.Close(ctx))
+		s.bg.Wait()
+		errs = append(errs, s.store.Close())
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// retentionLoop drops expired partitions at start-up and then hourly.
+func (s *Server) retentionLoop(ctx context.Context) {
+	defer s.bg.Done()
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		cutoff := time.Now().Add(-s.cfg.Retention)
+		if err := s.store.DropBefore(ctx, cutoff); err != nil && ctx.Err() == nil {
+			s.log.Error("retention: dropping old traces failed", "cutoff", cutoff, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
