@@ -139,7 +139,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, err := op.do(r.Context(), body)
-	a.ms.GetOrCreateHistogram(fmt.Sprintf(`counterspy_api_request_duration_seconds{operation=%q}`, op.name)).UpdateDuration(start)
+	a.ms.GetOrCreatePrometheusHistogram(fmt.Sprintf(`counterspy_api_request_duration_seconds{operation=%q}`, op.name)).UpdateDuration(start)
 	if err != nil {
 		var apiErr *Error
 		if !errors.As(err, &apiErr) {

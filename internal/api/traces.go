@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"math"
 
 	"github.com/counterspy/counterspy/internal/assemble"
 	"github.com/counterspy/counterspy/internal/xrayid"
@@ -67,7 +68,7 @@ func (a *API) batchGetTraces(ctx context.Context, body []byte) (any, error) {
 			out.UnprocessedTraceIds = append(out.UnprocessedTraceIds, t.ID.String())
 			continue
 		}
-		to := traceOutput{ID: c.ID.String(), Duration: c.Duration, LimitExceeded: c.LimitExceeded, Segments: make([]segmentOutput, len(c.Segments))}
+		to := traceOutput{ID: c.ID.String(), Duration: roundMicros(c.Duration), LimitExceeded: c.LimitExceeded, Segments: make([]segmentOutput, len(c.Segments))}
 		for i, s := range c.Segments {
 			to.Segments[i] = segmentOutput{ID: s.ID.String(), Document: string(s.Document)}
 		}
@@ -75,3 +76,7 @@ func (a *API) batchGetTraces(ctx context.Context, body []byte) (any, error) {
 	}
 	return out, nil
 }
+
+// roundMicros drops float noise from differences of epoch seconds
+// (0.17799997 → 0.178): documents carry microseconds at most.
+func roundMicros(f float64) float64 { return math.Round(f*1e6) / 1e6 }

@@ -85,8 +85,8 @@ type Pipeline struct {
 
 	stored, dropped, storeErrors *metrics.Counter
 	batches                      *metrics.Counter
-	batchSize                    *metrics.Histogram
-	writeSeconds                 *metrics.Histogram
+	batchSize                    *metrics.PrometheusHistogram
+	writeSeconds                 *metrics.PrometheusHistogram
 }
 
 type item struct {
@@ -109,8 +109,8 @@ func New(st store.Writer, opts Options, ms *metrics.Set, log *slog.Logger) *Pipe
 		dropped:      ms.GetOrCreateCounter(`counterspy_segments_dropped_total{reason="queue_full"}`),
 		storeErrors:  ms.GetOrCreateCounter(`counterspy_segments_dropped_total{reason="store_error"}`),
 		batches:      ms.GetOrCreateCounter(`counterspy_store_batches_total`),
-		batchSize:    ms.GetOrCreateHistogram(`counterspy_store_batch_segments`),
-		writeSeconds: ms.GetOrCreateHistogram(`counterspy_store_write_duration_seconds`),
+		batchSize:    ms.GetOrCreatePrometheusHistogram(`counterspy_store_batch_segments`),
+		writeSeconds: ms.GetOrCreatePrometheusHistogram(`counterspy_store_write_duration_seconds`),
 	}
 	p.space = sync.NewCond(&p.mu)
 	ms.GetOrCreateGauge(`counterspy_ingest_queue_bytes`, func() float64 {

@@ -89,7 +89,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.NewSet()}
 	st, err := pebblestore.Open(filepath.Join(cfg.DataDir, "traces"), pebblestore.Options{
-		SyncWrites: !cfg.NoSync, Logger: cfg.Logger,
+		NoSync: cfg.NoSync, Logger: cfg.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", cfg.DataDir, err)

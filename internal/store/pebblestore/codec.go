@@ -1,0 +1,85 @@
+package pebblestore
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// codec compresses and decompresses frame values. Its encoder and decoder
+// are safe for concurrent use (EncodeAll and DecodeAll keep pools of their own
+// state), so one codec serves the whole store.
+type codec struct {
+	enc *zstd.Encoder
+	dec *zstd.Decoder
+	// bufs recycles decompression buffers: a frame is decoded, its records
+	// copied out, and the buffer reused.
+	bufs sync.Pool
+}
+
+func newCodec(level int) (*codec, error) {
+	enc, err := zstd.NewWriter(nil,
+		zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
+		zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)))
+	if err != nil {
+		return nil, fmt.Errorf("zstd encoder at level %d: %w", level, err)
+	}
+	dec, err := zstd.NewReader(nil,
+		zstd.WithDecoderConcurrency(0),
+		zstd.WithDecoderMaxMemory(maxFrameRawSize))
+	if err != nil {
+		_ = enc.Close()
+		return nil, fmt.Errorf("zstd decoder: %w", err)
+	}
+	return &codec{enc: enc, dec: dec}, nil
+}
+
+func (c *codec) close() {
+	_ = c.enc.Close()
+	c.dec.Close()
+}
+
+// appendFrame appends the frame value for an uncompressed payload.
+func (c *codec) appendFrame(dst, payload []byte) []byte {
+	return c.enc.EncodeAll(payload, append(dst, codecZstd))
+}
+
+// decodeFrame decodes a frame value. The frame's documents alias buf, which
+// the caller hands back with release once it has copied what it needs.
+func (c *codec) decodeFrame(value []byte) (f *frame, buf *[]byte, err error) {
+	if len(value) == 0 {
+		return nil, nil, fmt.Errorf("%w: empty value", errCorrupt)
+	}
+	if value[0] != codecZstd {
+		return nil, nil, fmt.Errorf("%w: unknown codec %d (written by a newer version?)", errCorrupt, value[0])
+	}
+	buf = c.buffer()
+	p, err := c.dec.DecodeAll(value[1:], (*buf)[:0])
+	if err != nil {
+		c.release(buf)
+		return nil, nil, fmt.Errorf("%w: zstd: %v", errCorrupt, err)
+	}
+	*buf = p
+	f, err = decodePayload(p)
+	if err != nil {
+		c.release(buf)
+		return nil, nil, err
+	}
+	return f, buf, nil
+}
+
+func (c *codec) buffer() *[]byte {
+	if b, ok := c.bufs.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, 256<<10)
+	return &b
+}
+
+func (c *codec) release(b *[]byte) {
+	if cap(*b) <= 4<<20 { // keep the pool from hoarding outsized buffers
+		c.bufs.Put(b)
+	}
+}

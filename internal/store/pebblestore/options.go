@@ -1,0 +1,85 @@
+package pebblestore
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Options configures a Store. The zero value is a durable store with default
+// tuning; every zero field takes its default.
+type Options struct {
+	// NoSync lets Write return before its batch reaches the disk. By default
+	// Write fsyncs first, so that a PutTraceSegments that returned 200
+	// survives kill -9 and power loss. With NoSync a process crash still
+	// loses nothing (Pebble's WAL is written before Write returns), a machine
+	// crash loses the last unsynced batches.
+	NoSync bool
+
+	// Logger receives Pebble's background errors and warnings. Default
+	// slog.Default().
+	Logger *slog.Logger
+
+	// EpochPast and EpochFuture bound the plausible start of a trace relative
+	// to its first arrival: a trace ID whose embedded second falls within
+	// [arrival − EpochPast, arrival + EpochFuture] is placed (and later
+	// dropped) by that second, any other by its first arrival. Defaults 30
+	// days and 1 hour. DropBefore keeps frames EpochFuture longer than the
+	// index, so a large EpochFuture delays disk space reclamation.
+	EpochPast, EpochFuture time.Duration
+
+	// FrameSize is the raw size at which a frame is cut. Larger frames
+	// compress better and cost more to decompress on lookup. Default 128 KiB.
+	FrameSize int
+
+	// ZstdLevel is the zstd level of frames (1–22, rounded to the encoder's
+	// nearest speed: 1 fastest, 3 default, 7 better, 11+ best). Default 3.
+	ZstdLevel int
+
+	// CacheSize is Pebble's block cache in bytes. Default 64 MiB.
+	CacheSize int64
+
+	// MemTableSize is the size of each Pebble memtable (and of each WAL
+	// before it rolls over). Default 32 MiB.
+	MemTableSize int
+
+	// RedirectCacheSize is how many recently placed redirected traces are
+	// remembered in memory (up to twice as many are held while the cache
+	// turns over). Default 100,000; negative disables the cache.
+	RedirectCacheSize int
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if o.EpochPast == 0 {
+		o.EpochPast = 30 * 24 * time.Hour
+	}
+	if o.EpochFuture == 0 {
+		o.EpochFuture = time.Hour
+	}
+	def(&o.FrameSize, 128<<10)
+	def(&o.ZstdLevel, 3)
+	def(&o.MemTableSize, 32<<20)
+	def(&o.RedirectCacheSize, 100_000)
+	if o.CacheSize == 0 {
+		o.CacheSize = 64 << 20
+	}
+	switch {
+	case o.EpochPast < time.Second || o.EpochFuture < time.Second:
+		return o, fmt.Errorf("epoch window [-%v, +%v] must be at least a second each way", o.EpochPast, o.EpochFuture)
+	case o.FrameSize < 1<<10 || o.FrameSize > maxFrameRawSize/2:
+		return o, fmt.Errorf("frame size %d outside [1 KiB, %d MiB]", o.FrameSize, maxFrameRawSize/2>>20)
+	case o.ZstdLevel < 1 || o.ZstdLevel > 22:
+		return o, fmt.Errorf("zstd level %d outside [1, 22]", o.ZstdLevel)
+	case o.CacheSize < 0 || o.MemTableSize < 0:
+		return o, fmt.Errorf("negative size in %+v", o)
+	}
+	return o, nil
+}

@@ -1,0 +1,240 @@
+package pebblestore
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/counterspy/counterspy/internal/store"
+)
+
+// formatVersion is the version of the key layout and frame codecs this build
+// writes and reads. Bump it for any change an older build would misread.
+const formatVersion = 1
+
+// Store is the embedded backend. It is safe for concurrent use.
+type Store struct {
+	db    *pebble.DB
+	codec *codec
+	opts  Options
+	log   *slog.Logger
+	wopts *pebble.WriteOptions
+	dir   string
+
+	// closeMu is held shared by every operation while it uses db, and
+	// exclusively by Close, so that Close waits for them and they see
+	// closed afterwards.
+	closeMu sync.RWMutex
+	closed  bool
+
+	// dropMu is held shared by Write from placement to its count update, and
+	// exclusively by DropBefore while it sums and deletes what it drops, so
+	// that the in-memory record count matches what is on disk.
+	dropMu sync.RWMutex
+	// dropSerial serializes DropBefore calls.
+	dropSerial sync.Mutex
+
+	// mu guards placement decisions and frame sequence numbers: two Writes
+	// of the same new redirected trace must agree on its placement.
+	mu        sync.Mutex
+	lastSeq   uint64
+	redirects redirectCache
+
+	records atomic.Int64
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens the store in dir, creating it if needed. It refuses a directory
+// holding another Pebble database or a store of a newer format.
+func Open(dir string, opts Options) (*Store, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("pebblestore options: %w", err)
+	}
+	po := pebbleOptions(opts)
+	db, err := pebble.Open(dir, po)
+	po.Cache.Unref() // the DB holds its own reference
+	if err != nil {
+		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
+	}
+	c, err := newCodec(opts.ZstdLevel)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s := &Store{
+		db:        db,
+		codec:     c,
+		opts:      opts,
+		log:       opts.Logger,
+		wopts:     &pebble.WriteOptions{Sync: !opts.NoSync},
+		dir:       dir,
+		redirects: redirectCache{limit: opts.RedirectCacheSize},
+	}
+	if err := s.load(); err != nil {
+		_ = db.Close()
+		c.close()
+		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
+	}
+	return s, nil
+}
+
+// load checks the format version (writing it into a new store) and reads
+// the state kept in memory: the last frame sequence and the record count.
+func (s *Store) load() error {
+	v, closer, err := s.db.Get(metaFormatKey)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		empty, err := s.isEmpty()
+		if err != nil {
+			return err
+		}
+		if !empty {
+			return errors.New("the directory holds a Pebble database without a Counterspy format version: not a Counterspy store")
+		}
+		if err := s.db.Set(metaFormatKey, binary.AppendUvarint(nil, formatVersion), pebble.Sync); err != nil {
+			return fmt.Errorf("write format version: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("read format version: %w", err)
+	default:
+		ver, n := binary.Uvarint(v)
+		bad := n <= 0 || n != len(v)
+		_ = closer.Close()
+		switch {
+		case bad:
+			return fmt.Errorf("unreadable format version %x", v)
+		case ver > formatVersion:
+			return fmt.Errorf("store format version %d is newer than this build reads (%d): upgrade Counterspy", ver, formatVersion)
+		case ver != formatVersion:
+			return fmt.Errorf("store format version %d is not supported (this build reads %d)", ver, formatVersion)
+		}
+	}
+
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixFrame}, UpperBound: []byte{prefixFrame + 1}})
+	if err != nil {
+		return fmt.Errorf("find the last frame: %w", err)
+	}
+	if it.Last() {
+		if k := it.Key(); len(k) == frameKeyLen {
+			s.lastSeq = binary.BigEndian.Uint64(k[1:])
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("find the last frame: %w", err)
+	}
+
+	n, err := s.sumCounts(0, ^uint32(0))
+	if err != nil {
+		return err
+	}
+	s.records.Store(n)
+	return nil
+}
+
+func (s *Store) isEmpty() (bool, error) {
+	it, err := s.db.NewIter(nil)
+	if err != nil {
+		return false, err
+	}
+	empty := !it.First()
+	if err := it.Close(); err != nil {
+		return false, err
+	}
+	return empty, nil
+}
+
+// sumCounts adds up the record counts of placement minutes [from, to).
+func (s *Store) sumCounts(from, to uint32) (int64, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: countKey(nil, from), UpperBound: countKey(nil, to)})
+	if err != nil {
+		return 0, fmt.Errorf("read record counts: %w", err)
+	}
+	var n int64
+	for ok := it.First(); ok; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			_ = it.Close()
+			return 0, fmt.Errorf("read record count %x: %w", it.Key(), err)
+		}
+		n += decodeCount(v)
+	}
+	if err := it.Close(); err != nil {
+		return 0, fmt.Errorf("read record counts: %w", err)
+	}
+	return n, nil
+}
+
+// begin marks the start of an operation on db; it fails after Close.
+func (s *Store) begin() error {
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return store.ErrClosed
+	}
+	return nil
+}
+
+func (s *Store) end() { s.closeMu.RUnlock() }
+
+// Close waits for running operations, then closes the database. Calling it
+// again returns ErrClosed.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	s.closed = true
+	s.codec.close()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close pebble store in %s: %w", s.dir, err)
+	}
+	return nil
+}
+
+// Stats reports the size of the store's files (WAL, tables, blob files and
+// manifests) and the number of records reachable by trace ID.
+func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Stats{}, err
+	}
+	if err := s.begin(); err != nil {
+		return store.Stats{}, err
+	}
+	defer s.end()
+	return store.Stats{
+		DiskBytes: int64(s.db.Metrics().DiskSpaceUsage()),
+		Records:   s.records.Load(),
+	}, nil
+}
+
+// Compact compacts the whole key space, so that what DropBefore deleted
+// leaves the disk and everything sits in the bottom level. Benchmarks use it
+// to measure bytes on disk; a server does not need it.
+func (s *Store) Compact(ctx context.Context) error {
+	if err := s.begin(); err != nil {
+		return err
+	}
+	defer s.end()
+	if err := s.db.Compact(ctx, []byte{0}, []byte{0xff}, true); err != nil {
+		return fmt.Errorf("compact pebble store in %s: %w", s.dir, err)
+	}
+	return nil
+}
+
+// Metrics returns Pebble's metrics, for benchmarks and a future /metrics.
+func (s *Store) Metrics() (*pebble.Metrics, error) {
+	if err := s.begin(); err != nil {
+		return nil, err
+	}
+	defer s.end()
+	return s.db.Metrics(), nil
+}
