@@ -434,19 +434,20 @@ var reserved = map[string]bool{
 	"contains": true, "beginswith": true, "endswith": true,
 }
 
-// stringValue consumes a quoted string or a bare word.
+// stringValue consumes a quoted string or a bare value: a word, or a run
+// of loose characters that starts with a digit (account.id = 0123,
+// http.clientip = 10.0.0.1), taken as written.
 func (p *parser) stringValue(ctx int) (string, *Error) {
-	switch p.tok.kind {
-	case tString:
+	switch {
+	case p.tok.kind == tString:
 		s := p.tok.str
 		p.next()
 		return s, nil
-	case tWord:
-		if reserved[strings.ToLower(p.tok.str)] {
-			e := p.expected("a string", ctx)
-			e.Msg += " (quote it to use it as a value)"
-			return "", e
-		}
+	case p.tok.kind == tWord && reserved[strings.ToLower(p.tok.str)]:
+		e := p.expected("a string", ctx)
+		e.Msg += " (quote it to use it as a value)"
+		return "", e
+	case p.tok.kind == tWord || p.tok.kind == tNumber || p.tok.kind == tBad && isDigit(p.src[p.tok.pos]):
 		p.tok = scanLoose(p.src, p.tok.pos)
 		s := p.tok.str
 		p.next()

@@ -223,7 +223,7 @@ func (p *parser) annotationValue(n *node, ctx int) *Error {
 		n.typ, n.num = tyNumber, p.tok.num
 	case isBool && (n.op == opEq || n.op == opNe):
 		n.typ, n.b = tyBool, p.isWord("true")
-	case p.tok.kind == tString || p.tok.kind == tWord && !isBool:
+	case p.tok.kind == tString || p.tok.kind == tWord && !isBool || p.tok.kind == tNumber:
 		s, err := p.stringValue(ctx)
 		n.typ, n.str = tyString, s
 		return err

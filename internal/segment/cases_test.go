@@ -228,6 +228,11 @@ func rejectCases(f func(doc, code, msg string)) {
 	f(doc, CodeInvalidJSON, fmt.Sprintf("invalid JSON at offset %d: invalid character '1' after object key:value pair", at(doc, "01", 1)))
 	doc = obj(complete, "\"user\":\"a\tb\"")
 	f(doc, CodeInvalidJSON, fmt.Sprintf("invalid JSON at offset %d: invalid character '\\t' in string literal", at(doc, "\t", 0)))
+	// fastjson's validator misses these (a control character before an escape).
+	doc = obj(complete, "\"user\":\"a\x01b\\n\"")
+	f(doc, CodeInvalidJSON, fmt.Sprintf("invalid JSON at offset %d: invalid character '\\x01' in string literal", at(doc, "\x01", 0)))
+	doc = obj(complete, "\"annotations\":{\"k\tx\\u0041\":1}")
+	f(doc, CodeInvalidJSON, fmt.Sprintf("invalid JSON at offset %d: invalid character '\\t' in string literal", at(doc, "\t", 0)))
 	doc = obj(complete, `"user":"a\qb"`)
 	f(doc, CodeInvalidJSON, fmt.Sprintf("invalid JSON at offset %d: invalid character 'q' in string escape code", at(doc, `\q`, 1)))
 

@@ -1,6 +1,8 @@
 package segment
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 
 	"github.com/valyala/fastjson"
@@ -29,6 +31,8 @@ type Decoder struct {
 	elem int // index in an array document, or -1 for an object document
 	root *fastjson.Object
 }
+
+var errControlChar = errors.New("a string holds a raw control character")
 
 // NewDecoder returns a decoder that rejects documents longer than maxSize
 // bytes; maxSize <= 0 means MaxDocumentSize.
@@ -61,6 +65,13 @@ func (d *Decoder) Decode(dst []Segment, doc []byte) ([]Segment, error) {
 	// serve, a document that strict JSON clients cannot read.
 	if err := fastjson.ValidateBytes(doc); err != nil {
 		return dst, invalidJSON(doc, err)
+	}
+	// fastjson v1.6.10's validator only checks the part of a string after
+	// its last escape sequence for raw control characters; strings without
+	// escapes are fully checked, so only documents with a backslash need a
+	// second look.
+	if bytes.IndexByte(doc, '\\') >= 0 && controlInString(doc) {
+		return dst, invalidJSON(doc, errControlChar)
 	}
 	v, err := d.parser.ParseBytes(doc)
 	if err != nil {

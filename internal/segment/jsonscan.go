@@ -93,6 +93,25 @@ func skipSpace(doc []byte, i int) int {
 	return i
 }
 
+// controlInString reports whether a string (key or value) of the valid JSON
+// doc holds a raw control character, which JSON forbids.
+func controlInString(doc []byte) bool {
+	in := false
+	for i := 0; i < len(doc); i++ {
+		switch c := doc[i]; {
+		case !in:
+			in = c == '"'
+		case c == '\\':
+			i++
+		case c == '"':
+			in = false
+		case c < 0x20:
+			return true
+		}
+	}
+	return false
+}
+
 // depthOffset returns the offset of the first bracket that opens nesting level
 // limit+1, or -1 if doc never nests that deep.
 func depthOffset(doc []byte, limit int) int {

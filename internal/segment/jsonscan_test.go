@@ -41,3 +41,18 @@ func TestDepthOffset(t *testing.T) {
 	f(`["[[[[", {"a\"[[":[1]}]`, 3, -1)
 	f(`[{},{},[[[]]]]`, 3, 9)
 }
+
+func TestControlInString(t *testing.T) {
+	f := func(doc string, want bool) {
+		t.Helper()
+		if got := controlInString([]byte(doc)); got != want {
+			t.Errorf("%q: got %v, want %v", doc, got, want)
+		}
+	}
+	f(`{"a":"b\\n"}`, false)
+	f("{\"a\":\t\"b\"}\r\n", false) // whitespace outside strings is fine
+	f("{\"a\":\"\x00\\b\"}", true)
+	f("{\"a\\\"\x1f\":1}", true)
+	f("{\"a\\\\\":\"x\ty\"}", true)
+	f(`{"a\\\"":"\\\\"}`, false)
+}

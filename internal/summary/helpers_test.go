@@ -137,3 +137,69 @@ func annotationsOf(s *Summary) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// decodeLines decodes one document per line, skipping rejected ones.
+func decodeLines(data []byte) []Doc {
+	dec := segment.NewDecoder(0)
+	var docs []Doc
+	for i, line := range strings.Split(string(data), "\n") {
+		segs, err := dec.Decode(nil, []byte(line))
+		if err != nil {
+			continue
+		}
+		for k := range segs {
+			docs = append(docs, Doc{Seg: &segs[k], Received: int64(i)})
+		}
+	}
+	return docs
+}
+
+// checkInvariants checks what every summary must satisfy.
+func checkInvariants(t testing.TB, s *Summary) {
+	t.Helper()
+	n := int32(len(s.Nodes))
+	if s.Entry < -1 || s.Entry >= n || (s.Entry == -1) != (n == 0) {
+		t.Fatalf("Entry %d with %d nodes", s.Entry, n)
+	}
+	for i, nd := range s.Nodes {
+		if len(nd.Requests) == 0 || len(nd.Names) == 0 || nd.Names[0] != nd.Name || nd.Root != (int32(i) == s.Entry) {
+			t.Fatalf("node %d: %+v", i, nd)
+		}
+	}
+	for i, e := range s.Edges {
+		if e.From < -1 || e.From >= n || e.To < 0 || e.To >= n || len(e.Calls) == 0 {
+			t.Fatalf("edge %d: %+v", i, e)
+		}
+		if i > 0 {
+			p := s.Edges[i-1]
+			if p.From > e.From || p.From == e.From && p.To > e.To {
+				t.Fatalf("edges out of order: %+v before %+v", p, e)
+			}
+		}
+	}
+	for _, a := range s.Annotations {
+		for _, x := range a.Nodes {
+			if x < 0 || x >= n {
+				t.Fatalf("annotation %s: node %d", a.Key, x)
+			}
+		}
+	}
+	for _, rcs := range [][]RootCause{s.FaultRootCauses, s.ErrorRootCauses, s.ResponseTimeRootCauses} {
+		if len(rcs) > MaxRootCauses {
+			t.Fatalf("%d root causes", len(rcs))
+		}
+		for _, rc := range rcs {
+			if len(rc.Services) == 0 {
+				t.Fatalf("root cause without services")
+			}
+			for _, sv := range rc.Services {
+				if len(sv.EntityPath) == 0 {
+					t.Fatalf("service %s without entity path", sv.Name)
+				}
+			}
+		}
+	}
+	if s.End < s.Start || s.Duration != s.End-s.Start {
+		t.Fatalf("Start %v End %v Duration %v", s.Start, s.End, s.Duration)
+	}
+}

@@ -1,0 +1,215 @@
+package summary
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// scenarios are the traces of the build tests, for the codec.
+func scenarios(t testing.TB) map[string]*Summary {
+	t.Helper()
+	failingDynamo := strings.Replace(lambdaDynamo, `"name":"DynamoDB"`, `"fault":true,"name":"DynamoDB"`, 1)
+	return map[string]*Summary{
+		"two services":  build(t, webDoc, apiDoc),
+		"callee later":  build(t, webDoc),
+		"lambda":        build(t, lambdaDynamo, lambdaFunction, lambdaService),
+		"lambda fault":  build(t, lambdaFailing, lambdaService),
+		"dynamo fault":  build(t, failingDynamo, lambdaFunction, lambdaService),
+		"in progress":   build(t, `{"trace_id":"$T","id":"00000000000000a1","name":"web","start_time":10,"in_progress":true}`),
+		"orphan only":   build(t, `{"type":"subsegment","trace_id":"$T","id":"00000000000000c1","parent_id":"0000000000000999","name":"x","start_time":1,"end_time":2}`),
+		"real times":    Build(testTraceID, realisticTrace(t), 7),
+		"empty":         Build(testTraceID, nil, 0),
+		"annotations":   build(t, `{"trace_id":"$T","id":"00000000000000a1","name":"web","start_time":1,"end_time":2,"annotations":{"s":"x","n":-0.0,"m":3.25,"b":true,"f":false,"e":""}}`),
+		"shared string": build(t, `{"trace_id":"$T","id":"00000000000000a1","name":"same","start_time":1,"end_time":2,"user":"same","annotations":{"same":"same"}}`),
+	}
+}
+
+// realisticTrace is the two-service trace with real epoch times and
+// microsecond precision, as SDKs send them.
+func realisticTrace(t testing.TB) []Doc {
+	r := strings.NewReplacer(`"start_time":10,`, `"start_time":1478293361.271,`, `"end_time":10.1,`, `"end_time":1478293361.449,`,
+		`"start_time":10.01,`, `"start_time":1478293361.280112,`, `"end_time":10.09`, `"end_time":1478293361.440371`,
+		`"start_time":10.02,`, `"start_time":1478293361.284563,`, `"end_time":10.085,`, `"end_time":1.4782933614353266E9,`)
+	return decodeDocs(t, r.Replace(webDoc), r.Replace(apiDoc))
+}
+
+func TestRoundTrip(t *testing.T) {
+	for name, s := range scenarios(t) {
+		b := s.AppendBinary(nil)
+		var got Summary
+		if err := got.UnmarshalBinary(b); err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if !reflect.DeepEqual(&got, s) {
+			t.Errorf("%s: round trip differs\n got %+v\nwant %+v", name, &got, s)
+		}
+		// Appending keeps what dst held.
+		if b2 := s.AppendBinary([]byte("xyz")); !bytes.Equal(b2[3:], b) || string(b2[:3]) != "xyz" {
+			t.Errorf("%s: AppendBinary to a non-empty dst", name)
+		}
+	}
+}
+
+// TestDecodeReuse decodes every scenario into the same Summary, in an order
+// that shrinks and grows every list, and checks each against a fresh decode.
+func TestDecodeReuse(t *testing.T) {
+	sc := scenarios(t)
+	var encs [][]byte
+	for _, s := range sc {
+		encs = append(encs, s.AppendBinary(nil))
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	var reused Summary
+	for range 200 {
+		b := encs[r.IntN(len(encs))]
+		if err := reused.UnmarshalBinary(b); err != nil {
+			t.Fatal(err)
+		}
+		if got := reused.AppendBinary(nil); !bytes.Equal(got, b) {
+			t.Fatalf("reused decode re-encodes differently:\n got %x\nwant %x", got, b)
+		}
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	good := Build(testTraceID, realisticTrace(t), 0).AppendBinary(nil)
+	f := func(b []byte, want string) {
+		t.Helper()
+		var s Summary
+		err := s.UnmarshalBinary(b)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v, want an error containing %q", err, want)
+		}
+	}
+	f(nil, "corrupt encoding: empty")
+	f([]byte{2}, "unknown format version 2 (this build reads version 1)")
+	f([]byte{0}, "unknown format version 0")
+	f(good[:len(good)-1], "corrupt encoding")
+	f(append(good[:len(good):len(good)], 0), "trailing bytes")
+	f([]byte{1, 0xff}, "bad varint")
+	f([]byte{1, 100}, "list longer than the encoding")
+	f([]byte{1, 1, 50, 'x'}, "string longer than the encoding")
+
+	var s Summary
+	if err := s.UnmarshalBinary(good[:20]); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("truncated: %v, want ErrCorrupt", err)
+	}
+	// A node index past the nodes is refused: filters index Nodes with it.
+	bad := (&Summary{Entry: 3}).AppendBinary(nil)
+	f(bad, "entry node out of range")
+	bad = (&Summary{Entry: -1, Nodes: []Node{{Name: "a"}}, Edges: []Edge{{From: -1, To: 1}}}).AppendBinary(nil)
+	f(bad, "node index out of range")
+	bad = (&Summary{Entry: -1, Users: []User{{Name: "u", Nodes: []int32{0}}}}).AppendBinary(nil)
+	f(bad, "node index out of range")
+}
+
+// TestEncodingSize reports the size of typical summaries and keeps it from
+// growing unnoticed.
+func TestEncodingSize(t *testing.T) {
+	f := func(name string, s *Summary, max int) {
+		t.Helper()
+		n := len(s.AppendBinary(nil))
+		t.Logf("%s: %d bytes (%d nodes, %d edges, %d annotations)", name, n, len(s.Nodes), len(s.Edges), len(s.Annotations))
+		if n > max {
+			t.Errorf("%s: %d bytes, more than %d", name, n, max)
+		}
+	}
+	sc := scenarios(t)
+	f("two services, real times", sc["real times"], 480)
+	f("lambda", sc["lambda"], 400)
+	f("lambda fault", sc["lambda fault"], 420)
+	f("ten documents", Build(testTraceID, benchTrace(t), 3), 1200)
+}
+
+func FuzzUnmarshal(f *testing.F) {
+	for _, s := range scenarios(f) {
+		f.Add(s.AppendBinary(nil))
+	}
+	f.Add([]byte{1})
+	f.Add([]byte{1, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s Summary
+		if s.UnmarshalBinary(b) != nil {
+			return
+		}
+		// Whatever decodes re-encodes to an encoding that decodes to the
+		// same thing (compared as bytes: NaNs are not DeepEqual).
+		enc := s.AppendBinary(nil)
+		var s2 Summary
+		if err := s2.UnmarshalBinary(enc); err != nil {
+			t.Fatalf("re-encoded summary does not decode: %v", err)
+		}
+		if enc2 := s2.AppendBinary(nil); !bytes.Equal(enc, enc2) {
+			t.Fatalf("not stable:\n%x\n%x", enc, enc2)
+		}
+		// Decoding into a used Summary gives the same result.
+		var reused Summary
+		if reused.UnmarshalBinary(enc) != nil || reused.UnmarshalBinary(b) != nil {
+			t.Fatal("second decode failed")
+		}
+		if enc3 := reused.AppendBinary(nil); !bytes.Equal(enc, enc3) {
+			t.Fatalf("reused decode differs:\n%x\n%x", enc, enc3)
+		}
+	})
+}
+
+// FuzzBuild feeds documents (one per line) through the decoder and Build,
+// which must not panic, then checks the round trip of the result.
+func FuzzBuild(f *testing.F) {
+	for _, jsons := range [][]string{{webDoc, apiDoc}, {lambdaDynamo, lambdaFunction, lambdaService}, {lambdaFailing, lambdaService}} {
+		var b strings.Builder
+		for _, j := range jsons {
+			b.WriteString(strings.ReplaceAll(strings.ReplaceAll(j, "\n", ""), "$T", testTrace))
+			b.WriteString("\n")
+		}
+		f.Add([]byte(b.String()))
+	}
+	if paths, _ := filepath.Glob("../assemble/testdata/*.jsonl"); len(paths) > 0 {
+		for _, p := range paths {
+			if data, err := os.ReadFile(p); err == nil {
+				f.Add(data)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		docs := decodeLines(data)
+		s := Build(testTraceID, docs, 0)
+		checkInvariants(t, s)
+		enc := s.AppendBinary(nil)
+		var got Summary
+		if err := got.UnmarshalBinary(enc); err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		if !bytes.Equal(got.AppendBinary(nil), enc) {
+			t.Fatal("round trip differs")
+		}
+	})
+}
+
+func TestRandomTraces(t *testing.T) {
+	n := 2000
+	if testing.Short() {
+		n = 200
+	}
+	for seed := range n {
+		r := rand.New(rand.NewPCG(uint64(seed), 11))
+		var b bytes.Buffer
+		for _, d := range randomTrace(r) {
+			b.Write(d)
+			b.WriteByte('\n')
+		}
+		s := Build(testTraceID, decodeLines(b.Bytes()), 0)
+		checkInvariants(t, s)
+		var got Summary
+		if err := got.UnmarshalBinary(s.AppendBinary(nil)); err != nil || !reflect.DeepEqual(&got, s) {
+			t.Fatalf("seed %d: round trip: %v\n got %+v\nwant %+v", seed, err, &got, s)
+		}
+	}
+}
