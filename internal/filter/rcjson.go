@@ -335,7 +335,7 @@ func (p *svcPattern) match(s *summary.RootCauseService, timing bool) bool {
 	j = 0
 	for i := range p.path {
 		for j < len(s.EntityPath) && !p.path[i].match(&s.EntityPath[j], timing) {
-			_ = 0
+			j++
 		}
 		if j == len(s.EntityPath) {
 			return false

@@ -168,10 +168,12 @@ func TestUDPGarbageIsCountedAndHarmless(t *testing.T) {
 		out, err := client.BatchGetTraces(context.Background(), &awsxray.BatchGetTracesInput{TraceIds: []string{traceA}})
 		return err == nil && len(out.Traces) == 1
 	})
-	status, body := getJSON(t, "http://"+srv.HTTPAddr()+"/metrics")
-	if status != 200 {
-		t.Fatalf("/metrics: %d", status)
-	}
+	var body string
+	waitFor(t, "the stored counter", func() bool {
+		var status int
+		status, body = getJSON(t, "http://"+srv.HTTPAddr()+"/metrics")
+		return status == 200 && strings.Contains(body, "counterspy_segments_stored_total 1\n")
+	})
 	for _, want := range []string{
 		`counterspy_udp_datagrams_received_total 5`,
 		`counterspy_segments_received_total{protocol="udp"} 1`,

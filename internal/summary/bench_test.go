@@ -1,6 +1,7 @@
 package summary
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -99,4 +100,27 @@ func BenchmarkUnmarshal(b *testing.B) {
 	}
 	f("ten-documents", Build(testTraceID, benchTrace(b), 1))
 	f("two-services", Build(testTraceID, realisticTrace(b), 1))
+}
+
+// BenchmarkBuildLarge: a Go SDK segment that streamed 2000 subsegments, all
+// failing with a cause that references one exception, and each calling a
+// different remote host.
+func BenchmarkBuildLarge(b *testing.B) {
+	var docs []string
+	for i := range 2000 {
+		docs = append(docs, fmt.Sprintf(`{"type":"subsegment","trace_id":"$T","id":"%016x","parent_id":"00000000000000a1",
+			"name":"host%d.example.com","namespace":"remote","start_time":10.%04d,"end_time":10.9,"fault":true,"cause":"abcdefabcdef0001"}`, 0x1000+i, i, i))
+	}
+	docs = append(docs, `{"trace_id":"$T","id":"00000000000000a1","name":"api","start_time":10,"end_time":11,"fault":true,
+		"cause":{"exceptions":[{"id":"abcdefabcdef0001","type":"Timeout","message":"deadline exceeded"}]}}`)
+	in := decodeDocs(b, docs...)
+	var bl Builder
+	s := bl.Build(testTraceID, in, 0)
+	if len(s.Nodes) != 2001 || len(s.FaultRootCauses) != MaxRootCauses {
+		b.Fatalf("%d nodes, %d fault root causes", len(s.Nodes), len(s.FaultRootCauses))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		bl.Build(testTraceID, in, 0)
+	}
 }

@@ -2,6 +2,7 @@ package summary
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"sync"
 
@@ -41,11 +42,13 @@ type Builder struct {
 	// indexEntities on) entity IDs to rendered entities.
 	ids    map[xrayid.SegmentID]int32
 	dupIDs bool
+	marked []xrayid.SegmentID
 	invocs []invocation
 	stack  []int32
 
 	seen        bool
 	first, last int64
+	entry       int32 // the entry segment's entity, -1 if none
 
 	g graphScratch
 	t traceScratch
@@ -53,10 +56,14 @@ type Builder struct {
 }
 
 // Build computes the summary of trace id; see the package-level Build. The
-// result shares no memory with b, and none with docs but strings.
+// result shares no memory with b, and none with docs but strings. Revision
+// is prevRevision+1 (it stays at the maximum once there).
 func (b *Builder) Build(id xrayid.TraceID, docs []Doc, prevRevision uint32) *Summary {
 	b.reset(id)
-	s := &Summary{TraceID: id, Revision: prevRevision + 1, Documents: uint32(min(len(docs), 1<<32-1)), Entry: -1}
+	s := &Summary{TraceID: id, Revision: prevRevision + 1, Documents: uint32(min(uint64(len(docs)), math.MaxUint32)), Entry: -1}
+	if prevRevision == math.MaxUint32 {
+		s.Revision = prevRevision
+	}
 	b.load(docs)
 	s.FirstSeen, s.LastSeen = b.first, b.last
 	b.resolve()
@@ -73,17 +80,18 @@ func (b *Builder) reset(id xrayid.TraceID) {
 		b.ids = make(map[xrayid.SegmentID]int32)
 	}
 	clear(b.ids)
-	b.dupIDs, b.seen, b.first, b.last = false, false, 0, 0
+	b.dupIDs, b.seen, b.first, b.last, b.entry = false, false, 0, 0, -1
 	b.g.reset()
 	b.t.reset()
 	b.r.reset()
 }
 
 // release drops references to the documents of the last build, and memory
-// an unusually large trace made the Builder grow, before pooling.
+// an unusually large trace made the Builder grow, before pooling. (A Builder
+// used directly keeps them until its next Build.)
 func (b *Builder) release() {
-	clear(b.docs[:cap(b.docs)])
-	clear(b.ents[:cap(b.ents)])
+	clear(b.docs)
+	clear(b.ents)
 	b.g.release()
 	b.t.release()
 	b.r.release()
@@ -130,14 +138,8 @@ func (b *Builder) resolved(g int32) bool { return !b.ents[g].skip }
 
 // byStart orders entities by start time, then ID, then arrival.
 func (b *Builder) byStart(x, y int32) int {
-	ex, ey := b.ents[x].e, b.ents[y].e
-	if c := cmp.Compare(ex.Start, ey.Start); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(ex.ID, ey.ID); c != 0 {
-		return c
-	}
-	return cmp.Compare(x, y)
+	ex, ey := &b.ents[x], &b.ents[y]
+	return cmp.Or(cmp.Compare(ex.start, ey.start), cmp.Compare(ex.id, ey.id), cmp.Compare(x, y))
 }
 
 func (b *Builder) sortByStart(s []int32) { slices.SortFunc(s, b.byStart) }

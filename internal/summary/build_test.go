@@ -413,3 +413,17 @@ func TestLinks(t *testing.T) {
 		t.Errorf("graph:\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestCauseReference: a cause naming an exception recorded elsewhere in the
+// trace (Python does this when an exception bubbles up) lists that one.
+func TestCauseReference(t *testing.T) {
+	s := build(t, `{"trace_id":"$T","id":"00000000000000a1","name":"web","start_time":1,"end_time":2,"fault":true,"cause":"abcdefabcdef0001",
+		"subsegments":[{"id":"00000000000000b1","name":"parse","start_time":1.1,"end_time":1.2,"error":true,
+			"cause":{"exceptions":[{"id":"abcdefabcdef0001","type":"ValueError","message":"bad input"}]}}]}`)
+	if got, want := rootCausesOf(s.FaultRootCauses), "web/{web(ValueError: bad input)}!"; got != want {
+		t.Errorf("fault root causes: got %s, want %s", got, want)
+	}
+	if got, want := rootCausesOf(s.ErrorRootCauses), "web/{web,parse(ValueError: bad input)}"; got != want {
+		t.Errorf("error root causes: got %s, want %s", got, want)
+	}
+}

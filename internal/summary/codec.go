@@ -16,13 +16,14 @@ import (
 //
 //	version byte (1)
 //	string table: count, each string's length, then their bytes back to
-//	back; the body refers to string i+1 of the table as i+1, to "" as 0
+//	back; the body names the table's i-th string (from 1) as i, "" as 0
 //	body: the fields of Summary in declaration order
 //
 // Every distinct string is stored once and decoding makes one allocation for
 // all of them. Times are float64 bit patterns: Start as 8 little-endian
 // bytes, other times as the zigzag difference of their bits from a nearby
-// time (Start, or a call's start for its end). For times of the same era the
+// time (Start; a call's start for its end; End−Start for Duration, which is
+// then one byte). For times of the same era the
 // exponent matches and the difference counts ulps (2^-22 s around 2024):
 // 3–4 bytes instead of 8, exactly. Other floats are stored byte-reversed as
 // a uvarint, short for round values (0, 1, 42). Precomputed node and edge
@@ -47,9 +48,9 @@ type encoder struct {
 }
 
 type reqRef struct {
-	id   xrayid.SegmentID
-	k    int32 // position among all node requests, in encoding order
-	call *Call
+	id      xrayid.SegmentID
+	node, j int32 // Nodes[node].Requests[j]
+	call    *Call
 }
 
 // AppendBinary appends the binary encoding of s to dst.
@@ -68,7 +69,7 @@ func (s *Summary) AppendBinary(dst []byte) []byte {
 	}
 	dst = append(dst, e.body...)
 	e.table.release()
-	clear(e.reqs[:cap(e.reqs)])
+	clear(e.reqs)
 	e.http = nil
 	if cap(e.body) > 1<<20 {
 		e.body = nil
@@ -153,8 +154,9 @@ func (e *encoder) summary(s *Summary) {
 		e.byte(flags(ed.Link))
 		e.len(len(ed.Calls))
 		for j := range ed.Calls {
-			if k := e.findRequest(&ed.Calls[j]); k >= 0 {
-				e.uvarint(uint64(k) + 1)
+			if r := e.findRequest(&ed.Calls[j]); r != nil {
+				e.uvarint(uint64(r.node) + 1)
+				e.uvarint(uint64(r.j))
 				continue
 			}
 			e.uvarint(0)
@@ -213,26 +215,26 @@ func (e *encoder) writeHTTP(h *HTTP) {
 // indexRequests lists every node request by ID.
 func (e *encoder) indexRequests(s *Summary) {
 	e.reqs = e.reqs[:0]
-	k := int32(0)
 	for i := range s.Nodes {
 		rs := s.Nodes[i].Requests
 		for j := range rs {
-			e.reqs = append(e.reqs, reqRef{id: rs[j].ID, k: k, call: &rs[j]})
-			k++
+			e.reqs = append(e.reqs, reqRef{id: rs[j].ID, node: int32(i), j: int32(j), call: &rs[j]})
 		}
 	}
-	slices.SortFunc(e.reqs, func(x, y reqRef) int { return cmp.Or(cmp.Compare(x.id, y.id), cmp.Compare(x.k, y.k)) })
+	slices.SortFunc(e.reqs, func(x, y reqRef) int {
+		return cmp.Or(cmp.Compare(x.id, y.id), cmp.Compare(x.node, y.node), cmp.Compare(x.j, y.j))
+	})
 }
 
-// findRequest returns the position of a node request equal to c, or -1.
-func (e *encoder) findRequest(c *Call) int32 {
+// findRequest returns a node request equal to c, or nil.
+func (e *encoder) findRequest(c *Call) *reqRef {
 	i, _ := slices.BinarySearchFunc(e.reqs, c.ID, func(r reqRef, id xrayid.SegmentID) int { return cmp.Compare(r.id, id) })
 	for ; i < len(e.reqs) && e.reqs[i].id == c.ID; i++ {
 		if *e.reqs[i].call == *c {
-			return e.reqs[i].k
+			return &e.reqs[i]
 		}
 	}
-	return -1
+	return nil
 }
 
 const (

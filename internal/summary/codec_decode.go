@@ -224,8 +224,8 @@ func (d *decoder) summary(s *Summary) {
 		ed.Link = d.byte()&1 != 0
 		ed.Calls = resize(ed.Calls, d.count())
 		for j := range ed.Calls {
-			if k := d.uvarint(); k > 0 {
-				ed.Calls[j] = d.request(s, k-1)
+			if n := d.uvarint(); n > 0 {
+				ed.Calls[j] = d.request(s, n-1, d.uvarint())
 			} else {
 				d.call(&ed.Calls[j], s.Start)
 			}
@@ -309,7 +309,7 @@ func (d *decoder) readHTTP(h *HTTP, trace *HTTP) {
 		h.ClientIP = d.str()
 	}
 	if f&httpStatus != 0 {
-		h.Status = int(d.int32())
+		h.Status = int(d.int())
 	}
 }
 
@@ -331,21 +331,17 @@ func (d *decoder) call(c *Call, base float64) {
 		c.End = d.time(c.Start)
 	}
 	if f&callStatus != 0 {
-		c.Status = int(d.int32())
+		c.Status = int(d.int())
 	}
 }
 
-// request returns node request k, counting across nodes in order.
-func (d *decoder) request(s *Summary, k uint64) Call {
-	for i := range s.Nodes {
-		rs := s.Nodes[i].Requests
-		if k < uint64(len(rs)) {
-			return rs[k]
-		}
-		k -= uint64(len(rs))
+// request returns s.Nodes[node].Requests[j].
+func (d *decoder) request(s *Summary, node, j uint64) Call {
+	if node >= uint64(len(s.Nodes)) || j >= uint64(len(s.Nodes[node].Requests)) {
+		d.fail("request reference out of range")
+		return Call{}
 	}
-	d.fail("request reference out of range")
-	return Call{}
+	return s.Nodes[node].Requests[j]
 }
 
 func (d *decoder) annotationValue(key string, v *segment.Annotation) {

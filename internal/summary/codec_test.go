@@ -16,16 +16,18 @@ func scenarios(t testing.TB) map[string]*Summary {
 	t.Helper()
 	failingDynamo := strings.Replace(lambdaDynamo, `"name":"DynamoDB"`, `"fault":true,"name":"DynamoDB"`, 1)
 	return map[string]*Summary{
-		"two services":  build(t, webDoc, apiDoc),
-		"callee later":  build(t, webDoc),
-		"lambda":        build(t, lambdaDynamo, lambdaFunction, lambdaService),
-		"lambda fault":  build(t, lambdaFailing, lambdaService),
-		"dynamo fault":  build(t, failingDynamo, lambdaFunction, lambdaService),
-		"in progress":   build(t, `{"trace_id":"$T","id":"00000000000000a1","name":"web","start_time":10,"in_progress":true}`),
-		"orphan only":   build(t, `{"type":"subsegment","trace_id":"$T","id":"00000000000000c1","parent_id":"0000000000000999","name":"x","start_time":1,"end_time":2}`),
-		"real times":    Build(testTraceID, realisticTrace(t), 7),
-		"empty":         Build(testTraceID, nil, 0),
-		"annotations":   build(t, `{"trace_id":"$T","id":"00000000000000a1","name":"web","start_time":1,"end_time":2,"annotations":{"s":"x","n":-0.0,"m":3.25,"b":true,"f":false,"e":""}}`),
+		"two services": build(t, webDoc, apiDoc),
+		"callee later": build(t, webDoc),
+		"lambda":       build(t, lambdaDynamo, lambdaFunction, lambdaService),
+		"lambda fault": build(t, lambdaFailing, lambdaService),
+		"dynamo fault": build(t, failingDynamo, lambdaFunction, lambdaService),
+		"in progress":  build(t, `{"trace_id":"$T","id":"00000000000000a1","name":"web","start_time":10,"in_progress":true}`),
+		"orphan only":  build(t, `{"type":"subsegment","trace_id":"$T","id":"00000000000000c1","parent_id":"0000000000000999","name":"x","start_time":1,"end_time":2}`),
+		"real times":   Build(testTraceID, realisticTrace(t), 7),
+		"empty":        Build(testTraceID, nil, 0),
+		"annotations":  build(t, `{"trace_id":"$T","id":"00000000000000a1","name":"web","start_time":1,"end_time":2,"annotations":{"s":"x","n":-0.0,"m":3.25,"b":true,"f":false,"e":""}}`),
+		"odd values": build(t, `{"trace_id":"$T","id":"00000000000000a1","name":"web","start_time":0,"end_time":0,"http":{"response":{"status":99999999999}},
+			"subsegments":[{"id":"00000000000000b1","name":"x","start_time":1e-300,"end_time":1e300,"namespace":"remote","http":{"response":{"status":-1}}}]}`),
 		"shared string": build(t, `{"trace_id":"$T","id":"00000000000000a1","name":"same","start_time":1,"end_time":2,"user":"same","annotations":{"same":"same"}}`),
 	}
 }
@@ -198,6 +200,7 @@ func TestRandomTraces(t *testing.T) {
 	if testing.Short() {
 		n = 200
 	}
+	var shared Builder
 	for seed := range n {
 		r := rand.New(rand.NewPCG(uint64(seed), 11))
 		var b bytes.Buffer
@@ -205,8 +208,13 @@ func TestRandomTraces(t *testing.T) {
 			b.Write(d)
 			b.WriteByte('\n')
 		}
-		s := Build(testTraceID, decodeLines(b.Bytes()), 0)
+		docs := decodeLines(b.Bytes())
+		s := new(Builder).Build(testTraceID, docs, 0)
 		checkInvariants(t, s)
+		// A Builder's leftovers from other traces change nothing.
+		if reused := shared.Build(testTraceID, docs, 0); !reflect.DeepEqual(reused, s) {
+			t.Fatalf("seed %d: reused Builder differs\n got %+v\nwant %+v", seed, reused, s)
+		}
 		var got Summary
 		if err := got.UnmarshalBinary(s.AppendBinary(nil)); err != nil || !reflect.DeepEqual(&got, s) {
 			t.Fatalf("seed %d: round trip: %v\n got %+v\nwant %+v", seed, err, &got, s)

@@ -54,7 +54,7 @@ func (f *finder[K]) reset() {
 // release drops references to the last build's values and a map grown by an
 // unusually large trace.
 func (f *finder[K]) release() {
-	clear(f.list[:cap(f.list)])
+	clear(f.list)
 	if len(f.idx) > 1024 {
 		f.idx = nil
 	} else {

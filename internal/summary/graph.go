@@ -35,6 +35,7 @@ type graphScratch struct {
 	segs    []int32 // real segment roots, by start
 	infs    []int32 // subsegments with an inferred node, by start
 	infNode []int32 // infNode[i] is the node of infs[i]
+	inf     []inferredCall
 	nodes   finder[nodeKey]
 	edges   finder[edgeKey]
 	reqs    []callRef // on = node
@@ -46,7 +47,7 @@ type graphScratch struct {
 }
 
 func (g *graphScratch) reset() {
-	g.segs, g.infs, g.infNode = g.segs[:0], g.infs[:0], g.infNode[:0]
+	g.segs, g.infs, g.infNode, g.inf = g.segs[:0], g.infs[:0], g.infNode[:0], g.inf[:0]
 	g.nodes.reset()
 	g.edges.reset()
 	g.reqs, g.calls = g.reqs[:0], g.calls[:0]
@@ -54,10 +55,11 @@ func (g *graphScratch) reset() {
 }
 
 func (g *graphScratch) release() {
+	clear(g.inf)
 	g.nodes.release()
 	g.edges.release()
-	clear(g.nodeAls[:cap(g.nodeAls)])
-	clear(g.edgeAls[:cap(g.edgeAls)])
+	clear(g.nodeAls)
+	clear(g.edgeAls)
 }
 
 // graph fills s.Nodes, s.Edges, s.Entry and s.HasInferred.
@@ -91,8 +93,14 @@ func (b *Builder) graph(s *Summary) {
 		}
 	}
 	b.links()
-	s.Entry = b.entry()
+	s.Entry = b.pickEntry()
 	b.emitGraph(s)
+}
+
+// inferredCall is a subsegment x that stands for inferred node n.
+type inferredCall struct {
+	x int32
+	n assemble.InferredNode
 }
 
 // inferred adds a node and an edge for every downstream call whose callee
@@ -104,22 +112,22 @@ func (b *Builder) inferred(s *Summary) {
 		if ev.skip || ev.segChild || b.isSegmentRoot(int32(x)) {
 			continue
 		}
-		if _, ok := assemble.InferNode(ev.e); !ok {
+		in, ok := assemble.InferNode(ev.e)
+		if !ok {
 			continue
 		}
 		s.HasInferred = true
 		if b.owner(int32(x)) >= 0 {
-			g.infs = append(g.infs, int32(x))
+			g.inf = append(g.inf, inferredCall{x: int32(x), n: in})
 		}
 	}
-	b.sortByStart(g.infs)
-	for _, x := range g.infs {
-		e := b.ents[x].e
-		in, _ := assemble.InferNode(e)
-		n := g.node(nodeKey{name: in.Name, typ: in.Type, account: e.AWS.AccountID, inferred: true})
+	slices.SortFunc(g.inf, func(p, q inferredCall) int { return b.byStart(p.x, q.x) })
+	for _, c := range g.inf {
+		n := g.node(nodeKey{name: c.n.Name, typ: c.n.Type, account: b.ents[c.x].e.AWS.AccountID, inferred: true})
+		g.infs = append(g.infs, c.x)
 		g.infNode = append(g.infNode, n)
-		g.reqs = append(g.reqs, callRef{on: n, g: x})
-		g.call(edgeKey{from: b.ents[x].node, to: n}, x)
+		g.reqs = append(g.reqs, callRef{on: n, g: c.x})
+		g.call(edgeKey{from: b.ents[c.x].node, to: n}, c.x)
 	}
 }
 
@@ -158,18 +166,18 @@ func (b *Builder) links() {
 
 // entry picks the entry segment: the earliest with no parent in the trace;
 // should every segment have one (a loop of parents), the earliest.
-func (b *Builder) entry() int32 {
+func (b *Builder) pickEntry() int32 {
 	g := &b.g
 	if len(g.segs) == 0 {
 		return -1
 	}
 	for _, r := range g.segs {
 		if b.ents[r].up < 0 {
-			b.r.entry = r
+			b.entry = r
 			return b.ents[r].node
 		}
 	}
-	b.r.entry = g.segs[0]
+	b.entry = g.segs[0]
 	return b.ents[g.segs[0]].node
 }
 
@@ -225,7 +233,7 @@ func (b *Builder) emitGraph(s *Summary) {
 	// (Lambda retries: one service segment, an attempt per function
 	// segment); it is one call.
 	g.calls = slices.CompactFunc(g.calls, func(x, y callRef) bool {
-		return x.on == y.on && b.ents[x.g].e.ID == b.ents[y.g].e.ID
+		return x.on == y.on && b.ents[x.g].id == b.ents[y.g].id
 	})
 	for i := range g.edgeAls {
 		g.edgeAls[i].on = g.rank[g.edgeAls[i].on]

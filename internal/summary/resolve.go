@@ -1,6 +1,8 @@
 package summary
 
 import (
+	"slices"
+
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
@@ -22,8 +24,12 @@ import (
 // ent is one entity of the current build. Entities are numbered in arrival
 // order, then document (pre-)order, as Compile numbers them.
 type ent struct {
-	e   *segment.Entity
-	doc int32
+	e *segment.Entity
+	// id and start are copied from e: orderings read them often and the
+	// entity itself is large.
+	id    xrayid.SegmentID
+	start float64
+	doc   int32
 	// parent is the enclosing entity in the same document, -1 for a root.
 	parent int32
 	// replacedBy is the independent document rendered in this embedded
@@ -93,7 +99,7 @@ func (b *Builder) load(docs []Doc) {
 			} else {
 				p += root
 			}
-			b.ents = append(b.ents, ent{e: e, doc: di, parent: p, replacedBy: -1, up: -1, node: -2})
+			b.ents = append(b.ents, ent{e: e, id: e.ID, start: e.Start, doc: di, parent: p, replacedBy: -1, up: -1, node: -2})
 		}
 	}
 }
@@ -120,7 +126,7 @@ func (b *Builder) pickWinners() {
 	w := b.ids
 	for d := range b.docs {
 		root := b.docs[d].root
-		id := b.ents[root].e.ID
+		id := b.ents[root].id
 		b.docs[d].firstSeen = int32(d)
 		if x, ok := w[id]; ok {
 			if !b.supersedes(root, b.docs[x].root) {
@@ -145,7 +151,7 @@ func (b *Builder) resolveEmbedded() {
 			continue
 		}
 		for g := dv.root + 1; g < dv.root+dv.n; g++ {
-			w, ok := b.ids[b.ents[g].e.ID]
+			w, ok := b.ids[b.ents[g].id]
 			if !ok || w == int32(d) || !b.docs[w].independent {
 				continue
 			}
@@ -209,10 +215,10 @@ func (b *Builder) indexEntities() {
 				ev.hidden = true
 				continue
 			}
-			if _, dup := b.ids[ev.e.ID]; dup {
+			if _, dup := b.ids[ev.id]; dup {
 				b.dupIDs = true
-			} else if ev.e.ID != 0 {
-				b.ids[ev.e.ID] = g
+			} else if ev.id != 0 {
+				b.ids[ev.id] = g
 			}
 		}
 	}
@@ -228,26 +234,30 @@ func (b *Builder) render() {
 			ev.skip = !dv.live || g != dv.root && (ev.replacedBy >= 0 || b.ents[ev.parent].skip)
 		}
 	}
+	// Compile keys this by ID: with an ID rendered twice, both copies count.
 	for d := range b.docs {
 		if dv := &b.docs[d]; dv.live && !dv.independent && dv.seg.ParentID != 0 {
-			b.markSegParent(dv.seg.ParentID)
-		}
-	}
-}
-
-// markSegParent records that a real segment names id as its parent. Compile
-// keys this by ID, so every rendered entity with that ID is marked.
-func (b *Builder) markSegParent(id xrayid.SegmentID) {
-	if g, ok := b.ids[id]; ok {
-		b.ents[g].segChild = true
-	}
-	if b.dupIDs {
-		for i := range b.ents {
-			if ev := &b.ents[i]; !ev.skip && ev.e.ID == id {
-				ev.segChild = true
+			if g, ok := b.ids[dv.seg.ParentID]; ok {
+				b.ents[g].segChild = true
 			}
 		}
 	}
+	if !b.dupIDs {
+		return
+	}
+	marked := b.marked[:0]
+	for d := range b.docs {
+		if dv := &b.docs[d]; dv.live && !dv.independent && dv.seg.ParentID != 0 {
+			marked = append(marked, dv.seg.ParentID)
+		}
+	}
+	slices.Sort(marked)
+	for g := range b.ents {
+		if ev := &b.ents[g]; !ev.skip {
+			_, ev.segChild = slices.BinarySearch(marked, ev.id)
+		}
+	}
+	b.marked = marked
 }
 
 func (b *Builder) lookup(id xrayid.SegmentID) (int32, bool) {

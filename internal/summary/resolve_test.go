@@ -174,6 +174,17 @@ func randomTrace(r *rand.Rand) [][]byte {
 			case 1:
 				b.WriteString(`,"namespace":"remote"`)
 			}
+			// What the summary reads beyond the structure.
+			switch r.IntN(6) {
+			case 0:
+				b.WriteString(`,"fault":true,"cause":{"exceptions":[{"id":"1111111111111111","type":"E","message":"m"}]}`)
+			case 1:
+				b.WriteString(`,"error":true,"throttle":true,"cause":"1111111111111111"`)
+			case 2:
+				fmt.Fprintf(&b, `,"annotations":{"k%d":%d,"s":"v%d"},"user":"u%d"`, r.IntN(3), r.IntN(3), r.IntN(2), r.IntN(2))
+			case 3:
+				b.WriteString(`,"http":{"request":{"traced":true}}`)
+			}
 			if depth < 2 && r.IntN(2) == 0 {
 				b.WriteString(`,"subsegments":[`)
 				for i := range 1 + r.IntN(3) {

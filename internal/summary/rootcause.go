@@ -2,6 +2,7 @@ package summary
 
 import (
 	"cmp"
+	"slices"
 
 	"github.com/counterspy/counterspy/internal/assemble"
 	"github.com/counterspy/counterspy/internal/segment"
@@ -40,7 +41,6 @@ const (
 )
 
 type rcScratch struct {
-	entry  int32 // entry segment's entity, -1 if none
 	first  []int32
 	kids   []int32
 	seen   []bool
@@ -50,6 +50,9 @@ type rcScratch struct {
 	rcs    []rc
 	svcs   []rcSvc
 	ents   []rcEnt
+	// excByID indexes the trace's exceptions by ID, built on first use.
+	excByID map[string][]segment.Exception
+	indexed bool
 }
 
 type frame struct{ t, next int32 }
@@ -70,12 +73,19 @@ type rcEnt struct {
 }
 
 func (r *rcScratch) reset() {
-	r.entry = -1
 	r.first, r.kids, r.frames, r.path, r.covs = r.first[:0], r.kids[:0], r.frames[:0], r.path[:0], r.covs[:0]
 	r.rcs, r.svcs, r.ents = r.rcs[:0], r.svcs[:0], r.ents[:0]
+	r.indexed = false
+	clear(r.excByID)
 }
 
-func (r *rcScratch) release() {}
+// release drops references to the last build's exceptions.
+func (r *rcScratch) release() {
+	if len(r.excByID) > 1024 {
+		r.excByID = nil
+	}
+	clear(r.excByID)
+}
 
 // Tree indexes: entities are 0..len(b.ents)-1, then the inferred segment of
 // b.g.infs[k] is len(b.ents)+k.
@@ -96,9 +106,9 @@ func (b *Builder) treeNode(t int32) int32 {
 
 func (b *Builder) treeID(t int32) uint64 {
 	if n := int32(len(b.ents)); t >= n {
-		return uint64(assemble.InferredSegmentID(b.ents[b.g.infs[t-n]].e.ID))
+		return uint64(assemble.InferredSegmentID(b.ents[b.g.infs[t-n]].id))
 	}
-	return uint64(b.ents[t].e.ID)
+	return uint64(b.ents[t].id)
 }
 
 func has(e *segment.Entity, kind uint8) bool {
@@ -113,12 +123,11 @@ func (b *Builder) rootCauses(s *Summary) {
 		return
 	}
 	b.tree()
-	r := &b.r
-	if r.entry >= 0 {
-		b.walk(r.entry)
+	if b.entry >= 0 {
+		b.walk(b.entry)
 	}
 	for _, x := range b.g.segs {
-		if up := b.ents[x].up; x != r.entry && (up < 0 || b.owner(up) < 0) {
+		if up := b.ents[x].up; x != b.entry && (up < 0 || b.owner(up) < 0) {
 			b.walk(x)
 		}
 	}
@@ -162,29 +171,22 @@ func (b *Builder) tree() {
 	r.path = fill[:0]
 	for t := range total {
 		if k := r.kids[r.first[t]:r.first[t+1]]; len(k) > 1 {
-			sortTree(b, k)
+			slices.SortFunc(k, b.treeCmp)
 		}
 	}
 	r.seen = growTo(r.seen, int(total))
 	clear(r.seen)
 }
 
-func sortTree(b *Builder, k []int32) {
-	for i := 1; i < len(k); i++ { // insertion sort: child lists are short
-		for j := i; j > 0 && b.treeLess(k[j], k[j-1]); j-- {
-			k[j], k[j-1] = k[j-1], k[j]
-		}
-	}
+func (b *Builder) treeCmp(x, y int32) int {
+	return cmp.Or(cmp.Compare(b.treeStart(x), b.treeStart(y)), cmp.Compare(b.treeID(x), b.treeID(y)), cmp.Compare(x, y))
 }
 
-func (b *Builder) treeLess(x, y int32) bool {
-	if c := cmp.Compare(b.treeEnt(x).Start, b.treeEnt(y).Start); c != 0 {
-		return c < 0
+func (b *Builder) treeStart(t int32) float64 {
+	if n := int32(len(b.ents)); t >= n {
+		return b.ents[b.g.infs[t-n]].start
 	}
-	if c := cmp.Compare(b.treeID(x), b.treeID(y)); c != 0 {
-		return c < 0
-	}
-	return x < y
+	return b.ents[t].start
 }
 
 func (b *Builder) children(t int32) []int32 { return b.r.kids[b.r.first[t]:b.r.first[t+1]] }
@@ -245,12 +247,12 @@ func (b *Builder) anyChildHas(t int32, kind uint8) bool {
 // responseTime follows the longest child from the entry segment.
 func (b *Builder) responseTime(s *Summary) {
 	r := &b.r
-	if r.entry < 0 || s.ResponseTime <= 0 {
+	if b.entry < 0 || s.ResponseTime <= 0 {
 		return
 	}
 	rt := s.ResponseTime
-	r.path, r.covs = append(r.path[:0], r.entry), append(r.covs[:0], 1)
-	for cur := r.entry; len(r.path) <= len(r.seen); {
+	r.path, r.covs = append(r.path[:0], b.entry), append(r.covs[:0], 1)
+	for cur := b.entry; len(r.path) <= len(r.seen); {
 		best, dur := int32(-1), 0.0
 		for _, c := range b.children(cur) {
 			if e := b.treeEnt(c); !e.InProgress && (best < 0 || e.End-e.Start > dur) {
@@ -354,18 +356,25 @@ func (b *Builder) exceptions(t int32) []segment.Exception {
 	if len(c.Exceptions) > 0 || c.ExceptionID == "" {
 		return c.Exceptions
 	}
-	for x := range b.ents {
-		if b.ents[x].skip {
-			continue
+	r := &b.r
+	if !r.indexed {
+		r.indexed = true
+		if r.excByID == nil {
+			r.excByID = make(map[string][]segment.Exception)
 		}
-		xs := b.ents[x].e.Cause.Exceptions
-		for i := range xs {
-			if xs[i].ID == c.ExceptionID {
-				return xs[i : i+1]
+		for x := range b.ents {
+			if b.ents[x].skip {
+				continue
+			}
+			xs := b.ents[x].e.Cause.Exceptions
+			for i := range xs {
+				if _, dup := r.excByID[xs[i].ID]; !dup {
+					r.excByID[xs[i].ID] = xs[i : i+1]
+				}
 			}
 		}
 	}
-	return nil
+	return r.excByID[c.ExceptionID]
 }
 
 func sameExceptions(x, y []segment.Exception) bool {

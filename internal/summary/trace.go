@@ -97,7 +97,7 @@ func (b *Builder) traceLevel(s *Summary) {
 		}
 	}
 	s.Duration = s.End - s.Start
-	if r := b.r.entry; r >= 0 {
+	if r := b.entry; r >= 0 {
 		e := b.ents[r].e
 		s.HasFault, s.HasError, s.HTTP = e.Fault, e.Error, httpOf(&e.HTTP)
 		if !e.InProgress {

@@ -15,3 +15,10 @@ func setReceiveBuffer(c net.PacketConn, size int, log *slog.Logger) {
 		_ = uc.SetReadBuffer(size)
 	}
 }
+
+const oobSize = 0
+
+func kernelDrops(oob []byte) (uint32, bool) { return 0, false }
+
+// Without SO_REUSEPORT only one socket can bind the port.
+const multiSocket = false

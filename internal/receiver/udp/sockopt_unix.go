@@ -35,6 +35,9 @@ func setReceiveBuffer(c net.PacketConn, size int, log *slog.Logger) {
 		return
 	}
 	_ = rc.Control(func(fd uintptr) {
+		if err := enableDropCount(int(fd)); err != nil {
+			log.Debug("kernel drop counting unavailable", "err", err)
+		}
 		if forceReceiveBuffer(int(fd), size) == nil {
 			return
 		}
@@ -43,3 +46,6 @@ func setReceiveBuffer(c net.PacketConn, size int, log *slog.Logger) {
 		}
 	})
 }
+
+// SO_REUSEPORT lets each reader have its own socket.
+const multiSocket = true

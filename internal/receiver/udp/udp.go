@@ -41,11 +41,18 @@ type Options struct {
 	SocketBuffer int
 	// MaxDocumentSize is the largest accepted document. Default 64 KiB.
 	MaxDocumentSize int
+	// Decoders is the number of decoding goroutines. Reading and decoding
+	// are split so that one busy client (one socket under SO_REUSEPORT's
+	// hashing) can still use every core. Default GOMAXPROCS.
+	Decoders int
 }
 
 func (o *Options) setDefaults() {
 	if o.Readers <= 0 {
 		o.Readers = runtime.GOMAXPROCS(0)
+	}
+	if !multiSocket {
+		o.Readers = 1
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 64
@@ -55,6 +62,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxDocumentSize <= 0 {
 		o.MaxDocumentSize = segment.MaxDocumentSize
+	}
+	if o.Decoders <= 0 {
+		o.Decoders = runtime.GOMAXPROCS(0)
 	}
 }
 
@@ -72,23 +82,38 @@ type Receiver struct {
 	log   *slog.Logger
 	wg    sync.WaitGroup
 
-	datagrams, received, dropped *metrics.Counter
-	rejected                     map[string]*metrics.Counter
-	rejectLog                    *rateLog
+	// packets carries what the readers read to the decoders. When it is
+	// full, readers wait and datagrams queue in the kernel's socket buffer;
+	// what overflows that is counted from SO_RXQ_OVFL.
+	packets  chan packets
+	decoders sync.WaitGroup
+
+	datagrams, received, dropped, kernelDrops *metrics.Counter
+	rejected                                  map[string]*metrics.Counter
+	rejectLog                                 *rateLog
+}
+
+// packets is one read's worth of datagrams, copied into one slab.
+type packets struct {
+	slab  []byte
+	ends  []int
+	addrs []net.Addr
 }
 
 // Listen binds addr (host:port; port 0 picks a free one) and starts reading.
 func Listen(addr string, sink Sink, opts Options, ms *metrics.Set, log *slog.Logger) (*Receiver, error) {
 	opts.setDefaults()
 	r := &Receiver{
-		sink:      sink,
-		opts:      opts,
-		log:       log,
-		datagrams: ms.GetOrCreateCounter(`counterspy_udp_datagrams_received_total`),
-		received:  ms.GetOrCreateCounter(`counterspy_segments_received_total{protocol="udp"}`),
-		dropped:   ms.GetOrCreateCounter(`counterspy_udp_segments_not_queued_total`),
-		rejected:  map[string]*metrics.Counter{},
-		rejectLog: newRateLog(log, 10*time.Second),
+		sink:        sink,
+		opts:        opts,
+		log:         log,
+		datagrams:   ms.GetOrCreateCounter(`counterspy_udp_datagrams_received_total`),
+		received:    ms.GetOrCreateCounter(`counterspy_segments_received_total{protocol="udp"}`),
+		dropped:     ms.GetOrCreateCounter(`counterspy_udp_segments_not_queued_total`),
+		kernelDrops: ms.GetOrCreateCounter(`counterspy_udp_kernel_drops_total`),
+		packets:     make(chan packets, 4*opts.Readers),
+		rejected:    map[string]*metrics.Counter{},
+		rejectLog:   newRateLog(log, 10*time.Second),
 	}
 	for _, reason := range append([]string{reasonMissingHeader, reasonInvalidHeader}, segment.Codes...) {
 		r.rejected[reason] = ms.GetOrCreateCounter(fmt.Sprintf(`counterspy_segments_rejected_total{protocol="udp",reason=%q}`, reason))
@@ -107,6 +132,10 @@ func Listen(addr string, sink Sink, opts Options, ms *metrics.Set, log *slog.Log
 		setReceiveBuffer(c, opts.SocketBuffer, log)
 		r.conns = append(r.conns, c)
 	}
+	for range opts.Decoders {
+		r.decoders.Add(1)
+		go r.decode()
+	}
 	for _, c := range r.conns {
 		r.wg.Add(1)
 		go r.read(c)
@@ -117,10 +146,13 @@ func Listen(addr string, sink Sink, opts Options, ms *metrics.Set, log *slog.Log
 // Addr is the bound address.
 func (r *Receiver) Addr() net.Addr { return r.conns[0].LocalAddr() }
 
-// Close stops reading and waits for the readers to finish handing off.
+// Close stops reading and waits for everything read to be decoded and
+// handed off.
 func (r *Receiver) Close() error {
 	err := r.closeConns()
 	r.wg.Wait()
+	close(r.packets)
+	r.decoders.Wait()
 	return err
 }
 
@@ -138,8 +170,9 @@ func (r *Receiver) read(c net.PacketConn) {
 	msgs := make([]ipv4.Message, r.opts.BatchSize)
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, 64<<10)}
+		msgs[i].OOB = make([]byte, oobSize)
 	}
-	dec := segment.NewDecoder(r.opts.MaxDocumentSize)
+	var lastDrops uint32
 	for {
 		n, err := pc.ReadBatch(msgs, 0)
 		if err != nil {
@@ -151,32 +184,50 @@ func (r *Receiver) read(c net.PacketConn) {
 			continue
 		}
 		r.datagrams.Add(n)
-		// One allocation holds every accepted document of this read; the
-		// store copies them, so the slab lives only until the write.
+		if drops, ok := kernelDrops(msgs[n-1].OOB[:msgs[n-1].NN]); ok {
+			r.kernelDrops.Add(int(drops - lastDrops))
+			lastDrops = drops
+		}
+		// One allocation holds this read's datagrams; accepted documents
+		// keep pointing into it until the store has copied them.
 		total := 0
 		for i := range n {
 			total += msgs[i].N
 		}
-		slab := make([]byte, 0, total)
-		var segs []segment.Segment
+		p := packets{slab: make([]byte, 0, total), ends: make([]int, n), addrs: make([]net.Addr, n)}
 		for i := range n {
-			body, reason := splitDatagram(msgs[i].Buffers[0][:msgs[i].N])
+			p.slab = append(p.slab, msgs[i].Buffers[0][:msgs[i].N]...)
+			p.ends[i] = len(p.slab)
+			p.addrs[i] = msgs[i].Addr
+		}
+		r.packets <- p
+	}
+}
+
+func (r *Receiver) decode() {
+	defer r.decoders.Done()
+	dec := segment.NewDecoder(r.opts.MaxDocumentSize)
+	for p := range r.packets {
+		var segs []segment.Segment
+		start := 0
+		for i, end := range p.ends {
+			datagram := p.slab[start:end:end]
+			start = end
+			body, reason := splitDatagram(datagram)
 			if reason != "" {
-				r.reject(reason, "", msgs[i].Addr)
+				r.reject(reason, "", p.addrs[i])
 				continue
 			}
-			start := len(slab)
-			slab = append(slab, body...)
 			before := len(segs)
-			segs, err = dec.Decode(segs, slab[start:len(slab):len(slab)])
+			var err error
+			segs, err = dec.Decode(segs, body)
 			if err != nil {
 				var se *segment.Error
 				if errors.As(err, &se) {
-					r.reject(se.Code, se.Message, msgs[i].Addr)
+					r.reject(se.Code, se.Message, p.addrs[i])
 				} else {
-					r.reject(segment.CodeInvalidSegment, err.Error(), msgs[i].Addr)
+					r.reject(segment.CodeInvalidSegment, err.Error(), p.addrs[i])
 				}
-				slab = slab[:start]
 				continue
 			}
 			r.received.Add(len(segs) - before)

@@ -1,6 +1,7 @@
 package pebblestore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
@@ -105,7 +106,16 @@ func (p *writePlan) build(c *codec, records []store.Record, frameSize int, now i
 		p.recs = append(p.recs, &records[i])
 	}
 	// Stable: a trace's records keep their write order inside the frame.
-	slices.SortStableFunc(p.recs, func(a, b *store.Record) int { return compareTraceIDs(a.TraceID, b.TraceID) })
+	if groupByName {
+		slices.SortStableFunc(p.recs, func(a, b *store.Record) int {
+			if c := bytes.Compare(docName(a.Doc), docName(b.Doc)); c != 0 {
+				return c
+			}
+			return compareTraceIDs(a.TraceID, b.TraceID)
+		})
+	} else {
+		slices.SortStableFunc(p.recs, func(a, b *store.Record) int { return compareTraceIDs(a.TraceID, b.TraceID) })
+	}
 
 	p.traces = p.traces[:0]
 	for i, r := range p.recs {
@@ -218,4 +228,19 @@ func compareTraceIDs(a, b xrayid.TraceID) int {
 		return c
 	}
 	return cmp.Compare(binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]))
+}
+
+var groupByName = true
+
+func docName(d []byte) []byte {
+	i := bytes.Index(d, []byte(`"name":"`))
+	if i < 0 {
+		return nil
+	}
+	d = d[i+8:]
+	j := bytes.IndexByte(d, '"')
+	if j < 0 {
+		return nil
+	}
+	return d[:j]
 }
