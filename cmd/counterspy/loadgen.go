@@ -34,6 +34,7 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	start := fs.String("start", "", "RFC 3339 time of the first trace: makes the documents repeatable (default: now, as they are sent)")
 	dump := fs.Int("print", 0, "print the documents of the first N traces to stdout, one per line, instead of sending")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	serverURL := fs.String("server", "", "base `URL` (or host:port) of the Counterspy server receiving the traffic: read its /metrics before and after\nand report segments durably stored per server CPU-second, drops and memory")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -59,6 +60,15 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *traces == 0 && *duration == 0 && !*quiet {
 		fmt.Fprintln(stderr, "counterspy loadgen: no --traces or --duration: running until interrupted")
 	}
+	var probe *serverProbe
+	var before serverMetrics
+	if *serverURL != "" {
+		probe = newServerProbe(*serverURL)
+		if before, err = probe.scrape(ctx); err != nil {
+			return err
+		}
+		probe.watchRSS(ctx)
+	}
 	res, err := loadgen.Run(ctx, cfg)
 	if err != nil {
 		if errors.Is(err, loadgen.ErrInvalidConfig) {
@@ -69,6 +79,13 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintf(stdout, "traces=%d segments=%d bytes=%d mean_doc_bytes=%.0f errors=%d elapsed=%s segments_per_s=%.0f\n",
 		res.Traces, res.Segments, res.Bytes, res.MeanDocSize(), res.Errors,
 		res.Elapsed.Round(time.Millisecond), res.SegmentsPerSecond())
+	if probe != nil {
+		after, err := probe.settle(ctx, before, res.Segments)
+		if err != nil {
+			return err
+		}
+		probe.report(stdout, before, after, res.Segments, res.MeanDocSize())
+	}
 	if res.Segments == 0 && res.Errors > 0 {
 		return errors.New("no document was delivered")
 	}

@@ -16,10 +16,13 @@
 //   - Precedence: ! (and NOT) > comparison > AND (explicit, or implicit by
 //     juxtaposition) > OR. A ! applies to the whole term after it, so
 //     !http.status = 200 is !(http.status = 200).
-//   - A string value may be a bare word (name = traces) on the right-hand side
-//     of a comparison only; AND, OR, NOT, true, false and the string operators
-//     must be quoted to be used as values. Strings escape \" and \\; a
-//     backslash before any other character stands for that character.
+//   - A string value may be bare on the right-hand side of a comparison: a
+//     word (name = traces, name = my-service:v2) or a run that starts with a
+//     digit (account.id = 123456789012, http.clientip = 10.0.0.1), taken as
+//     written. AND, OR, NOT, true, false and the string operators must be
+//     quoted to be used as values. An annotation's bare number is a number,
+//     except after CONTAINS, BEGINSWITH or ENDSWITH. Strings escape \" and
+//     \\; a backslash before any other character stands for that character.
 //   - annotation.KEY takes letters, digits, _, ., : and -; annotation[KEY]
 //     takes the same or any quoted string.
 //   - An empty expression, and an empty block { }, match everything.

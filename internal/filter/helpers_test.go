@@ -9,16 +9,16 @@ import (
 
 // testGroups are the groups testOptions knows.
 var testGroups = map[string]string{
-	"slow":                                 "responsetime > 5",
+	"slow":                                  "responsetime > 5",
 	"arn:aws:xray:us-east-1:1:group/slow/x": "responsetime > 5",
-	"high_response_time":                   "responsetime >= 5",
-	"errors":                               "error OR fault",
-	"nested":                               `group.name = "slow" AND ok`,
-	"empty":                                "",
-	"self":                                 `group.name = "self"`,
-	"loop1":                                `group.name = "loop2"`,
-	"loop2":                                `fault OR group.name = "loop1"`,
-	"broken":                               "responsetime >",
+	"high_response_time":                    "responsetime >= 5",
+	"errors":                                "error OR fault",
+	"nested":                                `group.name = "slow" AND ok`,
+	"empty":                                 "",
+	"self":                                  `group.name = "self"`,
+	"loop1":                                 `group.name = "loop2"`,
+	"loop2":                                 `fault OR group.name = "loop1"`,
+	"broken":                                "responsetime >",
 }
 
 var testOptions = Options{Group: func(name string) (string, bool) {

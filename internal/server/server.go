@@ -95,6 +95,13 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("open store in %s: %w", cfg.DataDir, err)
 	}
 	s.store = st
+	s.metrics.NewGauge(`counterspy_store_disk_bytes`, func() float64 {
+		stats, err := st.Stats(context.Background())
+		if err != nil {
+			return 0
+		}
+		return float64(stats.DiskBytes)
+	})
 	s.pipeline = ingest.New(st, ingest.Options{FlushInterval: cfg.FlushInterval}, s.metrics, cfg.Logger)
 
 	httpAddr, udpAddr := cfg.Addr, cfg.Addr

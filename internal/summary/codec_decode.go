@@ -57,7 +57,19 @@ func (d *decoder) fail(what string) {
 	d.off = len(d.b)
 }
 
+// uvarint and int take most single-byte values (counts, string references,
+// small deltas) inline.
 func (d *decoder) uvarint() uint64 {
+	if off := d.off; uint(off) < uint(len(d.b)) {
+		if c := d.b[off]; c < 0x80 {
+			d.off = off + 1
+			return uint64(c)
+		}
+	}
+	return d.uvarintSlow()
+}
+
+func (d *decoder) uvarintSlow() uint64 {
 	v, n := binary.Uvarint(d.b[d.off:])
 	if n <= 0 {
 		d.fail("bad varint")
@@ -68,6 +80,16 @@ func (d *decoder) uvarint() uint64 {
 }
 
 func (d *decoder) int() int64 {
+	if off := d.off; uint(off) < uint(len(d.b)) {
+		if c := d.b[off]; c < 0x80 {
+			d.off = off + 1
+			return int64(c>>1) ^ -int64(c&1)
+		}
+	}
+	return d.intSlow()
+}
+
+func (d *decoder) intSlow() int64 {
 	v, n := binary.Varint(d.b[d.off:])
 	if n <= 0 {
 		d.fail("bad varint")
@@ -87,12 +109,16 @@ func (d *decoder) int32() int32 {
 }
 
 func (d *decoder) byte() byte {
-	if d.off >= len(d.b) {
-		d.fail("truncated")
-		return 0
+	if off := d.off; uint(off) < uint(len(d.b)) {
+		d.off = off + 1
+		return d.b[off]
 	}
-	d.off++
-	return d.b[d.off-1]
+	return d.truncated()
+}
+
+func (d *decoder) truncated() byte {
+	d.fail("truncated")
+	return 0
 }
 
 func (d *decoder) fixed64() uint64 {
@@ -123,15 +149,19 @@ func (d *decoder) time(base float64) float64 {
 
 func (d *decoder) str() string {
 	i := d.uvarint()
-	if i == 0 {
-		return ""
+	if i-1 < uint64(len(d.strs)) && i <= uint64(d.nStrs) {
+		return d.strs[i-1]
 	}
+	return d.strSlow(i)
+}
+
+func (d *decoder) strSlow(i uint64) string {
 	switch {
+	case i == 0:
+		return ""
 	case i > uint64(d.nStrs):
 		d.fail("string reference out of range")
 		return ""
-	case i <= uint64(len(d.strs)):
-		return d.strs[i-1]
 	}
 	return d.more[i-1-uint64(len(d.strs))]
 }

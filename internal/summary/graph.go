@@ -121,14 +121,22 @@ func (b *Builder) inferred(s *Summary) {
 			g.inf = append(g.inf, inferredCall{x: int32(x), n: in})
 		}
 	}
-	slices.SortFunc(g.inf, func(p, q inferredCall) int { return b.byStart(p.x, q.x) })
-	for _, c := range g.inf {
+	// Sorting positions, not the calls: moving their strings costs write
+	// barriers while the GC runs.
+	order := g.order[:0]
+	for i := range g.inf {
+		order = append(order, int32(i))
+	}
+	slices.SortFunc(order, func(p, q int32) int { return b.byStart(g.inf[p].x, g.inf[q].x) })
+	for _, i := range order {
+		c := &g.inf[i]
 		n := g.node(nodeKey{name: c.n.Name, typ: c.n.Type, account: b.ents[c.x].e.AWS.AccountID, inferred: true})
 		g.infs = append(g.infs, c.x)
 		g.infNode = append(g.infNode, n)
 		g.reqs = append(g.reqs, callRef{on: n, g: c.x})
 		g.call(edgeKey{from: b.ents[c.x].node, to: n}, c.x)
 	}
+	g.order = order
 }
 
 // links adds an edge for every span link to an entity of this trace: from
@@ -164,8 +172,9 @@ func (b *Builder) links() {
 	}
 }
 
-// entry picks the entry segment: the earliest with no parent in the trace;
-// should every segment have one (a loop of parents), the earliest.
+// pickEntry picks the entry segment and returns its node: the earliest
+// segment with no parent in the trace; should every segment have one (a
+// loop of parents), the earliest.
 func (b *Builder) pickEntry() int32 {
 	g := &b.g
 	if len(g.segs) == 0 {

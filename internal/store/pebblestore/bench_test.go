@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -55,6 +56,7 @@ func BenchmarkWrite(b *testing.B) {
 			}
 			ctx := context.Background()
 			b.SetBytes(int64(raw / b.N))
+			runtime.GC() // the generator's garbage is not the store's
 			b.ResetTimer()
 			cpu0 := cpuTime()
 			for _, batch := range batches {
@@ -79,8 +81,9 @@ func BenchmarkWrite(b *testing.B) {
 	}
 	f("sync", Options{})
 	f("nosync", Options{NoSync: true})
-	f("nosync-zstd1", Options{NoSync: true, ZstdLevel: 1})
+	f("nosync-zstd3", Options{NoSync: true, ZstdLevel: 3})
 	f("nosync-zstd7", Options{NoSync: true, ZstdLevel: 7})
+	f("nosync-frame64K", Options{NoSync: true, FrameSize: 64 << 10})
 	f("nosync-frame256K", Options{NoSync: true, FrameSize: 256 << 10})
 }
 
@@ -148,6 +151,7 @@ func BenchmarkTraces(b *testing.B) {
 	ctx := context.Background()
 	records := 0
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for range b.N {
 		id := ids[rnd.IntN(len(ids))]
 		found := false
@@ -163,6 +167,7 @@ func BenchmarkTraces(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/lookup")
 	b.ReportMetric(float64(records)/float64(b.N), "records/trace")
 	b.ReportMetric(float64(len(ids)), "traces-stored")
 	b.ReportMetric(float64(dataBytes(b, s))/float64(benchTraces.recs), "B/record-on-disk")

@@ -17,7 +17,7 @@ import (
 //	per run:    uvarint count, traceRef
 //	per record: uvarint len(doc)
 //	per record: segmentRef
-//	varint base, then per record: uvarint(received − base)
+//	varint base = min(received), then per record: uvarint(received − base)
 //	the documents, concatenated
 //
 // A run is one trace's consecutive records; records are sorted by trace.
@@ -42,21 +42,62 @@ var errCorrupt = errors.New("corrupt frame")
 
 // run is one trace's records inside a frame: recs[start : start+count].
 type run struct {
-	trace        xrayid.TraceID
 	start, count int
+	trace        idRef
 }
 
 // frameRecord is a record inside a decoded frame; doc aliases the payload.
 type frameRecord struct {
-	id       xrayid.SegmentID
 	received int64
 	doc      []byte
+	id       idRef
+}
+
+// idRef is an ID as stored: raw bytes, or the offset+1 of its text in a
+// document. References are resolved only for the records a lookup returns.
+type idRef struct {
+	off uint64
+	raw []byte
 }
 
 // frame is a decoded frame.
 type frame struct {
 	runs []run
 	recs []frameRecord
+}
+
+// trace returns the trace ID of run i.
+func (f *frame) trace(i int) (xrayid.TraceID, error) {
+	r := f.runs[i].trace
+	if r.raw != nil {
+		return xrayid.TraceID(r.raw), nil
+	}
+	doc := f.recs[f.runs[i].start].doc
+	if r.off > uint64(len(doc)) || uint64(len(doc))-r.off < xrayid.TraceIDLen-1 {
+		return xrayid.TraceID{}, fmt.Errorf("%w: run %d: trace ID reference %d outside its %d-byte document", errCorrupt, i, r.off, len(doc))
+	}
+	id, err := xrayid.ParseTraceID(doc[r.off-1 : r.off-1+xrayid.TraceIDLen])
+	if err != nil {
+		return xrayid.TraceID{}, fmt.Errorf("%w: run %d: trace ID reference: %v", errCorrupt, i, err)
+	}
+	return id, nil
+}
+
+// segmentID returns the segment ID of record i. The zero ID is valid here:
+// the writer stores whatever ID the record carried.
+func (f *frame) segmentID(i int) (xrayid.SegmentID, error) {
+	r, doc := f.recs[i].id, f.recs[i].doc
+	if r.raw != nil {
+		return xrayid.SegmentID(binary.BigEndian.Uint64(r.raw)), nil
+	}
+	if r.off > uint64(len(doc)) || uint64(len(doc))-r.off < 15 {
+		return 0, fmt.Errorf("%w: record %d: segment ID reference %d outside its %d-byte document", errCorrupt, i, r.off, len(doc))
+	}
+	var b [8]byte
+	if err := hexDecode(b[:], doc[r.off-1:r.off-1+16]); err != nil {
+		return 0, fmt.Errorf("%w: record %d: segment ID reference: %v", errCorrupt, i, err)
+	}
+	return xrayid.SegmentID(binary.BigEndian.Uint64(b[:])), nil
 }
 
 // appendPayload appends the uncompressed payload of recs, which must be
@@ -113,7 +154,9 @@ func appendRef(dst, doc, text, raw []byte) []byte {
 	return append(append(dst, 0), raw...)
 }
 
-// decodePayload parses an uncompressed payload. The frame's documents alias p.
+// decodePayload parses an uncompressed payload. The frame's documents alias
+// p. ID references are checked when resolved, by frame.trace and
+// frame.segmentID.
 func decodePayload(p []byte) (*frame, error) {
 	d := payloadReader{b: p}
 	nRuns := d.count("run count", len(p))
@@ -125,20 +168,14 @@ func decodePayload(p []byte) (*frame, error) {
 		return nil, d.err
 	}
 	f := &frame{runs: make([]run, nRuns), recs: make([]frameRecord, nRecs)}
-	type ref struct {
-		off uint64
-		raw []byte
-	}
-	traceRefs := make([]ref, nRuns)
 	start := 0
 	for i := range f.runs {
 		n := d.count("run length", nRecs-start)
-		if n == 0 {
+		if n == 0 && d.err == nil {
 			d.fail("run %d is empty", i)
 		}
-		f.runs[i] = run{start: start, count: n}
+		f.runs[i] = run{start: start, count: n, trace: d.ref(16)}
 		start += n
-		traceRefs[i].off, traceRefs[i].raw = d.ref(16)
 	}
 	if d.err == nil && start != nRecs {
 		d.fail("runs cover %d of %d records", start, nRecs)
@@ -149,9 +186,8 @@ func decodePayload(p []byte) (*frame, error) {
 		docLens[i] = d.count("document length", len(p))
 		total += docLens[i]
 	}
-	segRefs := make([]ref, nRecs)
-	for i := range segRefs {
-		segRefs[i].off, segRefs[i].raw = d.ref(8)
+	for i := range f.recs {
+		f.recs[i].id = d.ref(8)
 	}
 	base := d.varint()
 	for i := range f.recs {
@@ -164,65 +200,23 @@ func decodePayload(p []byte) (*frame, error) {
 	if total != len(docs) {
 		return nil, fmt.Errorf("%w: documents take %d bytes, %d remain", errCorrupt, total, len(docs))
 	}
-	for i := range f.recs {
-		f.recs[i].doc = docs[:docLens[i]:docLens[i]]
-		docs = docs[docLens[i]:]
-	}
-
-	for i := range f.recs {
-		r := segRefs[i]
-		if r.raw != nil {
-			f.recs[i].id = xrayid.SegmentID(binary.BigEndian.Uint64(r.raw))
-			continue
-		}
-		id, err := parseSegmentRef(f.recs[i].doc, r.off)
-		if err != nil {
-			return nil, fmt.Errorf("%w: record %d: %v", errCorrupt, i, err)
-		}
-		f.recs[i].id = id
-	}
-	for i := range f.runs {
-		r := traceRefs[i]
-		if r.raw != nil {
-			f.runs[i].trace = xrayid.TraceID(r.raw)
-			continue
-		}
-		doc := f.recs[f.runs[i].start].doc
-		if r.off > uint64(len(doc)) || uint64(len(doc))-r.off < xrayid.TraceIDLen-1 {
-			return nil, fmt.Errorf("%w: run %d: trace ID reference %d outside its %d-byte document", errCorrupt, i, r.off, len(doc))
-		}
-		id, err := xrayid.ParseTraceID(doc[r.off-1 : r.off-1+xrayid.TraceIDLen])
-		if err != nil {
-			return nil, fmt.Errorf("%w: run %d: trace ID reference: %v", errCorrupt, i, err)
-		}
-		f.runs[i].trace = id
+	for i, n := range docLens {
+		f.recs[i].doc = docs[:n:n]
+		docs = docs[n:]
 	}
 	return f, nil
 }
 
-// parseSegmentRef reads the 16 hex digits at offset off-1 of doc. The zero ID
-// is valid here: the writer stores whatever ID the record carried.
-func parseSegmentRef(doc []byte, off uint64) (xrayid.SegmentID, error) {
-	if off > uint64(len(doc)) || uint64(len(doc))-off < 15 {
-		return 0, fmt.Errorf("segment ID reference %d outside the %d-byte document", off, len(doc))
-	}
-	var b [8]byte
-	if _, err := hexDecode(b[:], doc[off-1:off-1+16]); err != nil {
-		return 0, fmt.Errorf("segment ID reference: %v", err)
-	}
-	return xrayid.SegmentID(binary.BigEndian.Uint64(b[:])), nil
-}
-
-func hexDecode(dst, src []byte) (int, error) {
+func hexDecode(dst, src []byte) error {
 	for i := range dst {
 		hi, ok1 := hexValue(src[2*i])
 		lo, ok2 := hexValue(src[2*i+1])
 		if !ok1 || !ok2 {
-			return i, fmt.Errorf("%q is not lowercase hex", src)
+			return fmt.Errorf("%q is not lowercase hex", src)
 		}
 		dst[i] = hi<<4 | lo
 	}
-	return len(dst), nil
+	return nil
 }
 
 func hexValue(c byte) (byte, bool) {
@@ -285,15 +279,16 @@ func (d *payloadReader) count(what string, limit int) int {
 }
 
 // ref reads an ID reference: an offset+1, or 0 and n raw bytes.
-func (d *payloadReader) ref(n int) (off uint64, raw []byte) {
-	off = d.uvarint()
+func (d *payloadReader) ref(n int) idRef {
+	off := d.uvarint()
 	if off != 0 || d.err != nil {
-		return off, nil
+		return idRef{off: off}
 	}
 	if len(d.b) < n {
 		d.fail("raw ID needs %d bytes, %d left", n, len(d.b))
-		return 0, nil
+		return idRef{}
 	}
-	raw, d.b = d.b[:n:n], d.b[n:]
-	return 0, raw
+	raw := d.b[:n:n]
+	d.b = d.b[n:]
+	return idRef{raw: raw}
 }

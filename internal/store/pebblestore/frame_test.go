@@ -45,14 +45,19 @@ func TestFrameRoundTrip(t *testing.T) {
 			}
 			i := 0
 			for ri, r := range fr.runs {
-				if r.trace != runs[ri] || r.start != i {
-					t.Fatalf("run %d = %+v, want trace %s from %d", ri, r, runs[ri], i)
+				tr, err := fr.trace(ri)
+				if err != nil || tr != runs[ri] || r.start != i {
+					t.Fatalf("run %d = %+v (trace %s, %v), want trace %s from %d", ri, r, tr, err, runs[ri], i)
 				}
-				for _, got := range fr.recs[r.start : r.start+r.count] {
-					want := recs[i]
-					if r.trace != want.TraceID || got.id != want.ID || got.received != want.Received || !bytes.Equal(got.doc, want.Doc) {
+				for j := r.start; j < r.start+r.count; j++ {
+					got, want := fr.recs[j], recs[i]
+					id, err := fr.segmentID(j)
+					if err != nil {
+						t.Fatalf("record %d: %v", i, err)
+					}
+					if tr != want.TraceID || id != want.ID || got.received != want.Received || !bytes.Equal(got.doc, want.Doc) {
 						t.Fatalf("record %d: got {%s %s %d %q}, want {%s %s %d %q}", i,
-							r.trace, got.id, got.received, got.doc, want.TraceID, want.ID, want.Received, want.Doc)
+							tr, id, got.received, got.doc, want.TraceID, want.ID, want.Received, want.Doc)
 					}
 					i++
 				}
@@ -110,6 +115,9 @@ func TestFrameCorruption(t *testing.T) {
 		t.Helper()
 		f, buf, err := c.decodeFrame(v)
 		if err == nil {
+			err = resolveAll(f, recs)
+		}
+		if err == nil {
 			c.release(buf)
 			// zstd's checksum catches nearly everything; what it lets
 			// through must still decode to the original.
@@ -142,7 +150,9 @@ func TestFrameCorruption(t *testing.T) {
 		for _, x := range []byte{0x01, 0x7f, 0xff} {
 			p := bytes.Clone(payload)
 			p[i] ^= x
-			_, _ = decodePayload(p) // must not panic
+			if f, err := decodePayload(p); err == nil {
+				_ = resolveAll(f, nil) // must not panic
+			}
 		}
 	}
 	for n := range len(payload) {
@@ -169,6 +179,7 @@ func FuzzDecodePayload(f *testing.F) {
 		if err != nil {
 			return
 		}
+		_ = resolveAll(fr, nil)
 		n := 0
 		for _, r := range fr.runs {
 			if r.start != n || r.count <= 0 || r.start+r.count > len(fr.recs) {
@@ -177,4 +188,24 @@ func FuzzDecodePayload(f *testing.F) {
 			n += r.count
 		}
 	})
+}
+
+// resolveAll resolves every ID reference of f; with want, it also compares
+// the records with what was written.
+func resolveAll(f *frame, want []*store.Record) error {
+	for i := range f.runs {
+		if _, err := f.trace(i); err != nil {
+			return err
+		}
+	}
+	for i := range f.recs {
+		id, err := f.segmentID(i)
+		if err != nil {
+			return err
+		}
+		if want != nil && (len(want) != len(f.recs) || id != want[i].ID || !bytes.Equal(f.recs[i].doc, want[i].Doc)) {
+			return fmt.Errorf("record %d differs: %w", i, errCorrupt)
+		}
+	}
+	return nil
 }

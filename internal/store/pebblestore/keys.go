@@ -73,8 +73,9 @@ func secKey(prefix byte, sec uint32) []byte {
 }
 
 // upperBound returns the smallest key greater than every key starting with
-// prefix. Prefixes here never end in 0xff runs that overflow: they start with
-// an ASCII letter.
+// prefix: trailing 0xff bytes are dropped and the last other byte
+// incremented. Only an all-0xff prefix has no such key; ours start with an
+// ASCII letter.
 func upperBound(prefix []byte) []byte {
 	end := append([]byte(nil), prefix...)
 	for i := len(end) - 1; i >= 0; i-- {

@@ -25,7 +25,9 @@ type Options struct {
 	// [arrival − EpochPast, arrival + EpochFuture] is placed (and later
 	// dropped) by that second, any other by its first arrival. Defaults 30
 	// days and 1 hour. DropBefore keeps frames EpochFuture longer than the
-	// index, so a large EpochFuture delays disk space reclamation.
+	// index, so a large EpochFuture delays disk space reclamation; lowering
+	// it on an existing store may drop, for up to the old value, frames
+	// that traces placed near the old limit still need.
 	EpochPast, EpochFuture time.Duration
 
 	// FrameSize is the raw size at which a frame is cut. Larger frames
@@ -33,7 +35,9 @@ type Options struct {
 	FrameSize int
 
 	// ZstdLevel is the zstd level of frames (1–22, rounded to the encoder's
-	// nearest speed: 1 fastest, 3 default, 7 better, 11+ best). Default 3.
+	// nearest speed: 1 fastest, 3 default, 7 better, 11+ best). Default 1:
+	// on X-Ray documents in 128 KiB frames it compresses as well as 3, for
+	// less CPU; 7 saves about 5% of the bytes for 70% more CPU.
 	ZstdLevel int
 
 	// CacheSize is Pebble's block cache in bytes. Default 64 MiB.
@@ -65,7 +69,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.EpochFuture = time.Hour
 	}
 	def(&o.FrameSize, 128<<10)
-	def(&o.ZstdLevel, 3)
+	def(&o.ZstdLevel, 1)
 	def(&o.MemTableSize, 32<<20)
 	def(&o.RedirectCacheSize, 100_000)
 	if o.CacheSize == 0 {

@@ -139,14 +139,25 @@ func (r *reader) trace(id xrayid.TraceID) (*store.Trace, error) {
 		if f == nil {
 			continue
 		}
-		if loc.run >= len(f.runs) || f.runs[loc.run].trace != id {
-			return nil, fmt.Errorf("trace %s: frame %d run %d: %w: index points at another trace", id, loc.seq, loc.run, errCorrupt)
+		if loc.run >= len(f.runs) {
+			return nil, fmt.Errorf("trace %s: frame %d: %w: index points at run %d of %d", id, loc.seq, errCorrupt, loc.run, len(f.runs))
+		}
+		got, err := f.trace(loc.run)
+		if err != nil {
+			return nil, fmt.Errorf("trace %s: frame %d: %w", id, loc.seq, err)
+		}
+		if got != id {
+			return nil, fmt.Errorf("trace %s: frame %d run %d: %w: index points at trace %s", id, loc.seq, loc.run, errCorrupt, got)
 		}
 		run := f.runs[loc.run]
-		for _, fr := range f.recs[run.start : run.start+run.count] {
-			docs = append(docs, fr.doc...)
+		for i := run.start; i < run.start+run.count; i++ {
+			segID, err := f.segmentID(i)
+			if err != nil {
+				return nil, fmt.Errorf("trace %s: frame %d: %w", id, loc.seq, err)
+			}
+			docs = append(docs, f.recs[i].doc...)
 			ends = append(ends, len(docs))
-			t.Records = append(t.Records, store.Record{TraceID: id, ID: fr.id, Received: fr.received})
+			t.Records = append(t.Records, store.Record{TraceID: id, ID: segID, Received: f.recs[i].received})
 		}
 	}
 	start := 0

@@ -16,6 +16,9 @@ const redirectDeleteChunk = 10_000
 // DropBefore implements store.Store. Its partition is the minute: traces
 // placed before the minute that contains cutoff are dropped. Everything is
 // deleted by range, except redirects (see deleteRedirects).
+//
+// Writes continue during the slow part (listing and deleting redirects) and
+// wait only while the counts are read and the ranges deleted.
 func (s *Store) DropBefore(ctx context.Context, cutoff time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -48,6 +51,11 @@ func (s *Store) DropBefore(ctx context.Context, cutoff time.Time) error {
 
 	s.dropMu.Lock()
 	defer s.dropMu.Unlock()
+	// Again, for redirects that Writes created during the first pass: there
+	// are few, and no Write runs now.
+	if err := s.deleteRedirects(ctx, sec); err != nil {
+		return err
+	}
 	dropped, err := s.sumCounts(0, uint32(minute))
 	if err != nil {
 		return err
@@ -56,7 +64,6 @@ func (s *Store) DropBefore(ctx context.Context, cutoff time.Time) error {
 	defer b.Close()
 	ranges := [][2][]byte{
 		{secKey(prefixTrace, 0), secKey(prefixTrace, sec)},
-		{secKey(prefixRedirectTime, 0), secKey(prefixRedirectTime, sec)},
 		{secKey(prefixCount, 0), secKey(prefixCount, uint32(minute))},
 		{frameKey(nil, 0), frameKey(nil, frameEnd)},
 	}
@@ -91,34 +98,47 @@ func (s *Store) deleteRedirects(ctx context.Context, sec uint32) error {
 		if err != nil {
 			return fmt.Errorf("list expired redirects: %w", err)
 		}
-		b := s.db.NewBatch()
-		n := 0
-		var last []byte
-		for ok := it.First(); ok && n < redirectDeleteChunk; ok = it.Next() {
-			k := it.Key()
-			if len(k) == redirectTimeLen {
-				_ = b.Delete(append([]byte{prefixRedirect}, k[5:]...), nil)
-			}
-			last = append(last[:0], k...)
-			n++
-		}
-		if err := it.Close(); err != nil {
-			b.Close()
-			return fmt.Errorf("list expired redirects: %w", err)
-		}
-		if n == 0 {
-			b.Close()
-			return nil
-		}
-		// The twins listed so far go with their redirects, so the next
-		// round starts after them.
-		_ = b.DeleteRange(lower, append(last, 0), nil)
-		err = b.Commit(pebble.NoSync)
-		b.Close()
-		if err != nil {
-			return fmt.Errorf("delete expired redirects: %w", err)
+		done, err := s.deleteRedirectChunk(it, lower)
+		if err != nil || done {
+			return err
 		}
 	}
+}
+
+// deleteRedirectChunk deletes the redirects of up to redirectDeleteChunk
+// twins listed by it (which it closes), and the twins themselves. It reports
+// whether there were none left.
+func (s *Store) deleteRedirectChunk(it *pebble.Iterator, lower []byte) (done bool, err error) {
+	b := s.db.NewBatch()
+	defer b.Close()
+	n := 0
+	var last []byte
+	for ok := it.First(); ok && n < redirectDeleteChunk && err == nil; ok = it.Next() {
+		k := it.Key()
+		if len(k) == redirectTimeLen {
+			err = b.Delete(append([]byte{prefixRedirect}, k[5:]...), nil)
+		}
+		last = append(last[:0], k...)
+		n++
+	}
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return false, fmt.Errorf("list expired redirects: %w", err)
+	}
+	if n == 0 {
+		return true, nil
+	}
+	// The twins listed so far go with their redirects, so the next round
+	// starts after them.
+	if err := b.DeleteRange(lower, append(last, 0), nil); err != nil {
+		return false, fmt.Errorf("delete expired redirects: %w", err)
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return false, fmt.Errorf("delete expired redirects: %w", err)
+	}
+	return false, nil
 }
 
 func floorDiv(a, b int64) int64 {

@@ -19,9 +19,10 @@ import (
 const recordOverhead = 16
 
 // writePlan is the work of one Write before it touches the database: records
-// sorted by trace, compressed frames, and one index entry per trace. Plans
+// sorted for framing, compressed frames, and one index entry per trace. Plans
 // are pooled; their buffers grow to the largest batch seen.
 type writePlan struct {
+	sorted    []sortRec
 	recs      []*store.Record
 	traces    []traceEntry
 	payload   []byte
@@ -29,8 +30,17 @@ type writePlan struct {
 	frameEnds []int  // end of each frame in frames
 	locs      []byte // index values, back to back
 	runs      []xrayid.TraceID
+	runRefs   []runRef
 	key       []byte
 	counts    map[uint32]int64 // records per placement minute
+}
+
+// runRef is one run of a Write: a trace's records in one frame.
+type runRef struct {
+	id         xrayid.TraceID
+	frame, run int
+	records    int
+	arrival    int64
 }
 
 // traceEntry is one trace of a Write: where its records went and where it
@@ -101,35 +111,19 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 // build sorts the records, cuts and compresses frames and lays out the
 // index values. It needs no lock: it only reads the batch.
 func (p *writePlan) build(c *codec, records []store.Record, frameSize int, now int64) {
-	p.recs = p.recs[:0]
+	p.sorted = p.sorted[:0]
 	for i := range records {
-		p.recs = append(p.recs, &records[i])
+		p.sorted = append(p.sorted, sortRec{name: docName(records[i].Doc), rec: &records[i], i: i})
 	}
-	// Stable: a trace's records keep their write order inside the frame.
-	if groupByName {
-		slices.SortStableFunc(p.recs, func(a, b *store.Record) int {
-			if c := bytes.Compare(docName(a.Doc), docName(b.Doc)); c != 0 {
-				return c
-			}
-			return compareTraceIDs(a.TraceID, b.TraceID)
-		})
-	} else {
-		slices.SortStableFunc(p.recs, func(a, b *store.Record) int { return compareTraceIDs(a.TraceID, b.TraceID) })
+	sortRecords(p.sorted)
+	p.recs = p.recs[:0]
+	for _, sr := range p.sorted {
+		p.recs = append(p.recs, sr.rec)
 	}
+	clear(p.sorted) // drop references to the caller's documents
 
-	p.traces = p.traces[:0]
-	for i, r := range p.recs {
-		arrival := arrivalSec(r.Received, now)
-		if i == 0 || r.TraceID != p.recs[i-1].TraceID {
-			p.traces = append(p.traces, traceEntry{id: r.TraceID, arrival: arrival})
-		}
-		t := &p.traces[len(p.traces)-1]
-		t.arrival = min(t.arrival, arrival)
-		t.records++
-	}
-
-	p.frames, p.frameEnds, p.locs = p.frames[:0], p.frameEnds[:0], p.locs[:0]
-	ti, lo, size := 0, 0, 0
+	p.frames, p.frameEnds, p.runRefs = p.frames[:0], p.frameEnds[:0], p.runRefs[:0]
+	lo, size := 0, 0
 	for i, r := range p.recs {
 		size += len(r.Doc) + recordOverhead
 		if size < frameSize && i < len(p.recs)-1 {
@@ -139,20 +133,62 @@ func (p *writePlan) build(c *codec, records []store.Record, frameSize int, now i
 		p.payload, p.runs = appendPayload(p.payload[:0], p.recs[lo:i+1], p.runs)
 		p.frames = c.appendFrame(p.frames, p.payload)
 		p.frameEnds = append(p.frameEnds, len(p.frames))
-		// Runs and trace entries are both in trace order, and a trace's runs
-		// are consecutive (it may straddle a frame boundary), so its index
-		// value is contiguous in locs.
-		for run, id := range p.runs {
-			for p.traces[ti].id != id {
-				p.traces[ti].locEnd = len(p.locs)
-				ti++
+		run := -1
+		for j, r := range p.recs[lo : i+1] {
+			arrival := arrivalSec(r.Received, now)
+			if j == 0 || r.TraceID != p.recs[lo+j-1].TraceID {
+				run++
+				p.runRefs = append(p.runRefs, runRef{id: r.TraceID, frame: frameNo, run: run, arrival: arrival})
 			}
-			p.locs = binary.AppendUvarint(p.locs, uint64(frameNo))
-			p.locs = binary.AppendUvarint(p.locs, uint64(run))
+			ref := &p.runRefs[len(p.runRefs)-1]
+			ref.records++
+			ref.arrival = min(ref.arrival, arrival)
 		}
 		lo, size = i+1, 0
 	}
-	p.traces[ti].locEnd = len(p.locs)
+
+	// One index entry per trace, listing its runs in frame order.
+	slices.SortFunc(p.runRefs, func(a, b runRef) int {
+		if c := compareTraceIDs(a.id, b.id); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.frame, b.frame) // runs of a trace in one frame are one run
+	})
+	p.traces, p.locs = p.traces[:0], p.locs[:0]
+	for i, ref := range p.runRefs {
+		if i == 0 || ref.id != p.runRefs[i-1].id {
+			p.traces = append(p.traces, traceEntry{id: ref.id, arrival: ref.arrival})
+		}
+		t := &p.traces[len(p.traces)-1]
+		t.arrival = min(t.arrival, ref.arrival)
+		t.records += ref.records
+		p.locs = binary.AppendUvarint(p.locs, uint64(ref.frame))
+		p.locs = binary.AppendUvarint(p.locs, uint64(ref.run))
+		t.locEnd = len(p.locs)
+	}
+}
+
+// sortRec is a record with its sort key, computed once.
+type sortRec struct {
+	name []byte
+	rec  *store.Record
+	i    int // position in the batch
+}
+
+// sortRecords orders a Write's records for framing: by service name, so that
+// alike documents share frames and compress together, then by trace, so that
+// a trace's documents in a frame form one run, then by position in the batch,
+// so that a trace keeps its write order.
+func sortRecords(recs []sortRec) {
+	slices.SortFunc(recs, func(a, b sortRec) int {
+		if c := bytes.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		if c := compareTraceIDs(a.rec.TraceID, b.rec.TraceID); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
 }
 
 // placeAll places every trace of the plan and reserves one frame sequence
@@ -230,17 +266,19 @@ func compareTraceIDs(a, b xrayid.TraceID) int {
 	return cmp.Compare(binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]))
 }
 
-var groupByName = true
-
+// docName returns the document's first "name" value, the service for a
+// segment: a grouping hint for compression, nothing relies on it.
 func docName(d []byte) []byte {
-	i := bytes.Index(d, []byte(`"name":"`))
+	i := bytes.Index(d, nameKey)
 	if i < 0 {
 		return nil
 	}
-	d = d[i+8:]
-	j := bytes.IndexByte(d, '"')
+	d = d[i+len(nameKey):]
+	j := bytes.IndexByte(d[:min(len(d), 256)], '"')
 	if j < 0 {
 		return nil
 	}
 	return d[:j]
 }
+
+var nameKey = []byte(`"name":"`)
