@@ -46,7 +46,7 @@ type entView struct {
 	start, end       float64
 	startRaw, endRaw span // number text, copied verbatim into inferred segments
 	hasStart         bool
-	complete         bool // has end_time and is not in_progress
+	complete         bool // has end_time (which wins over in_progress: true, as on ingest)
 	hasSQL           bool
 	name, namespace  span // string tokens, quotes included
 	table, queue     span // aws.table_name, aws.queue_url
@@ -163,7 +163,7 @@ func (sc *docScanner) entity(i int, parent int32, depth int, d *docView) (int, e
 	e.members, e.nMembers = int32(len(c.members)), int32(len(c.mstack)-base)
 	c.members = append(c.members, c.mstack[base:]...)
 	c.mstack = c.mstack[:base]
-	e.complete = hasEnd && !inProgress
+	e.complete = hasEnd
 	return end, nil
 }
 
