@@ -12,7 +12,9 @@ import (
 type ConditionKind uint8
 
 const (
-	// CondNode: some node of the trace matches Node.
+	// CondNode: some node of the trace matches Node (and, when NodeFlag is
+	// set, had a request with that flag: FlagError, FlagFault or
+	// FlagThrottle).
 	CondNode ConditionKind = iota + 1
 	// CondEdge: some edge goes from a node matching Node (or from the
 	// client, when Node.MatchClient) to a node matching To.
@@ -63,6 +65,7 @@ const (
 type Condition struct {
 	Kind       ConditionKind
 	Node, To   NodeRef
+	NodeFlag   Flag
 	Annotation segment.Annotation
 	Flag       Flag
 	Want       bool
@@ -80,7 +83,7 @@ func (c Condition) Holds(s *summary.Summary) bool {
 	switch c.Kind {
 	case CondNode:
 		for i := range s.Nodes {
-			if c.Node.Match(&s.Nodes[i]) {
+			if n := &s.Nodes[i]; c.Node.Match(n) && nodeHasFlag(n, c.NodeFlag) {
 				return true
 			}
 		}
@@ -123,6 +126,18 @@ func (c Condition) Holds(s *summary.Summary) bool {
 	return false
 }
 
+func nodeHasFlag(n *summary.Node, f Flag) bool {
+	switch f {
+	case FlagError:
+		return n.Error
+	case FlagFault:
+		return n.Fault
+	case FlagThrottle:
+		return n.Throttle
+	}
+	return true
+}
+
 func sameValue(a, b *segment.Annotation) bool {
 	return a.Type == b.Type && a.String == b.String && a.Number == b.Number && a.Bool == b.Bool
 }
@@ -153,6 +168,9 @@ func (c Condition) text(s *summary.Summary) string {
 func (c Condition) String() string {
 	switch c.Kind {
 	case CondNode:
+		if c.NodeFlag != 0 {
+			return "node " + c.Node.String() + " with " + flagNames[c.NodeFlag]
+		}
 		return "node " + c.Node.String()
 	case CondEdge:
 		return "edge " + c.Node.String() + " -> " + c.To.String()

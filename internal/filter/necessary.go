@@ -52,6 +52,11 @@ func necessary(n *node, neg bool, sc scopeKind) []Condition {
 		if sc == scTrace {
 			return []Condition{{Kind: CondFlag, Flag: flagOf[n.kw], Want: n.b != neg}}
 		}
+		// service(x) { fault }: the node itself has the flag, which is what
+		// a per-node flag index finds.
+		if f := flagOf[n.kw]; sc == scNode && n.b != neg && (f == FlagError || f == FlagFault || f == FlagThrottle) {
+			return []Condition{{Kind: CondNode, NodeFlag: f}}
+		}
 	case kNum:
 		if sc == scTrace {
 			return numberCondition(n, neg)
@@ -182,6 +187,7 @@ func annotationValue(n *node) segment.Annotation {
 // block's other conditions stand on their own.
 func nodeConditions(r NodeRef, block *node) []Condition {
 	var rest []Condition
+	var flag Flag
 	if block != nil {
 		for _, c := range necessary(block, false, scNode) {
 			if c.Kind != CondNode {
@@ -189,6 +195,8 @@ func nodeConditions(r NodeRef, block *node) []Condition {
 				continue
 			}
 			switch {
+			case c.NodeFlag != 0 && flag == 0:
+				flag = c.NodeFlag
 			case c.Node.Name != "" && r.Name == "":
 				r.Name = c.Node.Name
 			case c.Node.Type != "" && r.Type == "":
@@ -200,5 +208,5 @@ func nodeConditions(r NodeRef, block *node) []Condition {
 			}
 		}
 	}
-	return append([]Condition{{Kind: CondNode, Node: r}}, rest...)
+	return append([]Condition{{Kind: CondNode, Node: r, NodeFlag: flag}}, rest...)
 }

@@ -54,7 +54,11 @@ func TestNecessary(t *testing.T) {
 	f(`service()`, `node any`)
 	f(`!service("api")`)
 	f(`service(id(type: "AWS::Lambda")) { fault AND account.id = "1" AND name = "fn" }`,
-		`node id(name: "fn", type: "AWS::Lambda", account.id: "1")`)
+		`node id(name: "fn", type: "AWS::Lambda", account.id: "1") with fault`)
+	f(`service("a") { fault }`, `node id(name: "a") with fault`)
+	f(`service("a") { error OR throttle }`, `node id(name: "a")`)
+	f(`service("a") { !fault }`, `node id(name: "a")`)
+	f(`service("a") { fault = false }`, `node id(name: "a")`)
 	f(`service("a") { name = "b" }`, `node id(name: "a")`, `node id(name: "b")`)
 	f(`service("a") { type = "T" OR type = "T" }`, `node id(name: "a", type: "T")`)
 	f(`service("a") { type = "T" OR type = "U" }`, `node id(name: "a")`)

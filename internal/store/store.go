@@ -30,6 +30,77 @@ type Record struct {
 // Batch is the unit of a write: everything in it becomes durable together.
 type Batch struct {
 	Records []Record
+	// Summaries are the new revisions of the summaries of the traces the
+	// records belong to (derived by the assembler; see package summary).
+	Summaries []SummaryRecord
+}
+
+// SummaryRecord is the latest summary of one trace and the index terms it
+// can be found by. A later SummaryRecord of the same trace replaces the
+// summary; index terms only accumulate (a term of an earlier revision may
+// stay, so readers re-check every candidate against the summary).
+type SummaryRecord struct {
+	TraceID xrayid.TraceID
+	// End is the trace's last activity, Unix seconds: its position in the
+	// ByEnd order. PrevEnd is the End of the previously written revision (0
+	// for the first), whose ByEnd entry this one replaces.
+	End, PrevEnd int64
+	// Summary is the encoded summary, opaque to the backend.
+	Summary []byte
+	// Terms are index terms not yet written for this trace.
+	Terms []Term
+}
+
+// Term is an index term: a kind in the top byte and a hash of the indexed
+// value below it (see package index). Collisions only cost extra candidates.
+type Term uint64
+
+// Order is the time order of a summary scan.
+type Order uint8
+
+const (
+	// ByStart orders traces by their start second: the epoch in the trace
+	// ID (or, for implausible IDs, the first arrival), the backend's
+	// placement. X-Ray's TimeRangeType TraceId.
+	ByStart Order = iota
+	// ByEnd orders traces by their last activity (SummaryRecord.End):
+	// X-Ray's TimeRangeType Event and Service.
+	ByEnd
+)
+
+// Position is a place in a scan order: a second and a trace ID.
+type Position struct {
+	Sec     int64
+	TraceID xrayid.TraceID
+}
+
+// Less orders positions ascending (seconds, then trace ID bytes).
+func (p Position) Less(q Position) bool {
+	if p.Sec != q.Sec {
+		return p.Sec < q.Sec
+	}
+	return string(p.TraceID[:]) < string(q.TraceID[:])
+}
+
+// SummaryScan asks for the summaries in a time range, newest first.
+type SummaryScan struct {
+	Order Order
+	// From and To bound the position's second: From <= Sec < To.
+	From, To int64
+	// Before, if non-nil, resumes a scan: only positions strictly before it
+	// (in the descending scan order) are returned.
+	Before *Position
+	// Terms, if non-empty, restricts the scan to traces indexed under any of
+	// them (a union; each trace at most once). Only for ByStart.
+	Terms []Term
+}
+
+// SummaryRow is one scanned summary. Summary is only valid until the
+// iteration continues.
+type SummaryRow struct {
+	Pos     Position
+	TraceID xrayid.TraceID
+	Summary []byte
 }
 
 // Trace is what a backend holds for one trace ID.
@@ -69,10 +140,27 @@ type Reader interface {
 	Traces(ctx context.Context, ids []xrayid.TraceID) iter.Seq2[*Trace, error]
 }
 
+// SummaryReader reads trace summaries: by ID, and by time range with an
+// optional index restriction. Scans stream: memory does not grow with the
+// number of rows.
+type SummaryReader interface {
+	// Summaries yields the stored summary of each requested trace that has
+	// one, in request order.
+	Summaries(ctx context.Context, ids []xrayid.TraceID) iter.Seq2[SummaryRow, error]
+	// ScanSummaries yields summaries newest first (descending Position).
+	// Iteration stops at the first error, yielded with a zero row.
+	ScanSummaries(ctx context.Context, q SummaryScan) iter.Seq2[SummaryRow, error]
+	// CountTerm counts the traces indexed under term with a start second in
+	// [from, to), stopping at limit: planners use it to pick the most
+	// selective index.
+	CountTerm(ctx context.Context, term Term, from, to int64, limit int) (int, error)
+}
+
 // Store is a complete backend.
 type Store interface {
 	Writer
 	Reader
+	SummaryReader
 	// DropBefore removes the traces that started before cutoff (by the
 	// start second embedded in their ID, or by first arrival for IDs whose
 	// embedded second is implausible). Backends drop whole time partitions,
