@@ -1,0 +1,261 @@
+// Package summarize keeps every trace's summary up to date as its documents
+// arrive. It runs inside the ingest pipeline's writer (as its Observer): for
+// each batch it rebuilds the summaries of the traces the batch touches and
+// adds them, with their new index terms, to the same store batch, so a
+// trace's documents and its summary become durable together.
+//
+// Recent traces stay in memory (their decoded documents, without the raw
+// bytes). A trace that has been quiet is evicted; when a late document
+// arrives for it, its documents are read back from the store and the
+// summary continues from the stored revision.
+package summarize
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/counterspy/counterspy/internal/index"
+	"github.com/counterspy/counterspy/internal/segment"
+	"github.com/counterspy/counterspy/internal/store"
+	"github.com/counterspy/counterspy/internal/summary"
+	"github.com/counterspy/counterspy/internal/xrayid"
+)
+
+// Options bounds the memory the summarizer uses. Zero values take defaults.
+type Options struct {
+	// MaxEntities caps the segments and subsegments held in memory across
+	// all recent traces. Default 1,000,000 (a few hundred MiB).
+	MaxEntities int
+	// IdleTimeout evicts traces that received nothing for this long.
+	// Default 2 minutes.
+	IdleTimeout time.Duration
+	// MaxDocumentsInMemory: a trace with more documents is summarized and
+	// then dropped from memory after each batch (and reloaded on the next),
+	// so one huge trace cannot take the memory of thousands. Default 5,000.
+	MaxDocumentsInMemory int
+	Now                  func() time.Time
+}
+
+func (o *Options) setDefaults() {
+	if o.MaxEntities <= 0 {
+		o.MaxEntities = 1_000_000
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 2 * time.Minute
+	}
+	if o.MaxDocumentsInMemory <= 0 {
+		o.MaxDocumentsInMemory = 5000
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Reader is what the summarizer reads back from the store to resume a trace
+// that left memory.
+type Reader interface {
+	store.Reader
+	store.SummaryReader
+}
+
+// Summarizer implements ingest.Observer. It is not safe for concurrent use:
+// the pipeline calls it from its single writer goroutine.
+type Summarizer struct {
+	st   Reader
+	opts Options
+	log  *slog.Logger
+
+	traces   map[xrayid.TraceID]*trace
+	lru      list.List // of *trace, least recently touched at the front
+	entities int
+
+	builder summary.Builder
+	dec     *segment.Decoder
+	terms   []store.Term
+	touched []*trace
+
+	reloads, evictions, summariesWritten *metrics.Counter
+}
+
+type trace struct {
+	id       xrayid.TraceID
+	docs     []summary.Doc
+	entities int
+	// written are the index terms already stored for the trace, sorted.
+	written  []store.Term
+	end      int64 // End of the last stored revision (0: none yet)
+	revision uint32
+	touched  time.Time
+	elem     *list.Element
+	inBatch  bool
+}
+
+// New returns a summarizer that resumes evicted traces from st.
+func New(st Reader, opts Options, ms *metrics.Set, log *slog.Logger) *Summarizer {
+	opts.setDefaults()
+	s := &Summarizer{
+		st: st, opts: opts, log: log,
+		traces:           map[xrayid.TraceID]*trace{},
+		dec:              segment.NewDecoder(0),
+		reloads:          ms.GetOrCreateCounter(`counterspy_assembler_trace_reloads_total`),
+		evictions:        ms.GetOrCreateCounter(`counterspy_assembler_trace_evictions_total`),
+		summariesWritten: ms.GetOrCreateCounter(`counterspy_assembler_summaries_written_total`),
+	}
+	ms.NewGauge(`counterspy_assembler_traces_in_memory`, func() float64 { return float64(len(s.traces)) })
+	return s
+}
+
+// Observe adds the new summary revision of every trace in segs to b.
+// b.Records[i] is segs[i]'s record (the pipeline builds them in order).
+func (s *Summarizer) Observe(segs []segment.Segment, b *store.Batch) error {
+	now := s.opts.Now()
+	s.touched = s.touched[:0]
+	var errs []error
+	for i := range segs {
+		seg := &segs[i]
+		tr, err := s.trace(seg.TraceID)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		d := *seg
+		d.Raw = nil // the store keeps the bytes; memory keeps the digest
+		tr.docs = append(tr.docs, summary.Doc{Seg: &d, Received: b.Records[i].Received})
+		tr.entities += len(d.Entities)
+		s.entities += len(d.Entities)
+		if !tr.inBatch {
+			tr.inBatch = true
+			s.touched = append(s.touched, tr)
+		}
+	}
+	for _, tr := range s.touched {
+		tr.inBatch = false
+		tr.touched = now
+		s.lru.MoveToBack(tr.elem)
+		b.Summaries = append(b.Summaries, s.summarize(tr))
+		if len(tr.docs) > s.opts.MaxDocumentsInMemory {
+			s.evict(tr)
+		}
+	}
+	s.summariesWritten.Add(len(s.touched))
+	s.evictIdle(now)
+	if len(errs) > 0 {
+		return fmt.Errorf("summarize: %d of %d documents without a summary update: %w", len(errs), len(segs), errs[0])
+	}
+	return nil
+}
+
+// summarize builds the trace's next revision and the terms it adds.
+func (s *Summarizer) summarize(tr *trace) store.SummaryRecord {
+	sum := s.builder.Build(tr.id, tr.docs, tr.revision)
+	tr.revision = sum.Revision
+	s.terms = index.Terms(sum, s.terms)
+	var fresh []store.Term
+	for _, t := range s.terms {
+		if _, ok := slices.BinarySearch(tr.written, t); !ok {
+			fresh = append(fresh, t)
+		}
+	}
+	if len(fresh) > 0 {
+		tr.written = append(tr.written, fresh...)
+		slices.Sort(tr.written)
+	}
+	rec := store.SummaryRecord{TraceID: tr.id, End: endSecond(sum), PrevEnd: tr.end, Summary: sum.AppendBinary(nil), Terms: fresh}
+	tr.end = rec.End
+	return rec
+}
+
+// endSecond is the trace's last activity as a whole second: the latest end
+// (or start, while in progress) of any entity, never before its start.
+func endSecond(sum *summary.Summary) int64 {
+	end := max(sum.End, sum.Start)
+	if math.IsNaN(end) || end < 0 {
+		return 0
+	}
+	return int64(min(end, math.MaxUint32))
+}
+
+// trace returns the in-memory state of id: new, resumed from the store, or
+// already recent.
+func (s *Summarizer) trace(id xrayid.TraceID) (*trace, error) {
+	if tr, ok := s.traces[id]; ok {
+		return tr, nil
+	}
+	tr := &trace{id: id}
+	if err := s.resume(tr); err != nil {
+		return nil, err
+	}
+	tr.elem = s.lru.PushBack(tr)
+	s.traces[id] = tr
+	return tr, nil
+}
+
+// resume loads what the store has of a trace that is not in memory: its
+// summary (revision, last End, terms) and its documents. A trace never seen
+// costs one summary lookup.
+func (s *Summarizer) resume(tr *trace) error {
+	ctx := context.Background()
+	var prev summary.Summary
+	found := false
+	for row, err := range s.st.Summaries(ctx, []xrayid.TraceID{tr.id}) {
+		if err != nil {
+			return fmt.Errorf("trace %s: read summary: %w", tr.id, err)
+		}
+		if err := prev.UnmarshalBinary(row.Summary); err != nil {
+			// A summary we cannot read is rebuilt from the documents.
+			s.log.Warn("unreadable stored summary; rebuilding it", "trace_id", tr.id.String(), "err", err)
+		}
+		found = true
+	}
+	if !found {
+		return nil
+	}
+	s.reloads.Inc()
+	tr.revision, tr.end = prev.Revision, endSecond(&prev)
+	tr.written = index.Terms(&prev, nil)
+	for t, err := range s.st.Traces(ctx, []xrayid.TraceID{tr.id}) {
+		if err != nil {
+			return fmt.Errorf("trace %s: read documents: %w", tr.id, err)
+		}
+		for _, r := range t.Records {
+			segs, err := s.dec.Decode(nil, r.Doc)
+			if err != nil {
+				continue // stored documents were valid when accepted; skip what no longer decodes
+			}
+			for i := range segs {
+				d := segs[i]
+				d.Raw = nil
+				tr.docs = append(tr.docs, summary.Doc{Seg: &d, Received: r.Received})
+				tr.entities += len(d.Entities)
+				s.entities += len(d.Entities)
+			}
+		}
+	}
+	return nil
+}
+
+// evictIdle drops traces idle for longer than IdleTimeout, and the least
+// recently touched ones while memory is over its bound.
+func (s *Summarizer) evictIdle(now time.Time) {
+	for e := s.lru.Front(); e != nil; e = s.lru.Front() {
+		tr := e.Value.(*trace)
+		if now.Sub(tr.touched) < s.opts.IdleTimeout && s.entities <= s.opts.MaxEntities {
+			return
+		}
+		s.evict(tr)
+	}
+}
+
+func (s *Summarizer) evict(tr *trace) {
+	s.lru.Remove(tr.elem)
+	delete(s.traces, tr.id)
+	s.entities -= tr.entities
+	s.evictions.Inc()
+}
