@@ -265,3 +265,43 @@ func TestSummaryRow(t *testing.T) {
 		t.Errorf("sparse summary: %+v", got)
 	}
 }
+
+func TestTracesCommandListsStoredTraces(t *testing.T) {
+	endpoint := startQueryServer(t)
+	// The three traces of one seed-scenario upload (one per function),
+	// started a minute ago.
+	ids := putScenarioTraces(t, endpoint, "seed", 0, 3, time.Now().Add(-time.Minute))
+
+	code, out, errOut := runCLI("traces", "--endpoint", endpoint, "--since", "10m", "--color", "never", "--width", "250")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, id := range ids {
+		if !strings.Contains(out, "\n"+id+"  ") {
+			t.Errorf("trace %s not listed:\n%s", id, out)
+		}
+	}
+	for _, s := range []string{"(Lambda)", " OK ", "202", "aws:responseLatency="} {
+		if !strings.Contains(out, s) {
+			t.Errorf("no %q in\n%s", s, out)
+		}
+	}
+
+	// A filter that matches one function's traces only.
+	code, out, errOut = runCLI("traces", "--endpoint", endpoint, "--since", "10m", "--json",
+		"--filter", `service("xraystarter-py")`)
+	if code != 0 {
+		t.Fatalf("--filter: exit %d: %s", code, errOut)
+	}
+	var listed []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var s struct{ Id string }
+		if err := json.Unmarshal([]byte(l), &s); err != nil {
+			t.Fatalf("--json line %q: %v", l, err)
+		}
+		listed = append(listed, s.Id)
+	}
+	if len(listed) != 1 || !slices.Contains(ids, listed[0]) {
+		t.Errorf("service(\"xraystarter-py\") listed %q, want one of %q", listed, ids)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/counterspy/counterspy/internal/api"
+	"github.com/counterspy/counterspy/internal/assemble/summarize"
 	"github.com/counterspy/counterspy/internal/ingest"
 	"github.com/counterspy/counterspy/internal/receiver/udp"
 	"github.com/counterspy/counterspy/internal/store"
@@ -102,7 +103,8 @@ func Start(cfg Config) (*Server, error) {
 		}
 		return float64(stats.DiskBytes)
 	})
-	s.pipeline = ingest.New(st, ingest.Options{FlushInterval: cfg.FlushInterval}, s.metrics, cfg.Logger)
+	sum := summarize.New(st, summarize.Options{}, s.metrics, cfg.Logger)
+	s.pipeline = ingest.New(st, ingest.Options{FlushInterval: cfg.FlushInterval, Observer: sum}, s.metrics, cfg.Logger)
 
 	httpAddr, udpAddr := cfg.Addr, cfg.Addr
 	if cfg.HTTPAddr != "" {
