@@ -11,6 +11,7 @@ import (
 	"iter"
 	"time"
 
+	"github.com/counterspy/counterspy/internal/logs"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
@@ -33,6 +34,80 @@ type Batch struct {
 	// Summaries are the new revisions of the summaries of the traces the
 	// records belong to (derived by the assembler; see package summary).
 	Summaries []SummaryRecord
+	// Graph are additions to the per-minute service-graph counters.
+	Graph []GraphDelta
+	// Logs are function log lines (Lambda emulator).
+	Logs []logs.Record
+}
+
+// GraphDelta adds Values to the counters of one service-graph key (a node or
+// an edge, encoded by package graph; opaque to the backend) in one minute of
+// one group. Counters only add up: a backend keeps, per (Group, Minute, Key),
+// the element-wise sum of every delta written, and may merge them at any time.
+type GraphDelta struct {
+	// Minute is Unix seconds / 60.
+	Minute int64
+	// Group is the group the counts are for ("" is the Default group:
+	// every trace).
+	Group string
+	Key   string
+	// Values are sparse counters: each Index names a counter, Value is
+	// added to it. Indexes are unique and ascending within a delta.
+	Values []Counter
+}
+
+// Counter is one element of a sparse counter vector.
+type Counter struct {
+	Index uint32
+	Value float64
+}
+
+// GraphRow is the summed counters of one key in one minute.
+type GraphRow struct {
+	Minute int64
+	Key    string
+	Values []Counter
+}
+
+// GraphReader reads service-graph counters.
+type GraphReader interface {
+	// GraphCounters yields, for every minute in [fromMinute, toMinute) and
+	// every key with counts in that minute, the summed counters of group,
+	// ordered by minute then key. Rows are only valid until the iteration
+	// continues.
+	GraphCounters(ctx context.Context, group string, fromMinute, toMinute int64) iter.Seq2[GraphRow, error]
+}
+
+// MetaStore keeps small named configuration values (groups, sampling
+// rules). PutMeta is durable when it returns, like Write.
+type MetaStore interface {
+	GetMeta(ctx context.Context, key string) (value []byte, ok bool, err error)
+	PutMeta(ctx context.Context, key string, value []byte) error
+	DeleteMeta(ctx context.Context, key string) error
+	// ListMeta yields the keys with prefix and their values, in key order.
+	ListMeta(ctx context.Context, prefix string) iter.Seq2[MetaEntry, error]
+}
+
+// MetaEntry is one stored configuration value.
+type MetaEntry struct {
+	Key   string
+	Value []byte
+}
+
+// LogQuery selects function log lines. Exactly one of TraceID, RequestID
+// and Function is set; [From, To) bounds the line time (zero: unbounded).
+type LogQuery struct {
+	TraceID   string
+	RequestID string
+	Function  string
+	From, To  time.Time
+	// Limit caps the lines yielded (0: no cap). Lines come oldest first.
+	Limit int
+}
+
+// LogReader reads function log lines.
+type LogReader interface {
+	Logs(ctx context.Context, q LogQuery) iter.Seq2[logs.Record, error]
 }
 
 // SummaryRecord is the latest summary of one trace and the index terms it
