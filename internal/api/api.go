@@ -18,6 +18,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/google/uuid"
 
+	"github.com/counterspy/counterspy/internal/query"
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/store"
 )
@@ -43,6 +44,12 @@ type Options struct {
 	SamplingRate      float64
 	SamplingReservoir int
 	Now               func() time.Time
+	// Query tunes GetTraceSummaries: page size, scan budget per call.
+	Query query.Options
+	// Groups resolves group.name and group.arn in filter expressions to
+	// the group's expression (false for an unknown group). Nil knows only
+	// the Default group.
+	Groups func(nameOrARN string) (expression string, ok bool)
 }
 
 func (o *Options) setDefaults() {
@@ -72,10 +79,17 @@ func (o *Options) setDefaults() {
 	}
 }
 
+// Store is what the API reads: traces, and their summaries.
+type Store interface {
+	store.Reader
+	store.SummaryReader
+}
+
 // API is the HTTP handler for the X-Ray operations.
 type API struct {
 	ingest   Ingester
 	store    store.Reader
+	query    *query.Engine
 	opts     Options
 	log      *slog.Logger
 	ops      map[string]operation
@@ -92,13 +106,14 @@ type operation struct {
 }
 
 // New builds the API.
-func New(ing Ingester, st store.Reader, opts Options, ms *metrics.Set, log *slog.Logger) *API {
+func New(ing Ingester, st Store, opts Options, ms *metrics.Set, log *slog.Logger) *API {
 	opts.setDefaults()
-	a := &API{ingest: ing, store: st, opts: opts, log: log, ms: ms}
+	a := &API{ingest: ing, store: st, query: query.New(st, opts.Query), opts: opts, log: log, ms: ms}
 	a.decoders.New = func() any { return segment.NewDecoder(opts.MaxDocumentSize) }
 	a.ops = map[string]operation{
 		"/TraceSegments":    {"PutTraceSegments", a.putTraceSegments},
 		"/Traces":           {"BatchGetTraces", a.batchGetTraces},
+		"/TraceSummaries":   {"GetTraceSummaries", a.getTraceSummaries},
 		"/GetSamplingRules": {"GetSamplingRules", a.getSamplingRules},
 		"/SamplingTargets":  {"GetSamplingTargets", a.getSamplingTargets},
 		"/TelemetryRecords": {"PutTelemetryRecords", a.putTelemetryRecords},

@@ -1,0 +1,202 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/counterspy/counterspy/internal/filter"
+	"github.com/counterspy/counterspy/internal/index"
+	"github.com/counterspy/counterspy/internal/store"
+)
+
+// Plan is how a page is found; String renders it for logs and tests.
+type Plan struct {
+	Order store.Order
+	// From and To are the position seconds scanned: From <= sec < To.
+	From, To int64
+	// Resume is set when the scan continues from a NextToken.
+	Resume bool
+	// Lookup is the number of trace IDs looked up instead of a scan.
+	Lookup int
+	// Empty: Index is a condition no trace can meet (an empty union of
+	// terms), so nothing is read.
+	Empty bool
+	// Index is the condition whose terms the scan follows; nil for a scan
+	// of every summary.
+	Index *filter.Condition
+	// Terms are Index's terms (a union).
+	Terms []store.Term
+	// Candidates is how many conditions had index terms.
+	Candidates int
+	// Probed is the number of rows the probe read, in the seconds
+	// [ProbeFrom, To); Estimate is how many of those the chosen (or best
+	// rejected) candidate's terms count there, or -1 when not estimated.
+	Probed    int
+	ProbeFrom int64
+	Estimate  int
+	// Why explains a scan of every summary.
+	Why string
+	// Checks are conditions tested (Condition.Holds) before the full
+	// filter.
+	Checks []filter.Condition
+}
+
+// String renders p, e.g.
+//
+//	scan ByStart [2024-05-01T10:00:00Z,2024-05-01T11:00:00Z) terms=node id(name: "items") with fault (1 term) est=12/1024
+func (p Plan) String() string {
+	var b strings.Builder
+	order := "ByStart"
+	if p.Order == store.ByEnd {
+		order = "ByEnd"
+	}
+	verb := "scan"
+	if p.Lookup > 0 {
+		verb = "lookup " + strconv.Itoa(p.Lookup)
+	}
+	fmt.Fprintf(&b, "%s %s [%s,%s)", verb, order, secString(p.From), secString(p.To))
+	if p.Resume {
+		b.WriteString(" resumed")
+	}
+	switch {
+	case p.Lookup > 0:
+	case p.Empty:
+		fmt.Fprintf(&b, " empty: no trace can have %s", p.Index)
+	case p.Index != nil:
+		fmt.Fprintf(&b, " terms=%s (%d term", p.Index, len(p.Terms))
+		if len(p.Terms) != 1 {
+			b.WriteByte('s')
+		}
+		fmt.Fprintf(&b, ") est=%d/%d", p.Estimate, p.Probed)
+	default:
+		b.WriteString(" all")
+		if p.Why != "" {
+			b.WriteString(": " + p.Why)
+		}
+	}
+	return b.String()
+}
+
+func secString(sec int64) string { return time.Unix(sec, 0).UTC().Format(time.RFC3339) }
+
+type candidate struct {
+	cond  filter.Condition
+	terms []store.Term
+}
+
+// plan decides how to scan what is left of the window.
+func (e *Engine) plan(ctx context.Context, q *Query, w *window, before *store.Position) (Plan, error) {
+	p := Plan{Order: w.order, From: w.from, To: w.to, Resume: before != nil, Estimate: -1}
+	if q.Filter == nil {
+		p.Why = "no filter"
+		return p, nil
+	}
+	conds := q.Filter.Necessary()
+	var cands []candidate
+	for i, c := range conds {
+		terms, ok := index.ForCondition(c)
+		if !ok {
+			continue
+		}
+		if len(terms) == 0 {
+			p.Empty, p.Index = true, &conds[i]
+			return p, nil
+		}
+		cands = append(cands, candidate{c, terms})
+	}
+	p.Candidates = len(cands)
+	p.Checks = conds
+	switch {
+	case len(cands) == 0:
+		p.Why = "no indexed condition"
+		return p, nil
+	case w.order != store.ByStart:
+		p.Why = "no index by last activity"
+		return p, nil
+	}
+
+	hi := w.to
+	if before != nil {
+		hi = min(hi, before.Sec+1)
+	}
+	n, lo, err := e.probe(ctx, w, before)
+	if err != nil {
+		return p, err
+	}
+	p.Probed, p.ProbeFrom = n, lo
+	if n == 0 {
+		p.Why = "nothing left in the window"
+		return p, nil
+	}
+	// A candidate is followed when its terms count at most limit in the
+	// probed seconds; counting beyond that is wasted.
+	limit := int(e.opts.IndexRatio * float64(n))
+	best, bestEst := -1, 0
+	for i := range cands {
+		est, err := e.estimate(ctx, cands[i].terms, lo, hi, limit+1)
+		if err != nil {
+			return p, err
+		}
+		if best < 0 || est < bestEst {
+			best, bestEst = i, est
+		}
+	}
+	p.Estimate = bestEst
+	if bestEst > limit {
+		p.Why = fmt.Sprintf("best index %s has ≥%d of %d rows", cands[best].cond, bestEst, n)
+		return p, nil
+	}
+	c := cands[best]
+	p.Index, p.Terms = &c.cond, c.terms
+	// The followed condition holds for nearly every candidate; check the
+	// others.
+	p.Checks = make([]filter.Condition, 0, len(conds)-1)
+	for _, x := range conds {
+		if x != c.cond {
+			p.Checks = append(p.Checks, x)
+		}
+	}
+	return p, nil
+}
+
+// probeCap bounds the probe when many rows share a second.
+const probeCap = 4
+
+// probe counts the newest rows left in the window, without decoding them:
+// at least ProbeRows of them and then the rest of the last second reached
+// (so that the seconds [lo, hi) are counted whole), or every row when the
+// window holds fewer. It stops at probeCap·ProbeRows rows within a second.
+func (e *Engine) probe(ctx context.Context, w *window, before *store.Position) (n int, lo int64, err error) {
+	scan := store.SummaryScan{Order: w.order, From: w.from, To: w.to, Before: before}
+	lo = w.from
+	var last int64
+	for row, err := range e.st.ScanSummaries(ctx, scan) {
+		if err != nil {
+			return 0, 0, fmt.Errorf("probe summaries: %w", err)
+		}
+		if n >= e.opts.ProbeRows && row.Pos.Sec != last || n >= probeCap*e.opts.ProbeRows {
+			return n, last, nil
+		}
+		n++
+		last = row.Pos.Sec
+	}
+	return n, lo, nil
+}
+
+// estimate sums the traces indexed under terms in [from, to), up to limit.
+func (e *Engine) estimate(ctx context.Context, terms []store.Term, from, to int64, limit int) (int, error) {
+	sum := 0
+	for _, t := range terms {
+		c, err := e.st.CountTerm(ctx, t, from, to, limit-sum)
+		if err != nil {
+			return 0, fmt.Errorf("count index term %#x: %w", uint64(t), err)
+		}
+		if sum += c; sum >= limit {
+			return limit, nil
+		}
+	}
+	return sum, nil
+}
