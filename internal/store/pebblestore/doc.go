@@ -1,6 +1,7 @@
 // Package pebblestore is the embedded storage backend: segment documents in
 // zstd-compressed frames inside a Pebble key-value store, a trace index that
-// finds a trace's frames without scanning, and retention by range deletion.
+// finds a trace's frames without scanning, trace summaries in start and end
+// order with an index of terms, and retention by range deletion.
 //
 // # Write path
 //
@@ -24,21 +25,54 @@
 // on disk) and place it identically; lookups read both the ID's own second and
 // the redirect, if any.
 //
+// # Summaries and index terms
+//
+// A Write may carry each trace's latest summary (store.SummaryRecord). It is
+// stored at the trace's placement, the same as its records' (a summary
+// without records in the Write is placed like a record arriving now), under
+// an s key: ByStart scans iterate these backwards, and a later revision
+// overwrites the value. Its ByEnd entry, an e key at the End second, holds
+// the placement, so a ByEnd scan finds the summary with one lookup; a
+// revision deletes the entry of its PrevEnd. The summary value starts with
+// its End, so a ByEnd entry left behind by a wrong PrevEnd is recognized
+// and skipped.
+//
+// Index terms are i keys, one per term and placement second, whose value
+// lists the IDs of the traces placed in that second indexed under the term.
+// Each Write merges its IDs into the list (Pebble merge operands, united by
+// the store's merger), so a batch costs one key per distinct term and second
+// rather than one per trace and term. On the workload (~14 terms per trace,
+// most shared by many traces) that is 12.5 B per indexed term on disk
+// instead of 15.5 with a key per trace and term, and 12.7 µs of write CPU
+// per record instead of 18; terms unique to a trace gain nothing (~17 B). The keys of
+// one term are ordered by second inside an hour bucket (termBucketSecs),
+// which leads the key so that retention drops whole hours by range. A term
+// scan walks each term's keys backwards, bucket by bucket, merges the terms'
+// lists newest first and deduplicates, then looks each candidate's summary
+// up in the same snapshot; empty buckets are skipped with one seek.
+//
+// A trace placed twice (see superseded in summaries.go) is read at its
+// epoch placement, the newer one.
+//
 // # Retention
 //
-// DropBefore deletes key ranges, never documents one by one: the index and
-// the record counts below the cutoff minute, and the frames written more than
-// EpochFuture before it (a frame may hold traces placed up to EpochFuture after
-// its write time, so it outlives every index key that points into it).
-// Redirects are the exception: they are keyed by trace ID for lookups, so the
-// few that expire are found through their time-ordered twin and deleted one by
-// one.
+// DropBefore deletes key ranges, never documents one by one: the index,
+// summaries and record counts below the cutoff minute, ByEnd entries below
+// it by End, term lists below the cutoff's hour, and the frames written
+// more than EpochFuture before it (a frame may hold traces placed up to
+// EpochFuture after its write time, so it outlives every index key that
+// points into it). Redirects are the exception: they are keyed by trace ID
+// for lookups, so the few that expire are found through their time-ordered
+// twin and deleted one by one. Scans skip what outlives its trace: terms of
+// the cutoff's hour, ByEnd entries of traces that ended after the cutoff.
 //
 // # Key layout
 //
 // All integers are big-endian so that byte order is numeric order. "sec" is a
 // placement second (uint32 Unix seconds), "seq" a frame sequence (uint64 Unix
-// nanoseconds of the write, plus the frame's number within the write).
+// nanoseconds of the write, plus the frame's number within the write), "end"
+// a trace's End second (clamped to uint32), "hour" a placement second
+// divided by 3600, "term" a store.Term.
 //
 //	| prefix | key                               | value                                          |
 //	|--------|-----------------------------------|------------------------------------------------|
@@ -48,15 +82,19 @@
 //	| r      | r + traceID(16)                   | redirect: placement sec(4)                     |
 //	| p      | p + sec(4) + traceID(16)          | empty: the redirect again, ordered by time     |
 //	| c      | c + minute(4)                     | records placed in that minute (varint, merged) |
-//	| s      | reserved: per-trace summaries ordered by start time: s + sec(4) + traceID(16)   |
-//	| x      | reserved: secondary indexes: x + kind + value + sec(4) + traceID(16)            |
+//	| s      | s + sec(4) + traceID(16)          | summary: end(4) + the encoded summary          |
+//	| e      | e + end(4) + traceID(16)          | ByEnd entry: placement sec(4)                  |
+//	| i      | i + hour(4) + term(8) + sec(4)    | trace IDs (16 bytes each, sorted; merged)      |
 //	| g      | reserved: service-graph and statistics buckets                                 |
 //	| d      | reserved: zstd dictionaries: d + dictionary ID                                 |
 //
-// The "c" values are summed by Pebble with the merger named
-// "counterspy.count.v1", which is part of the format too.
+// The c and i values are merged by Pebble with the merger named
+// "counterspy.count.v1" (a name kept from format 1, when it only summed
+// counts; Pebble refuses a store whose merger has another name), which is
+// part of the format too.
 //
 // The format version (formatVersion) covers this layout and the frame codecs;
-// Open refuses a store written by a newer version. Each frame also starts with
+// Open refuses a store written by a newer version and upgrades a version 1
+// store (which has no s, e or i keys) in place. Each frame also starts with
 // a codec byte, so a new codec can be added while old frames stay readable.
 package pebblestore

@@ -38,7 +38,9 @@ const (
 	maxFrameRawSize = 64 << 20
 )
 
-var errCorrupt = errors.New("corrupt frame")
+// errCorrupt marks data that cannot be what this build wrote: frames, index
+// and summary values.
+var errCorrupt = errors.New("corrupt data")
 
 // run is one trace's records inside a frame: recs[start : start+count].
 type run struct {

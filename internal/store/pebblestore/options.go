@@ -40,7 +40,10 @@ type Options struct {
 	// less CPU; 7 saves about 5% of the bytes for 70% more CPU.
 	ZstdLevel int
 
-	// CacheSize is Pebble's block cache in bytes. Default 64 MiB.
+	// CacheSize is Pebble's block cache in bytes. Default 64 MiB. Pebble
+	// counts its memtables against the cache, so the store adds room for
+	// two memtables to it: the store's memory is about CacheSize plus two
+	// memtables (three while a flush falls behind).
 	CacheSize int64
 
 	// MemTableSize is the size of each Pebble memtable (and of each WAL

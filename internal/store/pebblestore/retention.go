@@ -14,8 +14,13 @@ import (
 const redirectDeleteChunk = 10_000
 
 // DropBefore implements store.Store. Its partition is the minute: traces
-// placed before the minute that contains cutoff are dropped. Everything is
-// deleted by range, except redirects (see deleteRedirects).
+// placed before the minute that contains cutoff are dropped, with their
+// summaries. Index terms go by the hour (their partition, termBucketSecs):
+// those of the cutoff's hour stay until a later call, pointing at summaries
+// that are gone, which scans skip. ByEnd entries go by their own second,
+// End: an entry of a dropped trace that ended after the cutoff stays until
+// the cutoff passes it, and scans skip it too. Everything is deleted by
+// range, except redirects (see deleteRedirects).
 //
 // Writes continue during the slow part (listing and deleting redirects) and
 // wait only while the counts are read and the ranges deleted.
@@ -66,6 +71,9 @@ func (s *Store) DropBefore(ctx context.Context, cutoff time.Time) error {
 		{secKey(prefixTrace, 0), secKey(prefixTrace, sec)},
 		{secKey(prefixCount, 0), secKey(prefixCount, uint32(minute))},
 		{frameKey(nil, 0), frameKey(nil, frameEnd)},
+		{secKey(prefixSummary, 0), secKey(prefixSummary, sec)},
+		{secKey(prefixEnd, 0), secKey(prefixEnd, sec)},
+		{secKey(prefixTerm, 0), secKey(prefixTerm, sec/termBucketSecs)},
 	}
 	for _, r := range ranges {
 		if err := b.DeleteRange(r[0], r[1], nil); err != nil {

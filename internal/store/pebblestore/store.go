@@ -16,7 +16,10 @@ import (
 
 // formatVersion is the version of the key layout and frame codecs this build
 // writes and reads. Bump it for any change an older build would misread.
-const formatVersion = 1
+//
+// Version 2 added summaries, ByEnd entries and index terms (s, e, i keys).
+// A version 1 store has none of them and is upgraded in place on Open.
+const formatVersion = 2
 
 // Store is the embedded backend. It is safe for concurrent use.
 type Store struct {
@@ -32,6 +35,13 @@ type Store struct {
 	// closed afterwards.
 	closeMu sync.RWMutex
 	closed  bool
+	// scans counts summary scans in progress. A scan holds db between
+	// yields, when its caller may call the store again, so it does not hold
+	// closeMu (a pending Close would block that call and the scan forever):
+	// it registers under closeMu, and Close waits for it to end. closing
+	// tells running scans to stop.
+	scans   sync.WaitGroup
+	closing atomic.Bool
 
 	// dropMu is held shared by Write from placement to its count update, and
 	// exclusively by DropBefore while it sums and deletes what it drops, so
@@ -113,6 +123,11 @@ func (s *Store) load() error {
 			return fmt.Errorf("unreadable format version %x", v)
 		case ver > formatVersion:
 			return fmt.Errorf("store format version %d is newer than this build reads (%d): upgrade Counterspy", ver, formatVersion)
+		case ver == 1:
+			// Version 2 only added key prefixes that version 1 never wrote.
+			if err := s.db.Set(metaFormatKey, binary.AppendUvarint(nil, formatVersion), pebble.Sync); err != nil {
+				return fmt.Errorf("upgrade format version 1 to %d: %w", formatVersion, err)
+			}
 		case ver != formatVersion:
 			return fmt.Errorf("store format version %d is not supported (this build reads %d)", ver, formatVersion)
 		}
@@ -184,15 +199,36 @@ func (s *Store) begin() error {
 
 func (s *Store) end() { s.closeMu.RUnlock() }
 
-// Close waits for running operations, then closes the database. Calling it
-// again returns ErrClosed.
-func (s *Store) Close() error {
-	s.closeMu.Lock()
-	defer s.closeMu.Unlock()
+// beginScan registers a scan; it fails after Close. The caller calls
+// s.scans.Done when the scan has closed its iterators.
+func (s *Store) beginScan() error {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
 	if s.closed {
 		return store.ErrClosed
 	}
+	s.scans.Add(1)
+	return nil
+}
+
+// Close waits for running operations, then closes the database. Scans in
+// progress end with ErrClosed at their next step (Close waits for them: a
+// caller must not Close inside its own scan loop). Calling Close again
+// returns ErrClosed.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return store.ErrClosed
+	}
 	s.closed = true
+	s.closing.Store(true)
+	s.closeMu.Unlock()
+	// No operation starts now; those that began have ended (Lock waited for
+	// them) except scans, which notice closing at their next step.
+	s.scans.Wait()
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
 	s.codec.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close pebble store in %s: %w", s.dir, err)

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
@@ -33,6 +35,36 @@ type writePlan struct {
 	runRefs   []runRef
 	key       []byte
 	counts    map[uint32]int64 // records per placement minute
+	// sums holds, for each SummaryRecord of the batch, its trace's entry in
+	// traces. Traces with a summary but no records in the batch follow the
+	// sorted ones; extra finds them.
+	sums  []int
+	extra map[xrayid.TraceID]int
+	// terms are the batch's index entries, sorted into one merge operand
+	// per term and second.
+	terms []termEntry
+	ids   []byte
+}
+
+// termEntry is one trace indexed under one term.
+type termEntry struct {
+	term store.Term
+	sec  uint32
+	id   xrayid.TraceID
+}
+
+// compareTermEntries orders entries as their keys, then by trace ID.
+func compareTermEntries(a, b termEntry) int {
+	if c := cmp.Compare(a.sec/termBucketSecs, b.sec/termBucketSecs); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.term, b.term); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.sec, b.sec); c != 0 {
+		return c
+	}
+	return compareTraceIDs(a.id, b.id)
 }
 
 // runRef is one run of a Write: a trace's records in one frame.
@@ -54,7 +86,12 @@ type traceEntry struct {
 	writeRedirect bool
 }
 
-var writePlans = sync.Pool{New: func() any { return &writePlan{counts: map[uint32]int64{}} }}
+var writePlans = sync.Pool{New: func() any {
+	return &writePlan{counts: map[uint32]int64{}, extra: map[xrayid.TraceID]int{}}
+}}
+
+// maxSummarySize bounds an encoded summary.
+const maxSummarySize = 32 << 20
 
 // Write implements store.Writer. It holds no reference to b after returning.
 func (s *Store) Write(ctx context.Context, b *store.Batch) error {
@@ -65,13 +102,19 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 		return err
 	}
 	defer s.end()
-	if b == nil || len(b.Records) == 0 {
+	if b == nil || len(b.Records) == 0 && len(b.Summaries) == 0 {
 		return nil
 	}
 	for i := range b.Records {
 		if r := &b.Records[i]; len(r.Doc) > maxDocSize {
 			return fmt.Errorf("record %d (trace %s, segment %s): %d-byte document exceeds the %d-byte limit",
 				i, r.TraceID, r.ID, len(r.Doc), maxDocSize)
+		}
+	}
+	for i := range b.Summaries {
+		if r := &b.Summaries[i]; len(r.Summary) > maxSummarySize {
+			return fmt.Errorf("summary %d (trace %s): %d bytes exceeds the %d-byte limit",
+				i, r.TraceID, len(r.Summary), maxSummarySize)
 		}
 	}
 
@@ -82,6 +125,7 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 	}()
 	now := time.Now().UnixNano()
 	p.build(s.codec, b.Records, s.opts.FrameSize, now)
+	p.addSummaries(b.Summaries, now)
 
 	// Placement, sequence numbers and commit happen under dropMu (shared),
 	// so that DropBefore sees either all of this Write or none of it when it
@@ -92,8 +136,9 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 	if err != nil {
 		return err
 	}
-	if err := s.commit(p, seq); err != nil {
-		return fmt.Errorf("write %d records in %d frames: %w", len(p.recs), len(p.frameEnds), err)
+	if err := s.commit(p, seq, b.Summaries); err != nil {
+		return fmt.Errorf("write %d records in %d frames and %d summaries: %w",
+			len(p.recs), len(p.frameEnds), len(b.Summaries), err)
 	}
 	s.mu.Lock()
 	for i := range p.traces {
@@ -168,6 +213,29 @@ func (p *writePlan) build(c *codec, records []store.Record, frameSize int, now i
 	}
 }
 
+// addSummaries finds the trace entry of each summary, adding entries for
+// traces that have no records in the batch: they are placed like a record
+// arriving now.
+func (p *writePlan) addSummaries(sums []store.SummaryRecord, now int64) {
+	p.sums = p.sums[:0]
+	clear(p.extra)
+	sorted := p.traces
+	for i := range sums {
+		id := sums[i].TraceID
+		j, found := slices.BinarySearchFunc(sorted, id, func(t traceEntry, id xrayid.TraceID) int {
+			return compareTraceIDs(t.id, id)
+		})
+		if !found {
+			if j, found = p.extra[id]; !found {
+				j = len(p.traces)
+				p.traces = append(p.traces, traceEntry{id: id, arrival: arrivalSec(0, now)})
+				p.extra[id] = j
+			}
+		}
+		p.sums = append(p.sums, j)
+	}
+}
+
 // sortRec is a record with its sort key, computed once.
 type sortRec struct {
 	name []byte
@@ -210,14 +278,19 @@ func (s *Store) placeAll(p *writePlan, now int64) (uint64, error) {
 }
 
 // commit writes the plan as one Pebble batch: frames, index keys, new
-// redirects and record counts.
-func (s *Store) commit(p *writePlan, seq uint64) error {
+// redirects, record counts and summaries.
+func (s *Store) commit(p *writePlan, seq uint64, sums []store.SummaryRecord) error {
 	clear(p.counts)
 	for i := range p.traces {
-		p.counts[p.traces[i].sec/60] += int64(p.traces[i].records)
+		if n := p.traces[i].records; n > 0 {
+			p.counts[p.traces[i].sec/60] += int64(n)
+		}
 	}
 	size := len(p.frames) + len(p.frameEnds)*(frameKeyLen+8) + len(p.locs) +
 		len(p.traces)*(traceKeyLen+8) + len(p.counts)*(countKeyLen+16)
+	for i := range sums {
+		size += summaryKeyLen + 4 + len(sums[i].Summary) + 2*(endKeyLen+4) + len(sums[i].Terms)*(termKeyLen+16+4) + 24
+	}
 	batch := s.db.NewBatchWithSize(size)
 	defer batch.Close()
 
@@ -233,11 +306,13 @@ func (s *Store) commit(p *writePlan, seq uint64) error {
 	var sec [4]byte
 	for i := range p.traces {
 		t := &p.traces[i]
-		p.key = traceKey(p.key[:0], t.sec, t.id, seq)
-		if err := batch.Set(p.key, p.locs[start:t.locEnd], nil); err != nil {
-			return err
+		if t.records > 0 {
+			p.key = traceKey(p.key[:0], t.sec, t.id, seq)
+			if err := batch.Set(p.key, p.locs[start:t.locEnd], nil); err != nil {
+				return err
+			}
+			start = t.locEnd
 		}
-		start = t.locEnd
 		if t.writeRedirect {
 			binary.BigEndian.PutUint32(sec[:], t.sec)
 			if err := batch.Set(redirectKey(p.key[:0], t.id), sec[:], nil); err != nil {
@@ -255,7 +330,68 @@ func (s *Store) commit(p *writePlan, seq uint64) error {
 			return err
 		}
 	}
+	p.terms = p.terms[:0]
+	for i := range sums {
+		if err := p.putSummary(batch, &sums[i], &p.traces[p.sums[i]]); err != nil {
+			return err
+		}
+	}
+	if err := p.putTerms(batch); err != nil {
+		return err
+	}
 	return batch.Commit(s.wopts)
+}
+
+// putTerms adds the batch's index entries: one merge operand per term and
+// second, listing its traces in ID order.
+func (p *writePlan) putTerms(batch *pebble.Batch) error {
+	slices.SortFunc(p.terms, compareTermEntries)
+	for i := 0; i < len(p.terms); {
+		e := p.terms[i]
+		p.ids = p.ids[:0]
+		j := i
+		for ; j < len(p.terms) && p.terms[j].term == e.term && p.terms[j].sec == e.sec; j++ {
+			if j == i || p.terms[j].id != p.terms[j-1].id {
+				p.ids = append(p.ids, p.terms[j].id[:]...)
+			}
+		}
+		if err := batch.Merge(termKey(p.key[:0], e.sec, e.term), p.ids, nil); err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
+}
+
+// putSummary adds one SummaryRecord to the batch: the summary at the trace's
+// placement, its ByEnd entry (replacing the previous revision's) and its new
+// terms.
+func (p *writePlan) putSummary(batch *pebble.Batch, r *store.SummaryRecord, t *traceEntry) error {
+	end := clampSec(r.End)
+	p.key = posKey(p.key[:0], prefixSummary, t.sec, t.id)
+	op := batch.SetDeferred(len(p.key), 4+len(r.Summary))
+	copy(op.Key, p.key)
+	binary.BigEndian.PutUint32(op.Value, end)
+	copy(op.Value[4:], r.Summary)
+	if err := op.Finish(); err != nil {
+		return err
+	}
+	if r.PrevEnd != 0 {
+		if prev := clampSec(r.PrevEnd); prev != end {
+			if err := batch.Delete(posKey(p.key[:0], prefixEnd, prev, t.id), nil); err != nil {
+				return err
+			}
+		}
+	}
+	var sec [4]byte
+	binary.BigEndian.PutUint32(sec[:], t.sec)
+	if err := batch.Set(posKey(p.key[:0], prefixEnd, end, t.id), sec[:], nil); err != nil {
+		return err
+	}
+	for _, term := range r.Terms {
+		p.terms = append(p.terms, termEntry{term: term, sec: t.sec, id: t.id})
+	}
+	return nil
 }
 
 // compareTraceIDs orders IDs bytewise, which is time order of their epochs.

@@ -56,6 +56,20 @@ func Run(t *testing.T, open OpenFunc, reopen ReopenFunc) {
 		{"Closed", testClosed},
 		{"ContextCancelled", testContextCancelled},
 		{"EarlyBreak", testEarlyBreak},
+		{"SummariesByID", testSummariesByID},
+		{"SummaryScanEdges", testSummaryScanEdges},
+		{"SummaryScanMany", testSummaryScanMany},
+		{"SummaryByEndReplace", testSummaryByEndReplace},
+		{"SummaryTerms", testSummaryTerms},
+		{"CountTerm", testCountTerm},
+		{"SummaryImplausibleEpochs", testSummaryImplausible},
+		{"SummaryDropBefore", testSummaryDropBefore},
+		{"SummaryReopen", testSummaryReopen},
+		{"SummaryRetry", testSummaryRetry},
+		{"SummaryClosed", testSummaryClosed},
+		{"SummaryContextCancelled", testSummaryContext},
+		{"SummaryEarlyBreak", testSummaryEarlyBreak},
+		{"SummaryConcurrent", testSummaryConcurrent},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, h) })

@@ -235,6 +235,15 @@ func (t *traceGen) awsResource(j *jsonWriter, name string, svc *service) {
 
 // subsegment writes one downstream call and returns its end time and whether
 // it faulted.
+// calleeHost is the host a service is called at: a Lambda function without
+// a host of its own is called through its function URL.
+func calleeHost(name string) string {
+	if h := services[name].host; h != "" {
+		return h
+	}
+	return services[name].name + ".lambda-url.us-east-1.on.aws"
+}
+
 func (t *traceGen) subsegment(j *jsonWriter, svc *service, c call, start float64, depth int) (float64, bool) {
 	w := t.w
 	id := w.ids.SegmentID()
@@ -251,7 +260,7 @@ func (t *traceGen) subsegment(j *jsonWriter, svc *service, c call, start float64
 	j.str("id", id.String())
 	switch c.kind {
 	case "service":
-		j.str("name", services[c.target].host)
+		j.str("name", calleeHost(c.target))
 	case "dynamodb":
 		j.str("name", "DynamoDB")
 	case "sqs":
@@ -281,7 +290,7 @@ func (t *traceGen) subsegment(j *jsonWriter, svc *service, c call, start float64
 		j.open()
 		host := c.target
 		if c.kind == "service" {
-			host = services[c.target].host
+			host = calleeHost(c.target)
 		}
 		j.str("url", "https://"+host+expandPath(w, "/api/{id}"))
 		j.str("method", []string{"GET", "POST"}[w.pick(2)])

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/counterspy/counterspy/internal/summary"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
@@ -44,5 +45,46 @@ func TestWorkload(t *testing.T) {
 	}
 	if per := float64(n) / float64(len(traces)); per < 2 || per > 4 {
 		t.Errorf("%.1f segments per trace, want 2–4", per)
+	}
+}
+
+func TestSummaryWorkload(t *testing.T) {
+	w := NewSummaryWorkload(1, time.Unix(1764067200, 0))
+	ends := map[xrayid.TraceID]int64{}
+	for range 20 {
+		b, err := w.Batch(1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inBatch := map[xrayid.TraceID]bool{}
+		for _, r := range b.Records {
+			inBatch[r.TraceID] = true
+		}
+		for i, r := range b.Summaries {
+			if !inBatch[r.TraceID] {
+				t.Fatalf("summary %d: trace %s has no record in the batch", i, r.TraceID)
+			}
+			delete(inBatch, r.TraceID) // one summary per trace
+			if r.PrevEnd != ends[r.TraceID] {
+				t.Fatalf("summary %d of trace %s: PrevEnd %d, want %d", i, r.TraceID, r.PrevEnd, ends[r.TraceID])
+			}
+			ends[r.TraceID] = r.End
+			var s summary.Summary
+			if err := s.UnmarshalBinary(r.Summary); err != nil || s.TraceID != r.TraceID {
+				t.Fatalf("summary %d of trace %s: %v (trace %s)", i, r.TraceID, err, s.TraceID)
+			}
+			if r.End < int64(r.TraceID.Epoch()) || r.End > int64(r.TraceID.Epoch())+60 {
+				t.Fatalf("summary %d of trace %s ends at %d", i, r.TraceID, r.End)
+			}
+		}
+		if len(inBatch) != 0 {
+			t.Fatalf("%d traces of the batch without a summary", len(inBatch))
+		}
+	}
+	perTrace := float64(w.Terms) / float64(len(ends))
+	t.Logf("%d summaries of %d traces, %.1f terms per trace, %d B per summary",
+		w.Summaries, len(ends), perTrace, w.SummaryBytes/w.Summaries)
+	if perTrace < 10 || perTrace > 60 {
+		t.Errorf("%.1f terms per trace: the indexer changed, or the workload", perTrace)
 	}
 }
