@@ -18,6 +18,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/google/uuid"
 
+	"github.com/counterspy/counterspy/internal/groups"
 	"github.com/counterspy/counterspy/internal/query"
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/store"
@@ -50,6 +51,10 @@ type Options struct {
 	// the group's expression (false for an unknown group). Nil knows only
 	// the Default group.
 	Groups func(nameOrARN string) (expression string, ok bool)
+	// Registry serves the group operations and scopes the service graph
+	// by group; when Groups is nil it resolves group references too. Nil
+	// knows only the Default group.
+	Registry *groups.Registry
 }
 
 func (o *Options) setDefaults() {
@@ -77,13 +82,19 @@ func (o *Options) setDefaults() {
 	if o.SamplingReservoir <= 0 {
 		o.SamplingReservoir = 1
 	}
+	if o.Groups == nil && o.Registry != nil {
+		o.Groups = o.Registry.Resolve
+	}
 }
 
-// Store is what the API reads: traces, and their summaries.
+// Store is what the API reads: traces, and their summaries. A Store that
+// is also a store.GraphReader serves the service graph.
 type Store interface {
 	store.Reader
 	store.SummaryReader
 }
+
+type graphReader = store.GraphReader
 
 // API is the HTTP handler for the X-Ray operations.
 type API struct {
@@ -96,6 +107,9 @@ type API struct {
 	decoders sync.Pool
 	ms       *metrics.Set
 	sampling reservoir
+
+	summaries store.SummaryReader
+	graph     graphReader // nil: the store keeps no graph counters
 }
 
 // operation handles one X-Ray operation: it decodes the body into its input
@@ -108,7 +122,8 @@ type operation struct {
 // New builds the API.
 func New(ing Ingester, st Store, opts Options, ms *metrics.Set, log *slog.Logger) *API {
 	opts.setDefaults()
-	a := &API{ingest: ing, store: st, query: query.New(st, opts.Query), opts: opts, log: log, ms: ms}
+	a := &API{ingest: ing, store: st, summaries: st, query: query.New(st, opts.Query), opts: opts, log: log, ms: ms}
+	a.graph, _ = st.(graphReader)
 	a.decoders.New = func() any { return segment.NewDecoder(opts.MaxDocumentSize) }
 	a.ops = map[string]operation{
 		"/TraceSegments":    {"PutTraceSegments", a.putTraceSegments},
@@ -117,6 +132,15 @@ func New(ing Ingester, st Store, opts Options, ms *metrics.Set, log *slog.Logger
 		"/GetSamplingRules": {"GetSamplingRules", a.getSamplingRules},
 		"/SamplingTargets":  {"GetSamplingTargets", a.getSamplingTargets},
 		"/TelemetryRecords": {"PutTelemetryRecords", a.putTelemetryRecords},
+
+		"/ServiceGraph":                {"GetServiceGraph", a.getServiceGraph},
+		"/TraceGraph":                  {"GetTraceGraph", a.getTraceGraph},
+		"/TimeSeriesServiceStatistics": {"GetTimeSeriesServiceStatistics", a.getTimeSeriesServiceStatistics},
+		"/CreateGroup":                 {"CreateGroup", a.createGroup},
+		"/GetGroup":                    {"GetGroup", a.getGroup},
+		"/Groups":                      {"GetGroups", a.getGroups},
+		"/UpdateGroup":                 {"UpdateGroup", a.updateGroup},
+		"/DeleteGroup":                 {"DeleteGroup", a.deleteGroup},
 	}
 	return a
 }

@@ -149,7 +149,7 @@ type Options struct {
 	// decoding them) to compare index estimates with. Default 1024.
 	ProbeRows int
 	// IndexRatio: the planner follows an index when its candidates are at
-	// most this fraction of the probed rows. Default 0.5.
+	// most this fraction of the probed rows. Default 0.1.
 	IndexRatio float64
 	// Workers is how many goroutines decode and filter summaries once a
 	// scan has read SerialRows rows without filling its page. Default
@@ -183,7 +183,10 @@ func (o *Options) setDefaults() {
 		o.ProbeRows = 1024
 	}
 	if o.IndexRatio <= 0 {
-		o.IndexRatio = 0.5
+		// A term-scan row costs a random summary read (~28 µs uncached)
+		// where a sequential scan row costs ~1 µs: an index only pays
+		// for rare values.
+		o.IndexRatio = 0.1
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)

@@ -4,6 +4,11 @@
 // adds them, with their new index terms, to the same store batch, so a
 // trace's documents and its summary become durable together.
 //
+// It also derives the trace's service-graph counters (package graph): each
+// revision's contributions replace the previous revision's, as deltas added
+// to the same batch, for the Default group and every group the trace
+// matches.
+//
 // Recent traces stay in memory (their decoded documents, without the raw
 // bytes). A trace that has been quiet is evicted; when a late document
 // arrives for it, its documents are read back from the store and the
@@ -21,6 +26,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/counterspy/counterspy/internal/graph"
 	"github.com/counterspy/counterspy/internal/index"
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/store"
@@ -41,6 +47,16 @@ type Options struct {
 	// so one huge trace cannot take the memory of thousands. Default 5,000.
 	MaxDocumentsInMemory int
 	Now                  func() time.Time
+	// Groups picks the groups (besides Default) whose service-graph
+	// counters a trace counts in; nil counts every trace in Default only.
+	Groups GroupMatcher
+}
+
+// GroupMatcher returns the groups (their counter names, see
+// groups.Registry.Match) whose filter expression matches a summary. It is
+// called from the pipeline's writer goroutine while groups may change.
+type GroupMatcher interface {
+	Match(s *summary.Summary) []string
 }
 
 func (o *Options) setDefaults() {
@@ -95,6 +111,9 @@ type trace struct {
 	touched  time.Time
 	elem     *list.Element
 	inBatch  bool
+	// graph is what the last stored revision added to the service-graph
+	// counters.
+	graph []graph.Contribution
 }
 
 // New returns a summarizer that resumes evicted traces from st.
@@ -139,11 +158,14 @@ func (s *Summarizer) Observe(segs []segment.Segment, b *store.Batch) error {
 		tr.inBatch = false
 		tr.touched = now
 		s.lru.MoveToBack(tr.elem)
-		b.Summaries = append(b.Summaries, s.summarize(tr))
+		b.Summaries = append(b.Summaries, s.summarize(tr, b))
 		if len(tr.docs) > s.opts.MaxDocumentsInMemory {
 			s.evict(tr)
 		}
 	}
+	// Traces of one batch share most of their keys (same minute, same
+	// services): write each once.
+	b.Graph = graph.MergeDeltas(b.Graph)
 	s.summariesWritten.Add(len(s.touched))
 	s.evictIdle(now)
 	if len(errs) > 0 {
@@ -152,8 +174,9 @@ func (s *Summarizer) Observe(segs []segment.Segment, b *store.Batch) error {
 	return nil
 }
 
-// summarize builds the trace's next revision and the terms it adds.
-func (s *Summarizer) summarize(tr *trace) store.SummaryRecord {
+// summarize builds the trace's next revision and the terms it adds, and
+// adds the revision's service-graph deltas to b.
+func (s *Summarizer) summarize(tr *trace, b *store.Batch) store.SummaryRecord {
 	sum := s.builder.Build(tr.id, tr.docs, tr.revision)
 	tr.revision = sum.Revision
 	s.terms = index.Terms(sum, s.terms)
@@ -169,7 +192,19 @@ func (s *Summarizer) summarize(tr *trace) store.SummaryRecord {
 	}
 	rec := store.SummaryRecord{TraceID: tr.id, End: endSecond(sum), PrevEnd: tr.end, Summary: sum.AppendBinary(nil), Terms: fresh}
 	tr.end = rec.End
+	next := s.contributions(sum)
+	b.Graph = append(b.Graph, graph.Diff(tr.graph, next)...)
+	tr.graph = next
 	return rec
+}
+
+// contributions is what a revision adds to the service-graph counters.
+func (s *Summarizer) contributions(sum *summary.Summary) []graph.Contribution {
+	var groups []string
+	if s.opts.Groups != nil {
+		groups = s.opts.Groups.Match(sum)
+	}
+	return graph.Contributions(sum, groups)
 }
 
 // endSecond is the trace's last activity as a whole second: the latest end
@@ -203,14 +238,18 @@ func (s *Summarizer) trace(id xrayid.TraceID) (*trace, error) {
 func (s *Summarizer) resume(tr *trace) error {
 	ctx := context.Background()
 	var prev summary.Summary
-	found := false
+	found, readable := false, false
 	for row, err := range s.st.Summaries(ctx, []xrayid.TraceID{tr.id}) {
 		if err != nil {
 			return fmt.Errorf("trace %s: read summary: %w", tr.id, err)
 		}
 		if err := prev.UnmarshalBinary(row.Summary); err != nil {
-			// A summary we cannot read is rebuilt from the documents.
+			// A summary we cannot read is rebuilt from the documents (its
+			// service-graph counts cannot be taken back: they may count
+			// twice).
 			s.log.Warn("unreadable stored summary; rebuilding it", "trace_id", tr.id.String(), "err", err)
+		} else {
+			readable = true
 		}
 		found = true
 	}
@@ -220,6 +259,11 @@ func (s *Summarizer) resume(tr *trace) error {
 	s.reloads.Inc()
 	tr.revision, tr.end = prev.Revision, endSecond(&prev)
 	tr.written = index.Terms(&prev, nil)
+	if readable {
+		// What the stored revision counted, with today's groups (a group
+		// changed since then is re-attributed from this revision on).
+		tr.graph = s.contributions(&prev)
+	}
 	for t, err := range s.st.Traces(ctx, []xrayid.TraceID{tr.id}) {
 		if err != nil {
 			return fmt.Errorf("trace %s: read documents: %w", tr.id, err)
