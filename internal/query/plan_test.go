@@ -38,7 +38,7 @@ func planStore(t *testing.T) (*pebblestore.Store, *counting, []*summary.Summary)
 
 func TestPlan(t *testing.T) {
 	_, st, sums := planStore(t)
-	e := query.New(st, query.Options{ProbeRows: 100})
+	e := query.New(st, query.Options{ProbeRows: 100, IndexRatio: 0.5})
 	f := func(expr string, tr query.TimeRange, want string) {
 		t.Helper()
 		q := query.Query{Start: base, End: at(400), TimeRange: tr, Filter: parse(t, expr)}
@@ -94,7 +94,7 @@ func TestPlanProbe(t *testing.T) {
 		sums = append(sums, mk(i, float64(i/3), opts...))
 	}
 	write(t, st, sums...)
-	e := query.New(st, query.Options{ProbeRows: 10, PageSize: 100})
+	e := query.New(st, query.Options{ProbeRows: 10, PageSize: 100, IndexRatio: 0.5})
 	q := query.Query{Start: base, End: at(100), Filter: parse(t, "fault")}
 	p, err := e.Run(context.Background(), q)
 	if err != nil {
@@ -144,7 +144,7 @@ func TestPlanProbe(t *testing.T) {
 // TestPlanCost: planning reads at most one probe and one count per term.
 func TestPlanCost(t *testing.T) {
 	_, st, _ := planStore(t)
-	e := query.New(st, query.Options{ProbeRows: 100})
+	e := query.New(st, query.Options{ProbeRows: 100, IndexRatio: 0.5})
 	q := query.Query{Start: base, End: at(400), Filter: parse(t, `service("items") AND user = "alice" AND fault`)}
 	if _, err := e.Run(context.Background(), q); err != nil {
 		t.Fatal(err)
