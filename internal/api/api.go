@@ -87,14 +87,13 @@ func (o *Options) setDefaults() {
 	}
 }
 
-// Store is what the API reads: traces, and their summaries. A Store that
-// is also a store.GraphReader serves the service graph.
+// Store is what the API reads: traces, their summaries, and the
+// service-graph counters.
 type Store interface {
 	store.Reader
 	store.SummaryReader
+	store.GraphReader
 }
-
-type graphReader = store.GraphReader
 
 // API is the HTTP handler for the X-Ray operations.
 type API struct {
@@ -109,7 +108,7 @@ type API struct {
 	sampling reservoir
 
 	summaries store.SummaryReader
-	graph     graphReader // nil: the store keeps no graph counters
+	graph     store.GraphReader
 }
 
 // operation handles one X-Ray operation: it decodes the body into its input
@@ -122,8 +121,7 @@ type operation struct {
 // New builds the API.
 func New(ing Ingester, st Store, opts Options, ms *metrics.Set, log *slog.Logger) *API {
 	opts.setDefaults()
-	a := &API{ingest: ing, store: st, summaries: st, query: query.New(st, opts.Query), opts: opts, log: log, ms: ms}
-	a.graph, _ = st.(graphReader)
+	a := &API{ingest: ing, store: st, summaries: st, graph: st, query: query.New(st, opts.Query), opts: opts, log: log, ms: ms}
 	a.decoders.New = func() any { return segment.NewDecoder(opts.MaxDocumentSize) }
 	a.ops = map[string]operation{
 		"/TraceSegments":    {"PutTraceSegments", a.putTraceSegments},

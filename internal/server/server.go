@@ -18,6 +18,8 @@ import (
 
 	"github.com/counterspy/counterspy/internal/api"
 	"github.com/counterspy/counterspy/internal/assemble/summarize"
+	"github.com/counterspy/counterspy/internal/groups"
+	"github.com/counterspy/counterspy/internal/console"
 	"github.com/counterspy/counterspy/internal/ingest"
 	"github.com/counterspy/counterspy/internal/receiver/udp"
 	"github.com/counterspy/counterspy/internal/store"
@@ -53,6 +55,13 @@ type Config struct {
 
 // DefaultAddr is the X-Ray daemon's address.
 const DefaultAddr = "127.0.0.1:2000"
+
+// The region and account that ARNs the server makes up (groups, sampling
+// rules) name, as X-Ray's would.
+const (
+	region    = "us-east-1"
+	accountID = "000000000000"
+)
 
 // Server is a running Counterspy.
 type Server struct {
@@ -103,7 +112,12 @@ func Start(cfg Config) (*Server, error) {
 		}
 		return float64(stats.DiskBytes)
 	})
-	sum := summarize.New(st, summarize.Options{}, s.metrics, cfg.Logger)
+	reg, err := groups.Open(context.Background(), st, groups.Options{Region: region, AccountID: accountID, Logger: cfg.Logger})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	sum := summarize.New(st, summarize.Options{Groups: reg}, s.metrics, cfg.Logger)
 	s.pipeline = ingest.New(st, ingest.Options{FlushInterval: cfg.FlushInterval, Observer: sum}, s.metrics, cfg.Logger)
 
 	httpAddr, udpAddr := cfg.Addr, cfg.Addr
@@ -119,7 +133,8 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 
-	a := api.New(s.pipeline, st, api.Options{MaxDocumentSize: cfg.MaxDocumentSize, SamplingRate: cfg.SamplingRate}, s.metrics, cfg.Logger)
+	a := api.New(s.pipeline, st, api.Options{MaxDocumentSize: cfg.MaxDocumentSize, SamplingRate: cfg.SamplingRate,
+		Registry: reg, Region: region, AccountID: accountID}, s.metrics, cfg.Logger)
 	s.http = &http.Server{Handler: s.routes(a), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := s.http.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -177,7 +192,16 @@ func (s *Server) routes(a *api.API) http.Handler {
 		}
 		w.Write([]byte("ok\n"))
 	})
-	mux.Handle("/", a)
+	// The X-Ray API takes POSTs to its capitalized operation paths; the
+	// web console answers GET and HEAD for every other path.
+	ui := console.Handler()
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !a.Handles(r.URL.Path) {
+			ui.ServeHTTP(w, r)
+			return
+		}
+		a.ServeHTTP(w, r)
+	}))
 	return mux
 }
 

@@ -1,0 +1,188 @@
+package summarize_test
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"go.uber.org/goleak"
+
+	"github.com/counterspy/counterspy/internal/assemble/summarize"
+	"github.com/counterspy/counterspy/internal/graph"
+	"github.com/counterspy/counterspy/internal/loadgen"
+	"github.com/counterspy/counterspy/internal/segment"
+	"github.com/counterspy/counterspy/internal/store"
+	"github.com/counterspy/counterspy/internal/store/pebblestore"
+	"github.com/counterspy/counterspy/internal/summary"
+	"github.com/counterspy/counterspy/internal/xrayid"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// faultGroups puts traces with a faulted node in group "faults".
+type faultGroups struct{}
+
+func (faultGroups) Match(s *summary.Summary) []string {
+	for _, n := range s.Nodes {
+		if n.Fault {
+			return []string{"faults"}
+		}
+	}
+	return nil
+}
+
+// The graph deltas the summarizer writes, batch after batch (with traces
+// leaving memory and resuming from the store in between), add up to the
+// contributions of each trace's final summary.
+func TestGraphDeltas(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts summarize.Options
+	}{
+		{"in memory", summarize.Options{}},
+		{"resumed after every batch", summarize.Options{MaxDocumentsInMemory: 1}},
+		{"evicted when idle", summarize.Options{IdleTimeout: time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testGraphDeltas(t, tc.opts) })
+	}
+}
+
+func testGraphDeltas(t *testing.T, opts summarize.Options) {
+	ctx := context.Background()
+	st, err := pebblestore.Open(t.TempDir(), pebblestore.Options{NoSync: true, EpochPast: 50 * 365 * 24 * time.Hour, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	opts.Now = func() time.Time { return now }
+	opts.Groups = faultGroups{}
+	sum := summarize.New(st, opts, metrics.NewSet(), quiet)
+
+	type arrival struct {
+		at  time.Time
+		id  xrayid.TraceID
+		doc []byte
+	}
+	var arrivals []arrival
+	for _, name := range []string{"seed", "large"} {
+		sc, err := loadgen.New(name, 11)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 60 {
+			tr := sc.Trace(i, now.Add(time.Duration(i)*700*time.Millisecond))
+			for _, d := range tr.Docs {
+				arrivals = append(arrivals, arrival{d.At, tr.ID, d.JSON})
+			}
+		}
+	}
+	slices.SortStableFunc(arrivals, func(a, b arrival) int { return a.at.Compare(b.at) })
+
+	dec := segment.NewDecoder(0)
+	docs := map[xrayid.TraceID][]summary.Doc{}
+	// Batches of a few documents, in arrival order.
+	for start := 0; start < len(arrivals); {
+		end := min(start+1+start%5, len(arrivals))
+		b := &store.Batch{}
+		var segs []segment.Segment
+		for _, a := range arrivals[start:end] {
+			ss, err := dec.Decode(nil, a.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k := range ss {
+				received := a.at.UnixNano()
+				segs = append(segs, ss[k])
+				b.Records = append(b.Records, store.Record{TraceID: ss[k].TraceID, ID: ss[k].ID(), Received: received, Doc: a.doc})
+				d := ss[k]
+				docs[a.id] = append(docs[a.id], summary.Doc{Seg: &d, Received: received})
+			}
+		}
+		now = arrivals[end-1].at
+		if err := sum.Observe(segs, b); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		start = end
+	}
+
+	var want []graph.Contribution
+	for id, ds := range docs {
+		s := summary.Build(id, ds, 0)
+		want = append(want, graph.Contributions(s, faultGroups{}.Match(s))...)
+	}
+	for _, group := range []string{"", "faults"} {
+		have := rows(t, st, group)
+		wantRows := sumContributions(want, group)
+		if have != wantRows {
+			t.Fatalf("group %q: counters from the summarizer's deltas:\n%s\nwant (contributions of the final summaries):\n%s", group, have, wantRows)
+		}
+		if have == "" {
+			t.Fatalf("no trace counted in group %q", group)
+		}
+	}
+}
+
+func rows(t *testing.T, st store.GraphReader, group string) string {
+	var b strings.Builder
+	for r, err := range st.GraphCounters(context.Background(), group, 0, 1<<40) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Values) > 0 {
+			fmt.Fprintf(&b, "%d %q %v\n", r.Minute, r.Key, r.Values)
+		}
+	}
+	return b.String()
+}
+
+func sumContributions(cs []graph.Contribution, group string) string {
+	type mk struct {
+		minute int64
+		key    string
+	}
+	m := map[mk]map[uint32]float64{}
+	for _, c := range cs {
+		if c.Group != group {
+			continue
+		}
+		k := mk{c.Minute, c.Key}
+		if m[k] == nil {
+			m[k] = map[uint32]float64{}
+		}
+		for _, v := range c.Values {
+			m[k][v.Index] += v.Value
+		}
+	}
+	keys := make([]mk, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b mk) int { return cmp.Or(cmp.Compare(a.minute, b.minute), cmp.Compare(a.key, b.key)) })
+	var b strings.Builder
+	for _, k := range keys {
+		var vs []store.Counter
+		for _, i := range slices.Sorted(maps.Keys(m[k])) {
+			if m[k][i] != 0 {
+				vs = append(vs, store.Counter{Index: i, Value: m[k][i]})
+			}
+		}
+		if len(vs) > 0 {
+			fmt.Fprintf(&b, "%d %q %v\n", k.minute, k.key, vs)
+		}
+	}
+	return b.String()
+}
