@@ -18,9 +18,11 @@ import (
 
 	"github.com/counterspy/counterspy/internal/api"
 	"github.com/counterspy/counterspy/internal/assemble/summarize"
-	"github.com/counterspy/counterspy/internal/groups"
 	"github.com/counterspy/counterspy/internal/console"
+	"github.com/counterspy/counterspy/internal/groups"
 	"github.com/counterspy/counterspy/internal/ingest"
+	"github.com/counterspy/counterspy/internal/lambda"
+	"github.com/counterspy/counterspy/internal/logs"
 	"github.com/counterspy/counterspy/internal/receiver/udp"
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/store/pebblestore"
@@ -50,7 +52,12 @@ type Config struct {
 	SamplingRate float64
 	// UDPReaders is the number of UDP sockets/readers (0 = one per CPU).
 	UDPReaders int
-	Logger     *slog.Logger
+	// LambdaConfig, if set, is a functions.json file (see internal/lambda):
+	// the Lambda emulator then runs in this process, its Invoke API and
+	// event endpoints on the HTTP address, its segments through the UDP
+	// receiver and its logs into the store.
+	LambdaConfig string
+	Logger       *slog.Logger
 }
 
 // DefaultAddr is the X-Ray daemon's address.
@@ -61,6 +68,9 @@ const DefaultAddr = "127.0.0.1:2000"
 const (
 	region    = "us-east-1"
 	accountID = "000000000000"
+	// lambdaAccountID is the account of emulated functions' ARNs, the one
+	// the Lambda examples and the seed scenario use.
+	lambdaAccountID = "123456789012"
 )
 
 // Server is a running Counterspy.
@@ -73,6 +83,9 @@ type Server struct {
 	udp      *udp.Receiver
 	http     *http.Server
 	httpLn   net.Listener
+	lambda   *lambda.Emulator
+
+	logsStored *metrics.Counter
 
 	stop     context.CancelFunc
 	bg       sync.WaitGroup
@@ -98,6 +111,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.NewSet()}
+	s.logsStored = s.metrics.NewCounter(`counterspy_function_log_lines_stored_total`)
 	st, err := pebblestore.Open(filepath.Join(cfg.DataDir, "traces"), pebblestore.Options{
 		NoSync: cfg.NoSync, Logger: cfg.Logger,
 	})
@@ -131,6 +145,16 @@ func Start(cfg Config) (*Server, error) {
 		s.pipeline.Close(context.Background())
 		st.Close()
 		return nil, err
+	}
+
+	if cfg.LambdaConfig != "" {
+		if err := s.startLambda(); err != nil {
+			s.udp.Close()
+			s.httpLn.Close()
+			s.pipeline.Close(context.Background())
+			st.Close()
+			return nil, err
+		}
 	}
 
 	a := api.New(s.pipeline, st, api.Options{MaxDocumentSize: cfg.MaxDocumentSize, SamplingRate: cfg.SamplingRate,
@@ -185,6 +209,11 @@ func (s *Server) routes(a *api.API) http.Handler {
 		s.metrics.WritePrometheus(w)
 		metrics.WriteProcessMetrics(w)
 	})
+	mux.HandleFunc("POST "+logsPath, s.postLogs)
+	mux.HandleFunc("GET "+logsPath, s.getLogs)
+	if s.lambda != nil {
+		s.lambda.Register(mux)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := s.store.Stats(r.Context()); err != nil {
 			http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
@@ -225,6 +254,10 @@ func (s *Server) Close(ctx context.Context) error {
 	s.once.Do(func() {
 		s.stop()
 		var errs []error
+		if s.lambda != nil {
+			// Functions still send segments and logs while they stop.
+			errs = append(errs, s.lambda.Close(ctx))
+		}
 		errs = append(errs, s.udp.Close())
 		errs = append(errs, s.http.Shutdown(ctx))
 		errs = append(errs, s.pipeline.Close(ctx))
@@ -233,6 +266,39 @@ func (s *Server) Close(ctx context.Context) error {
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
+}
+
+// startLambda runs the Lambda emulator in this process: segments go to our
+// own UDP receiver, the same path as any SDK's, and logs straight to the
+// store.
+func (s *Server) startLambda() error {
+	cfg, err := lambda.Load(s.cfg.LambdaConfig)
+	if err != nil {
+		return fmt.Errorf("lambda config %s: %w", s.cfg.LambdaConfig, err)
+	}
+	cfg.XRayAddr = s.UDPAddr()
+	cfg.Logs = storeLogSink{s}
+	cfg.Logger = s.log
+	if cfg.AccountID == "" {
+		cfg.AccountID = lambdaAccountID
+	}
+	e, err := lambda.Start(context.Background(), cfg)
+	if err != nil {
+		return fmt.Errorf("start the lambda emulator: %w", err)
+	}
+	s.lambda = e
+	return nil
+}
+
+// storeLogSink writes the emulator's log lines to the store.
+type storeLogSink struct{ s *Server }
+
+func (k storeLogSink) Write(ctx context.Context, recs []logs.Record) error {
+	if err := k.s.store.Write(ctx, &store.Batch{Logs: recs}); err != nil {
+		return err
+	}
+	k.s.logsStored.Add(len(recs))
+	return nil
 }
 
 // retentionLoop drops expired partitions at start-up and then hourly.

@@ -44,8 +44,12 @@ type Batch struct {
 // an edge, encoded by package graph; opaque to the backend) in one minute of
 // one group. Counters only add up: a backend keeps, per (Group, Minute, Key),
 // the element-wise sum of every delta written, and may merge them at any time.
+// Sums are float64: exact for whole numbers up to 2^53 in magnitude (which
+// is what package graph writes); other values may round differently
+// depending on the order a backend adds them in. Write refuses a batch with
+// a NaN or infinite value.
 type GraphDelta struct {
-	// Minute is Unix seconds / 60.
+	// Minute is Unix seconds / 60 (any int64).
 	Minute int64
 	// Group is the group the counts are for ("" is the Default group:
 	// every trace).
@@ -66,25 +70,39 @@ type Counter struct {
 type GraphRow struct {
 	Minute int64
 	Key    string
+	// Values are the nonzero sums, ascending by Index.
 	Values []Counter
 }
 
 // GraphReader reads service-graph counters.
 type GraphReader interface {
 	// GraphCounters yields, for every minute in [fromMinute, toMinute) and
-	// every key with counts in that minute, the summed counters of group,
-	// ordered by minute then key. Rows are only valid until the iteration
-	// continues.
+	// every key with a nonzero sum in that minute, the summed counters of
+	// group, ordered by minute then key (bytewise). Counters whose sum is
+	// zero are left out of a row, and a row with none is not yielded: a
+	// key whose deltas cancelled out is as if never written. Groups are
+	// separate: a group's rows hold only the deltas written for it. Values
+	// is only valid until the iteration continues; Key stays valid.
+	// Iteration stops at the first error, yielded with a zero row.
 	GraphCounters(ctx context.Context, group string, fromMinute, toMinute int64) iter.Seq2[GraphRow, error]
 }
 
 // MetaStore keeps small named configuration values (groups, sampling
-// rules). PutMeta is durable when it returns, like Write.
+// rules). Keys are any strings; a backend may bound the size of a value.
+// DropBefore never removes them.
 type MetaStore interface {
+	// GetMeta returns the value of key (a copy the caller may keep), and
+	// false if there is none.
 	GetMeta(ctx context.Context, key string) (value []byte, ok bool, err error)
+	// PutMeta sets the value of key. It is durable when it returns, like
+	// Write, and the store keeps no reference to value.
 	PutMeta(ctx context.Context, key string, value []byte) error
+	// DeleteMeta removes key, durably like PutMeta. Deleting a key that
+	// does not exist is not an error.
 	DeleteMeta(ctx context.Context, key string) error
-	// ListMeta yields the keys with prefix and their values, in key order.
+	// ListMeta yields the keys with prefix and their values (copies), in
+	// key order (bytewise); the empty prefix lists everything. Iteration
+	// stops at the first error, yielded with a zero entry.
 	ListMeta(ctx context.Context, prefix string) iter.Seq2[MetaEntry, error]
 }
 
@@ -95,18 +113,31 @@ type MetaEntry struct {
 }
 
 // LogQuery selects function log lines. Exactly one of TraceID, RequestID
-// and Function is set; [From, To) bounds the line time (zero: unbounded).
+// and Function is set (else Logs fails); [From, To) bounds the line time:
+// From inclusive, To exclusive, zero unbounded.
 type LogQuery struct {
 	TraceID   string
 	RequestID string
 	Function  string
 	From, To  time.Time
-	// Limit caps the lines yielded (0: no cap). Lines come oldest first.
+	// Limit caps the lines yielded (0: no cap; negative: an error). Lines
+	// come oldest first.
 	Limit int
 }
 
-// LogReader reads function log lines.
+// LogReader reads function log lines. A line is found by each of its
+// non-empty TraceID, RequestID and Function (a line with none of them by
+// nothing: a backend may drop it). Its Time is kept to the nanosecond
+// within the int64 range of Unix nanoseconds (the years 1678 to 2262;
+// others are clamped to it), and comes back as the same instant in UTC.
 type LogReader interface {
+	// Logs yields the lines q selects, ordered by Time, lines of equal
+	// Time in write order (those of overlapping Writes in either order).
+	// A line written more than once (a retried Write) comes back as many
+	// times. To follow new lines, a caller asks again with From = the
+	// last Time seen, and drops the lines of that time it has already
+	// seen. Iteration stops at the first error, yielded with a zero
+	// record.
 	Logs(ctx context.Context, q LogQuery) iter.Seq2[logs.Record, error]
 }
 
@@ -236,11 +267,18 @@ type Store interface {
 	Writer
 	Reader
 	SummaryReader
+	GraphReader
+	LogReader
+	MetaStore
 	// DropBefore removes the traces that started before cutoff (by the
 	// start second embedded in their ID, or by first arrival for IDs whose
-	// embedded second is implausible). Backends drop whole time partitions,
-	// so data up to one partition newer than cutoff may survive; data older
-	// than cutoff minus one partition never does.
+	// embedded second is implausible), the graph counters of the minutes
+	// that ended before it, and the log lines older than it. MetaStore
+	// values stay. Backends drop whole time partitions, so data up to one
+	// partition older than cutoff may survive; data older than cutoff minus
+	// one partition never does, and data at or after cutoff always stays.
+	// (The Pebble backend's partition is the minute, and the day for log
+	// lines.)
 	DropBefore(ctx context.Context, cutoff time.Time) error
 	// Stats reports what the backend holds.
 	Stats(ctx context.Context) (Stats, error)

@@ -1,7 +1,8 @@
 // Package pebblestore is the embedded storage backend: segment documents in
 // zstd-compressed frames inside a Pebble key-value store, a trace index that
 // finds a trace's frames without scanning, trace summaries in start and end
-// order with an index of terms, and retention by range deletion.
+// order with an index of terms, per-minute service-graph counters, function
+// log lines, configuration values, and retention by range deletion.
 //
 // # Write path
 //
@@ -54,11 +55,47 @@
 // A trace placed twice (see superseded in summaries.go) is read at its
 // epoch placement, the newer one.
 //
+// # Graph counters
+//
+// The service-graph counters of a (minute, group, counter key) are one g
+// key whose value is a sparse vector (graph.go: varint index deltas, whole
+// values as zigzag varints, others as float64 bits). A Write sums its
+// deltas per key first and merges one operand per key; the store's merger
+// adds vectors element-wise (on read, and at compaction, which also
+// deletes keys whose counters all cancelled out). The minute leads the key,
+// so that retention is one range; a read of a group's minutes seeks to the
+// group in each minute that has counters. An hour of a group (60 minutes ×
+// 500 keys × 20 counters) reads in 6–8 ms (26 ms while every row still has
+// 10 unmerged operands), at 55–70 B per row on disk; a Write of the deltas
+// of 1,000 traces (6,700 deltas into 400 keys) costs 1.4 ms.
+//
+// # Log lines
+//
+// Function log lines are found by trace ID, request ID or function, each
+// through its own index (l + t, r or f): a key per line and index, the day
+// first (for retention), then the ID, the line's time and a sequence
+// number that keeps lines of equal time in write order. Each index key
+// holds the whole line (logs.go), so a lookup is one range read: over
+// 800,000 lines, a trace's 8 lines come in 22–27 µs uncached, at 99 B per
+// line on disk for the three indexes. Keeping the line only under f, with
+// the other indexes pointing at it, takes 59 B per line and 57 µs per
+// lookup (a Get per line). A query walks the days of its window, seeking to
+// its ID in each day that has lines: one or two seeks per day with lines.
+// Sequence numbers come from the frame sequence (a Write reserves one per
+// frame, then one per line); mseq keeps the highest reserved for lines, so
+// that it outlives a restart with the clock set back.
+//
+// # Metadata
+//
+// MetaStore values are m keys: m + "/" + the caller's key. The store's own
+// m keys are named with lowercase letters, so the two never meet.
+//
 // # Retention
 //
 // DropBefore deletes key ranges, never documents one by one: the index,
-// summaries and record counts below the cutoff minute, ByEnd entries below
-// it by End, term lists below the cutoff's hour, and the frames written
+// summaries, record counts and graph counters below the cutoff minute, ByEnd
+// entries below it by End, term lists below the cutoff's hour, log lines
+// below the cutoff's day (UTC), and the frames written
 // more than EpochFuture before it (a frame may hold traces placed up to
 // EpochFuture after its write time, so it outlives every index key that
 // points into it). Redirects are the exception: they are keyed by trace ID
@@ -72,29 +109,39 @@
 // placement second (uint32 Unix seconds), "seq" a frame sequence (uint64 Unix
 // nanoseconds of the write, plus the frame's number within the write), "end"
 // a trace's End second (clamped to uint32), "hour" a placement second
-// divided by 3600, "term" a store.Term.
+// divided by 3600, "term" a store.Term. Signed integers have their sign bit
+// flipped (so that negatives sort first): "gmin" is a graph minute (int64
+// Unix minutes), "ns" a log line's time (int64 Unix nanoseconds), "day" its
+// UTC day (int32, ns divided by 86,400 s). "str(x)" is x's length (uvarint)
+// and bytes, which keeps strings that prefix each other apart.
 //
-//	| prefix | key                               | value                                          |
-//	|--------|-----------------------------------|------------------------------------------------|
-//	| m      | m + name                          | metadata; "mformat": format version (uvarint)  |
-//	| f      | f + seq(8)                        | frame: codec byte + zstd payload (frame.go)    |
-//	| t      | t + sec(4) + traceID(16) + seq(8) | uvarint pairs (frame offset from seq, run)     |
-//	| r      | r + traceID(16)                   | redirect: placement sec(4)                     |
-//	| p      | p + sec(4) + traceID(16)          | empty: the redirect again, ordered by time     |
-//	| c      | c + minute(4)                     | records placed in that minute (varint, merged) |
-//	| s      | s + sec(4) + traceID(16)          | summary: end(4) + the encoded summary          |
-//	| e      | e + end(4) + traceID(16)          | ByEnd entry: placement sec(4)                  |
-//	| i      | i + hour(4) + term(8) + sec(4)    | trace IDs (16 bytes each, sorted; merged)      |
-//	| g      | reserved: service-graph and statistics buckets                                 |
-//	| d      | reserved: zstd dictionaries: d + dictionary ID                                 |
+//	| prefix | key                                            | value                                          |
+//	|--------|------------------------------------------------|------------------------------------------------|
+//	| m      | m + name                                       | store metadata: "mformat": format version      |
+//	|        |                                                | (uvarint); "mseq": last log seq(8) (merged)    |
+//	| m/     | m + "/" + key                                  | a MetaStore value, as given                    |
+//	| f      | f + seq(8)                                     | frame: codec byte + zstd payload (frame.go)    |
+//	| t      | t + sec(4) + traceID(16) + seq(8)              | uvarint pairs (frame offset from seq, run)     |
+//	| r      | r + traceID(16)                                | redirect: placement sec(4)                     |
+//	| p      | p + sec(4) + traceID(16)                       | empty: the redirect again, ordered by time     |
+//	| c      | c + minute(4)                                  | records placed in that minute (varint, merged) |
+//	| s      | s + sec(4) + traceID(16)                       | summary: end(4) + the encoded summary          |
+//	| e      | e + end(4) + traceID(16)                       | ByEnd entry: placement sec(4)                  |
+//	| i      | i + hour(4) + term(8) + sec(4)                 | trace IDs (16 bytes each, sorted; merged)      |
+//	| g      | g + gmin(8) + str(group) + counter key         | counters: codec byte + vector (merged)         |
+//	| lt     | lt + day(4) + str(traceID) + ns(8) + seq(8)    | log line: codec byte + its strings             |
+//	| lr     | lr + day(4) + str(requestID) + ns(8) + seq(8)  | the same line                                  |
+//	| lf     | lf + day(4) + str(function) + ns(8) + seq(8)   | the same line                                  |
+//	| d      | reserved: zstd dictionaries: d + dictionary ID |                                                |
 //
-// The c and i values are merged by Pebble with the merger named
+// The c, i and g values and mseq are merged by Pebble with the merger named
 // "counterspy.count.v1" (a name kept from format 1, when it only summed
 // counts; Pebble refuses a store whose merger has another name), which is
-// part of the format too.
+// part of the format too: it tells the kinds apart by key.
 //
-// The format version (formatVersion) covers this layout and the frame codecs;
-// Open refuses a store written by a newer version and upgrades a version 1
-// store (which has no s, e or i keys) in place. Each frame also starts with
-// a codec byte, so a new codec can be added while old frames stay readable.
+// The format version (formatVersion) covers this layout and the frame, graph
+// and log codecs; Open refuses a store written by a newer version and
+// upgrades a version 1 or 2 store (which has none of the keys added since)
+// in place. Each frame, graph value and log value also starts with a codec
+// byte, so a new codec can be added while old values stay readable.
 package pebblestore

@@ -3,6 +3,7 @@ package pebblestore
 import (
 	"encoding/binary"
 	"math"
+	"time"
 
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/xrayid"
@@ -19,7 +20,20 @@ const (
 	prefixSummary      = 's'
 	prefixEnd          = 'e'
 	prefixTerm         = 'i'
+	prefixGraph        = 'g'
+	prefixLog          = 'l'
 )
+
+// Log index kinds: the byte after prefixLog.
+const (
+	logByTrace    = 't'
+	logByRequest  = 'r'
+	logByFunction = 'f'
+)
+
+// userMetaSep follows prefixMeta in the keys of MetaStore values. The
+// store's own m keys are named in lowercase letters, so the two never meet.
+const userMetaSep = '/'
 
 const (
 	frameKeyLen       = 1 + 8
@@ -46,6 +60,12 @@ const (
 const termBucketSecs = 3600
 
 var metaFormatKey = []byte{prefixMeta, 'f', 'o', 'r', 'm', 'a', 't'}
+
+// metaSeqKey holds the highest sequence number a Write has reserved for log
+// lines (8 bytes, big-endian; merged, keeping the largest), so that lines
+// written after a reopen sort after earlier ones of the same time even if
+// the clock went back.
+var metaSeqKey = []byte{prefixMeta, 's', 'e', 'q'}
 
 func frameKey(dst []byte, seq uint64) []byte {
 	dst = append(dst, prefixFrame)
@@ -156,4 +176,83 @@ func secBound(prefix byte, sec int64) []byte {
 		return []byte{prefix + 1}
 	}
 	return secKey(prefix, uint32(sec))
+}
+
+// appendInt64 appends v so that byte order is numeric order: big-endian
+// with the sign bit flipped.
+func appendInt64(dst []byte, v int64) []byte {
+	return binary.BigEndian.AppendUint64(dst, uint64(v)^1<<63)
+}
+
+// readInt64 reads what appendInt64 wrote.
+func readInt64(b []byte) int64 { return int64(binary.BigEndian.Uint64(b) ^ 1<<63) }
+
+// appendInt32 is appendInt64 for 32 bits.
+func appendInt32(dst []byte, v int32) []byte {
+	return binary.BigEndian.AppendUint32(dst, uint32(v)^1<<31)
+}
+
+func readInt32(b []byte) int32 { return int32(binary.BigEndian.Uint32(b) ^ 1<<31) }
+
+// appendString appends a length-prefixed string: uvarint length, bytes.
+// In a key, it keeps strings that are prefixes of each other apart.
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// graphMinuteLen is the length of a graph key up to its group.
+const graphMinuteLen = 1 + 8
+
+// graphMinuteKey is the first key of a graph minute.
+func graphMinuteKey(minute int64) []byte {
+	return appendInt64([]byte{prefixGraph}, minute)
+}
+
+// graphPrefix is the part of a graph key before the counter key: the keys
+// of one group in one minute share it.
+func graphPrefix(dst []byte, minute int64, group string) []byte {
+	dst = append(dst, prefixGraph)
+	dst = appendInt64(dst, minute)
+	return appendString(dst, group)
+}
+
+// logSuffixLen is the length of a log key after its ID: time(8) + seq(8).
+const logSuffixLen = 8 + 8
+
+// logDayLen is the length of a log key up to its ID.
+const logDayLen = 2 + 4
+
+// nsPerDay is the time partition of log lines, in nanoseconds: the keys of
+// each index start with the line's day, so that retention drops them by
+// range. Part of the format.
+const nsPerDay = int64(24 * time.Hour)
+
+// logDay returns the day of a line time (Unix nanoseconds).
+func logDay(ns int64) int32 { return int32(floorDiv(ns, nsPerDay)) }
+
+// logDayKey is the first key of a day in one log index.
+func logDayKey(kind byte, day int32) []byte {
+	return appendInt32([]byte{prefixLog, kind}, day)
+}
+
+// logPrefix is the part of a log key before the time: the lines of one ID
+// in one day share it.
+func logPrefix(dst []byte, kind byte, day int32, id string) []byte {
+	dst = append(dst, prefixLog, kind)
+	dst = appendInt32(dst, day)
+	return appendString(dst, id)
+}
+
+// logKey is the key of a line in one index.
+func logKey(dst []byte, kind byte, id string, ns int64, seq uint64) []byte {
+	dst = logPrefix(dst, kind, logDay(ns), id)
+	dst = appendInt64(dst, ns)
+	return binary.BigEndian.AppendUint64(dst, seq)
+}
+
+// userMetaKey is the key of a MetaStore value.
+func userMetaKey(dst []byte, key string) []byte {
+	dst = append(dst, prefixMeta, userMetaSep)
+	return append(dst, key...)
 }

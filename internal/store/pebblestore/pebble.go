@@ -1,6 +1,7 @@
 package pebblestore
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -57,20 +58,47 @@ func pebbleOptions(o Options) *pebble.Options {
 	return po
 }
 
-// merger merges the operands of two kinds of keys, told apart by prefix:
-// record counts (c keys) and the trace lists of index terms (i keys). Its
-// name is part of the on-disk format: Pebble refuses to open a store with
-// another merger. It dates from format 1, which had only counts; the format
-// version says which kinds a store may hold.
+// merger merges the operands of four kinds of keys, told apart by prefix:
+// record counts (c keys), the trace lists of index terms (i keys), graph
+// counter vectors (g keys) and the log sequence high-water mark (metaSeqKey).
+// Its name is part of the on-disk format: Pebble refuses to open a store
+// with another merger. It dates from format 1, which had only counts (and
+// an older build would merge any other key as one): the format version says
+// which kinds a store may hold.
 var merger = &pebble.Merger{
 	Name: "counterspy.count.v1",
 	Merge: func(key, value []byte) (pebble.ValueMerger, error) {
-		var m pebble.ValueMerger = &countValueMerger{}
-		if len(key) > 0 && key[0] == prefixTerm {
+		var m pebble.ValueMerger
+		switch {
+		case len(key) > 0 && key[0] == prefixTerm:
 			m = &idsMerger{}
+		case len(key) > 0 && key[0] == prefixGraph:
+			m = newGraphMerger()
+		case bytes.Equal(key, metaSeqKey):
+			m = &maxMerger{}
+		default:
+			m = &countValueMerger{}
 		}
 		return m, m.MergeNewer(value)
 	},
+}
+
+// maxMerger keeps the largest of 8-byte big-endian operands.
+type maxMerger struct{ max uint64 }
+
+// MergeNewer adds an operand; a malformed one is ignored, for the reason
+// countValueMerger gives.
+func (m *maxMerger) MergeNewer(v []byte) error {
+	if len(v) == 8 {
+		m.max = max(m.max, binary.BigEndian.Uint64(v))
+	}
+	return nil
+}
+
+func (m *maxMerger) MergeOlder(v []byte) error { return m.MergeNewer(v) }
+
+func (m *maxMerger) Finish(bool) ([]byte, io.Closer, error) {
+	return binary.BigEndian.AppendUint64(nil, m.max), nil, nil
 }
 
 // countValueMerger adds signed varints: the record count of a placement

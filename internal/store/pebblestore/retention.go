@@ -15,7 +15,9 @@ const redirectDeleteChunk = 10_000
 
 // DropBefore implements store.Store. Its partition is the minute: traces
 // placed before the minute that contains cutoff are dropped, with their
-// summaries. Index terms go by the hour (their partition, termBucketSecs):
+// summaries, and so are the graph counters of those minutes. Log lines go
+// by the day (their partition, nsPerDay): those of the days before the
+// cutoff's. Index terms go by the hour (their partition, termBucketSecs):
 // those of the cutoff's hour stay until a later call, pointing at summaries
 // that are gone, which scans skip. ByEnd entries go by their own second,
 // End: an entry of a dropped trace that ended after the cutoff stays until
@@ -39,6 +41,7 @@ func (s *Store) DropBefore(ctx context.Context, cutoff time.Time) error {
 	if minute <= 0 {
 		return nil
 	}
+	graphMinute, cutoffDay := minute, logDay(lineNanos(cutoff))
 	minute = min(minute, math.MaxUint32/60)
 	sec := uint32(minute * 60)
 
@@ -74,6 +77,10 @@ func (s *Store) DropBefore(ctx context.Context, cutoff time.Time) error {
 		{secKey(prefixSummary, 0), secKey(prefixSummary, sec)},
 		{secKey(prefixEnd, 0), secKey(prefixEnd, sec)},
 		{secKey(prefixTerm, 0), secKey(prefixTerm, sec/termBucketSecs)},
+		{[]byte{prefixGraph}, graphMinuteKey(graphMinute)},
+	}
+	for _, kind := range []byte{logByTrace, logByRequest, logByFunction} {
+		ranges = append(ranges, [2][]byte{{prefixLog, kind}, logDayKey(kind, cutoffDay)})
 	}
 	for _, r := range ranges {
 		if err := b.DeleteRange(r[0], r[1], nil); err != nil {

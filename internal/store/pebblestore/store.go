@@ -18,8 +18,12 @@ import (
 // writes and reads. Bump it for any change an older build would misread.
 //
 // Version 2 added summaries, ByEnd entries and index terms (s, e, i keys).
-// A version 1 store has none of them and is upgraded in place on Open.
-const formatVersion = 2
+// Version 3 added graph counters (g), log lines (l), MetaStore values
+// (m/) and the log sequence mark (mseq); g keys and mseq are merged, which
+// a version 2 build would do wrong (as record counts), hence the bump. A
+// store of an older version has none of these keys and is upgraded in
+// place on Open.
+const formatVersion = 3
 
 // Store is the embedded backend. It is safe for concurrent use.
 type Store struct {
@@ -123,10 +127,11 @@ func (s *Store) load() error {
 			return fmt.Errorf("unreadable format version %x", v)
 		case ver > formatVersion:
 			return fmt.Errorf("store format version %d is newer than this build reads (%d): upgrade Counterspy", ver, formatVersion)
-		case ver == 1:
-			// Version 2 only added key prefixes that version 1 never wrote.
+		case ver == 1 || ver == 2:
+			// Versions 2 and 3 only added keys that older versions never
+			// wrote.
 			if err := s.db.Set(metaFormatKey, binary.AppendUvarint(nil, formatVersion), pebble.Sync); err != nil {
-				return fmt.Errorf("upgrade format version 1 to %d: %w", formatVersion, err)
+				return fmt.Errorf("upgrade format version %d to %d: %w", ver, formatVersion, err)
 			}
 		case ver != formatVersion:
 			return fmt.Errorf("store format version %d is not supported (this build reads %d)", ver, formatVersion)
@@ -144,6 +149,22 @@ func (s *Store) load() error {
 	}
 	if err := it.Close(); err != nil {
 		return fmt.Errorf("find the last frame: %w", err)
+	}
+	// Log lines may have taken sequence numbers past the last frame.
+	v, closer, err = s.db.Get(metaSeqKey)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("read the log sequence: %w", err)
+	default:
+		n := len(v)
+		if n == 8 {
+			s.lastSeq = max(s.lastSeq, binary.BigEndian.Uint64(v))
+		}
+		_ = closer.Close()
+		if n != 8 {
+			return fmt.Errorf("read the log sequence: %w: %d-byte value", errCorrupt, n)
+		}
 	}
 
 	n, err := s.sumCounts(0, ^uint32(0))
@@ -209,6 +230,49 @@ func (s *Store) beginScan() error {
 	}
 	s.scans.Add(1)
 	return nil
+}
+
+// iterate runs fn over a new iterator with options o (none if o is nil),
+// registered as a scan (see beginScan): fn may yield to its caller between
+// steps. step, to be called before each row, fails once the context is done
+// or the store is closing. The iterator is closed even if fn panics (a
+// loop body that panics).
+func (s *Store) iterate(ctx context.Context, o *pebble.IterOptions, fn func(it *pebble.Iterator, step func() error) error) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.beginScan(); err != nil {
+		return err
+	}
+	defer s.scans.Done()
+	if o == nil {
+		return fn(nil, nil)
+	}
+	it, err := s.db.NewIterWithContext(ctx, o)
+	if err != nil {
+		return fmt.Errorf("open iterator: %w", err)
+	}
+	open := true
+	defer func() {
+		if open {
+			_ = it.Close()
+		}
+	}()
+	step := func() error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if s.closing.Load() {
+			return store.ErrClosed
+		}
+		return nil
+	}
+	err = fn(it, step)
+	open = false
+	if cerr := it.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close iterator: %w", cerr)
+	}
+	return err
 }
 
 // Close waits for running operations, then closes the database. Scans in

@@ -16,7 +16,7 @@ func sumRec(id xrayid.TraceID, end, prevEnd int64, summary string, terms ...stor
 	return store.SummaryRecord{TraceID: id, End: end, PrevEnd: prevEnd, Summary: []byte(summary), Terms: terms}
 }
 
-func mustWriteBatch(t *testing.T, s *Store, b *store.Batch) {
+func mustWriteBatch(t testing.TB, s *Store, b *store.Batch) {
 	t.Helper()
 	if err := s.Write(context.Background(), b); err != nil {
 		t.Fatalf("Write: %v", err)

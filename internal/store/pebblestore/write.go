@@ -44,6 +44,13 @@ type writePlan struct {
 	// per term and second.
 	terms []termEntry
 	ids   []byte
+	// cells finds the sum of a graph cell's deltas in graphSums; counters
+	// and spare are scratch vectors; val is a graph or log value.
+	cells     map[graphCell]int
+	graphSums []graphSum
+	counters  []store.Counter
+	spare     []store.Counter
+	val       []byte
 }
 
 // termEntry is one trace indexed under one term.
@@ -102,7 +109,7 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 		return err
 	}
 	defer s.end()
-	if b == nil || len(b.Records) == 0 && len(b.Summaries) == 0 {
+	if b == nil || len(b.Records) == 0 && len(b.Summaries) == 0 && len(b.Graph) == 0 && len(b.Logs) == 0 {
 		return nil
 	}
 	for i := range b.Records {
@@ -117,10 +124,20 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 				i, r.TraceID, len(r.Summary), maxSummarySize)
 		}
 	}
+	if err := checkGraph(b.Graph); err != nil {
+		return err
+	}
+	if err := checkLogs(b.Logs); err != nil {
+		return err
+	}
 
 	p := writePlans.Get().(*writePlan)
 	defer func() {
-		clear(p.recs) // drop references to the caller's records
+		clear(p.recs)  // drop references to the caller's records
+		clear(p.cells) // drop references to the caller's deltas
+		for i := range p.graphSums {
+			p.graphSums[i].d = nil
+		}
 		writePlans.Put(p)
 	}()
 	now := time.Now().UnixNano()
@@ -132,13 +149,13 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 	// counts what it deletes.
 	s.dropMu.RLock()
 	defer s.dropMu.RUnlock()
-	seq, err := s.placeAll(p, now)
+	seq, err := s.placeAll(p, now, len(b.Logs))
 	if err != nil {
 		return err
 	}
-	if err := s.commit(p, seq, b.Summaries); err != nil {
-		return fmt.Errorf("write %d records in %d frames and %d summaries: %w",
-			len(p.recs), len(p.frameEnds), len(b.Summaries), err)
+	if err := s.commit(p, seq, b); err != nil {
+		return fmt.Errorf("write %d records in %d frames, %d summaries, %d graph deltas and %d log lines: %w",
+			len(p.recs), len(p.frameEnds), len(b.Summaries), len(b.Graph), len(b.Logs), err)
 	}
 	s.mu.Lock()
 	for i := range p.traces {
@@ -259,9 +276,9 @@ func sortRecords(recs []sortRec) {
 	})
 }
 
-// placeAll places every trace of the plan and reserves one frame sequence
-// number per frame, under s.mu.
-func (s *Store) placeAll(p *writePlan, now int64) (uint64, error) {
+// placeAll places every trace of the plan and reserves one sequence number
+// per frame, then one per log line, under s.mu.
+func (s *Store) placeAll(p *writePlan, now int64, lines int) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range p.traces {
@@ -273,13 +290,14 @@ func (s *Store) placeAll(p *writePlan, now int64) (uint64, error) {
 		t.sec, t.writeRedirect = sec, writeRedirect
 	}
 	seq := max(uint64(now), s.lastSeq+1)
-	s.lastSeq = seq + uint64(len(p.frameEnds)) - 1
+	s.lastSeq = seq + uint64(len(p.frameEnds)+lines) - 1
 	return seq, nil
 }
 
 // commit writes the plan as one Pebble batch: frames, index keys, new
-// redirects, record counts and summaries.
-func (s *Store) commit(p *writePlan, seq uint64, sums []store.SummaryRecord) error {
+// redirects, record counts, summaries, graph counters and log lines.
+func (s *Store) commit(p *writePlan, seq uint64, b *store.Batch) error {
+	sums := b.Summaries
 	clear(p.counts)
 	for i := range p.traces {
 		if n := p.traces[i].records; n > 0 {
@@ -290,6 +308,13 @@ func (s *Store) commit(p *writePlan, seq uint64, sums []store.SummaryRecord) err
 		len(p.traces)*(traceKeyLen+8) + len(p.counts)*(countKeyLen+16)
 	for i := range sums {
 		size += summaryKeyLen + 4 + len(sums[i].Summary) + 2*(endKeyLen+4) + len(sums[i].Terms)*(termKeyLen+16+4) + 24
+	}
+	for i := range b.Graph {
+		d := &b.Graph[i]
+		size += graphMinuteLen + 2*binary.MaxVarintLen64 + len(d.Group) + len(d.Key) + len(d.Values)*(2+binary.MaxVarintLen64) + 8
+	}
+	for i := range b.Logs {
+		size += 3 * (logDayLen + 3*binary.MaxVarintLen64 + len(b.Logs[i].TraceID) + logSuffixLen + logSize(&b.Logs[i]) + 8 + logFields*2)
 	}
 	batch := s.db.NewBatchWithSize(size)
 	defer batch.Close()
@@ -338,6 +363,19 @@ func (s *Store) commit(p *writePlan, seq uint64, sums []store.SummaryRecord) err
 	}
 	if err := p.putTerms(batch); err != nil {
 		return err
+	}
+	if err := p.putGraph(batch, b.Graph); err != nil {
+		return err
+	}
+	if len(b.Logs) > 0 {
+		logSeq := seq + uint64(len(p.frameEnds))
+		if err := p.putLogs(batch, b.Logs, logSeq); err != nil {
+			return err
+		}
+		last := binary.BigEndian.AppendUint64(p.val[:0], logSeq+uint64(len(b.Logs))-1)
+		if err := batch.Merge(metaSeqKey, last, nil); err != nil {
+			return err
+		}
 	}
 	return batch.Commit(s.wopts)
 }

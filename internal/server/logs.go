@@ -1,0 +1,146 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/counterspy/counterspy/internal/logs"
+	"github.com/counterspy/counterspy/internal/store"
+	"github.com/counterspy/counterspy/internal/xrayid"
+)
+
+// Function logs: the Lambda emulator (in this process or a separate
+// `counterspy lambda`) posts its lines here; `counterspy logs` and the
+// console read them back by trace, request or function.
+const (
+	logsPath      = "/counterspy/v1/logs"
+	maxLogsBody   = 8 << 20
+	maxLogRecords = 10000
+	maxLogMessage = 256 << 10
+)
+
+// postLogs stores a JSON array of logs.Record durably before answering 204.
+func (s *Server) postLogs(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxLogsBody))
+	if err != nil {
+		httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("reading log records: %v", err))
+		return
+	}
+	var recs []logs.Record
+	if err := json.Unmarshal(body, &recs); err != nil {
+		httpError(w, http.StatusBadRequest, fmt.Sprintf("log records must be a JSON array of records: %v", err))
+		return
+	}
+	if len(recs) > maxLogRecords {
+		httpError(w, http.StatusBadRequest, fmt.Sprintf("%d log records in one request; the limit is %d", len(recs), maxLogRecords))
+		return
+	}
+	for i, rec := range recs {
+		if err := validLogRecord(rec); err != nil {
+			httpError(w, http.StatusBadRequest, fmt.Sprintf("log record %d: %v", i, err))
+			return
+		}
+	}
+	if len(recs) > 0 {
+		if err := s.store.Write(r.Context(), &store.Batch{Logs: recs}); err != nil {
+			s.log.Error("storing log records failed", "records", len(recs), "err", err)
+			httpError(w, http.StatusInternalServerError, "storing log records: "+err.Error())
+			return
+		}
+		s.logsStored.Add(len(recs))
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func validLogRecord(rec logs.Record) error {
+	switch {
+	case rec.Time.IsZero():
+		return fmt.Errorf("time is required")
+	case rec.Function == "":
+		return fmt.Errorf("function is required")
+	case len(rec.Message) > maxLogMessage:
+		return fmt.Errorf("message is %d bytes; the limit is %d", len(rec.Message), maxLogMessage)
+	}
+	if rec.TraceID != "" {
+		if _, err := xrayid.ParseTraceID(rec.TraceID); err != nil {
+			return fmt.Errorf("traceId %q: %v", rec.TraceID, err)
+		}
+	}
+	switch rec.Stream {
+	case logs.Stdout, logs.Stderr, logs.Platform:
+	default:
+		return fmt.Errorf("stream %q: want stdout, stderr or platform", rec.Stream)
+	}
+	return nil
+}
+
+// getLogs answers ?trace_id= | request_id= | function= [&since=RFC3339]
+// [&until=RFC3339] [&limit=N] with a JSON array, oldest first. since is
+// inclusive, so a follower can ask again from the last time it saw.
+func (s *Server) getLogs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	lq := store.LogQuery{TraceID: q.Get("trace_id"), RequestID: q.Get("request_id"), Function: q.Get("function")}
+	set := 0
+	for _, v := range []string{lq.TraceID, lq.RequestID, lq.Function} {
+		if v != "" {
+			set++
+		}
+	}
+	if set != 1 {
+		httpError(w, http.StatusBadRequest, "give exactly one of trace_id, request_id and function")
+		return
+	}
+	if lq.TraceID != "" {
+		if _, err := xrayid.ParseTraceID(lq.TraceID); err != nil {
+			httpError(w, http.StatusBadRequest, fmt.Sprintf("trace_id %q: %v", lq.TraceID, err))
+			return
+		}
+	}
+	var err error
+	if lq.From, err = parseTimeParam(q.Get("since")); err != nil {
+		httpError(w, http.StatusBadRequest, "since: "+err.Error())
+		return
+	}
+	if lq.To, err = parseTimeParam(q.Get("until")); err != nil {
+		httpError(w, http.StatusBadRequest, "until: "+err.Error())
+		return
+	}
+	lq.Limit = 10000
+	if v := q.Get("limit"); v != "" {
+		if lq.Limit, err = strconv.Atoi(v); err != nil || lq.Limit <= 0 || lq.Limit > 100000 {
+			httpError(w, http.StatusBadRequest, fmt.Sprintf("limit %q: want 1..100000", v))
+			return
+		}
+	}
+	out := []logs.Record{}
+	for rec, err := range s.store.Logs(r.Context(), lq) {
+		if err != nil {
+			httpError(w, http.StatusInternalServerError, "reading logs: "+err.Error())
+			return
+		}
+		out = append(out, rec)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(out)
+}
+
+func parseTimeParam(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time", v)
+	}
+	return t, nil
+}
+
+func httpError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"message": msg})
+}
