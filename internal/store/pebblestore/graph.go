@@ -131,8 +131,10 @@ func addCounters(dst, a, b []store.Counter) []store.Counter {
 }
 
 // graphMerger sums the operands of a graph key. A key whose counters sum to
-// zero everywhere is deleted (DeletableFinish): those operands add nothing,
-// whether or not the merge includes the oldest one.
+// zero everywhere keeps an empty vector, which reads skip. (Pebble's
+// DeletableValueMerger would drop such keys, but Pebble 2.1.7's compaction
+// iterator panics on deletions produced by a merge: "compaction iterator
+// has skip=true, but iterator is at iterPosNext".)
 //
 // Compaction leaves a key with a lone operand as it is, so most reads merge
 // one operand: that one is passed through as written, without decoding.
@@ -189,17 +191,6 @@ func (m *graphMerger) Finish(bool) ([]byte, io.Closer, error) {
 	return m.out, m, nil
 }
 
-// DeletableFinish deletes the key if its operands' counters cancelled out.
-// A lone operand is kept: Write writes none that sums to zero.
-func (m *graphMerger) DeletableFinish(includesBase bool) ([]byte, bool, io.Closer, error) {
-	if m.n > 1 && len(m.sum) == 0 {
-		_ = m.Close()
-		return nil, true, nil, nil
-	}
-	v, closer, err := m.Finish(includesBase)
-	return v, false, closer, err
-}
-
 // Close hands the merger back to the pool once Pebble is done with the
 // value Finish returned.
 func (m *graphMerger) Close() error {
@@ -209,7 +200,7 @@ func (m *graphMerger) Close() error {
 	return nil
 }
 
-var _ pebble.DeletableValueMerger = (*graphMerger)(nil)
+var _ pebble.ValueMerger = (*graphMerger)(nil)
 
 // checkGraph validates a batch's graph deltas.
 func checkGraph(ds []store.GraphDelta) error {

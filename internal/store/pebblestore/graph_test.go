@@ -80,14 +80,14 @@ func TestGraphMerger(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		v, del, _, err := m.(*graphMerger).DeletableFinish(true)
-		if err != nil || del != deleted {
-			t.Fatalf("merge of %x: deleted %v, %v; want %v", operands, del, err, deleted)
-		}
-		if deleted {
-			return
+		v, _, err := m.Finish(true)
+		if err != nil {
+			t.Fatalf("merge of %x: %v", operands, err)
 		}
 		got, err := decodeCounters(nil, v)
+		if deleted && (err != nil || len(got) != 0) {
+			t.Fatalf("merge of %x: %v %v, want an empty vector", operands, got, err)
+		}
 		if err != nil || !slices.Equal(got, want) {
 			t.Fatalf("merge of %x: %v %v, want %v", operands, got, err, want)
 		}
@@ -106,9 +106,9 @@ func TestGraphMerger(t *testing.T) {
 	// zero (Write writes none) or a malformed one (reads report it).
 	for _, op := range [][]byte{enc(0, 1, 5, 2), enc(), []byte("garbage")} {
 		m, _ := merger.Merge(key, op)
-		v, del, _, err := m.(*graphMerger).DeletableFinish(true)
-		if del || err != nil || string(v) != string(op) {
-			t.Fatalf("lone operand %x: %x, deleted %v, %v", op, v, del, err)
+		v, _, err := m.Finish(true)
+		if err != nil || string(v) != string(op) {
+			t.Fatalf("lone operand %x: %x, %v", op, v, err)
 		}
 	}
 
@@ -123,8 +123,8 @@ func TestGraphMerger(t *testing.T) {
 }
 
 // TestGraphKeys checks the keys graph deltas make: one per (group, minute,
-// key) and Write, none for sums of zero; merged keys that cancel out are
-// deleted by compaction.
+// key) and Write, none for sums of zero; merged keys that cancel out stay
+// (as empty vectors) but are never read.
 func TestGraphKeys(t *testing.T) {
 	s := openTest(t, Options{NoSync: true})
 	ctx := context.Background()
@@ -155,8 +155,14 @@ func TestGraphKeys(t *testing.T) {
 	if err := s.Compact(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := keysByPrefix(t, s); n[prefixGraph] != 2 {
-		t.Fatalf("%d graph keys after compaction, want 2 (the cancelled one deleted)", n[prefixGraph])
+	if n := keysByPrefix(t, s); n[prefixGraph] != 3 {
+		t.Fatalf("%d graph keys after compaction, want 3 (the cancelled one kept, empty)", n[prefixGraph])
+	}
+	for _, err := range s.GraphCounters(ctx, "", M, M+1) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Fatal("a cancelled key is read after compaction")
 	}
 	// Counts survive compaction and go on adding up.
 	mustWriteBatch(t, s, &store.Batch{Graph: []store.GraphDelta{{Minute: M + 1, Key: "a", Values: counters(0, 2)}}})
