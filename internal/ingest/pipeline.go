@@ -231,31 +231,46 @@ func (p *Pipeline) run() {
 				}
 			}
 		}
-		p.mu.Lock()
-		items := p.pending
-		p.pending = nil
-		p.pendingBytes = 0
-		p.waiters = 0
-		closed := p.closed
-		p.space.Broadcast()
-		p.mu.Unlock()
-
+		items, closed, more := p.take()
 		if len(items) > 0 {
 			p.write(items)
 		}
-		if closed {
-			p.mu.Lock()
-			rest := len(p.pending)
-			p.mu.Unlock()
-			if rest == 0 {
-				return
-			}
+		if more {
+			// What stayed queued is the next group: no need to wait for it.
 			select {
 			case p.wake <- struct{}{}:
 			default:
 			}
+			continue
+		}
+		if closed {
+			return
 		}
 	}
+}
+
+// take removes the next group from the queue: everything queued, up to
+// MaxBatchBytes (at least one item). A group that took everything a flood
+// queued would make one huge store batch, slow to commit and costly in
+// memory; the rest waits for the next commit instead.
+func (p *Pipeline) take() (items []item, closed, more bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n, bytes := 0, 0
+	for n < len(p.pending) && (n == 0 || bytes+p.pending[n].bytes <= p.opts.MaxBatchBytes) {
+		bytes += p.pending[n].bytes
+		n++
+	}
+	items = p.pending[:n:n]
+	p.pending = append([]item(nil), p.pending[n:]...)
+	p.pendingBytes -= bytes
+	for _, it := range items {
+		if it.done != nil {
+			p.waiters--
+		}
+	}
+	p.space.Broadcast()
+	return items, p.closed, len(p.pending) > 0
 }
 
 // write commits one group and reports the outcome to its waiters.

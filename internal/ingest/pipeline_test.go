@@ -235,3 +235,34 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestGroupsAreCappedAtMaxBatchBytes(t *testing.T) {
+	rec := &recorder{hold: make(chan struct{}), entered: make(chan struct{}, 100)}
+	p, _ := newTest(t, rec, Options{FlushInterval: time.Millisecond, MaxBatchBytes: 1000})
+	p.Submit([]segment.Segment{seg(10)})
+	<-rec.entered // the writer holds the first group while a flood queues
+	for range 50 {
+		if !p.Submit([]segment.Segment{seg(100)}) {
+			t.Fatal("dropped")
+		}
+	}
+	rec.mu.Lock()
+	close(rec.hold)
+	rec.hold = nil
+	rec.mu.Unlock()
+	waitFor(t, func() bool { return len(rec.records()) == 51 })
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for i, b := range rec.batches {
+		n := 0
+		for _, r := range b.Records {
+			n += len(r.Doc)
+		}
+		if n > 1000 {
+			t.Fatalf("batch %d holds %d bytes, over MaxBatchBytes", i, n)
+		}
+	}
+	if len(rec.batches) < 6 {
+		t.Fatalf("%d batches for 5,010 bytes with a 1,000-byte cap", len(rec.batches))
+	}
+}

@@ -6,6 +6,7 @@ package testenv
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -39,4 +40,24 @@ func missing(t testing.TB, msg string) {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
+}
+
+// Chromium returns a headless-capable Chromium (Debian's chromium package;
+// scripts/test installs it).
+func Chromium(t testing.TB) string {
+	return Require(t, "Chromium", "COUNTERSPY_CHROMIUM", "/usr/bin/chromium", "chromium")
+}
+
+// Node returns the Node.js interpreter that runs the console's browser tests.
+func Node(t testing.TB) string {
+	return Require(t, "Node.js", "COUNTERSPY_NODE", "node")
+}
+
+// NodeModule checks that the npm package pkg is installed under
+// dir/node_modules (scripts/test runs `npm ci` in web/).
+func NodeModule(t testing.TB, dir, pkg string) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
+		missing(t, "npm package "+pkg+" not installed in "+dir+" (run `npm ci` there; scripts/test does)")
+	}
 }

@@ -37,10 +37,10 @@ import (
 // Options bounds the memory the summarizer uses. Zero values take defaults.
 type Options struct {
 	// MaxEntities caps the segments and subsegments held in memory across
-	// all recent traces. Default 1,000,000 (a few hundred MiB).
+	// all recent traces. Default 200,000 (an entity takes about 600 bytes).
 	MaxEntities int
 	// IdleTimeout evicts traces that received nothing for this long.
-	// Default 2 minutes.
+	// Default 30 seconds: most traces are complete within a second or two.
 	IdleTimeout time.Duration
 	// MaxDocumentsInMemory: a trace with more documents is summarized and
 	// then dropped from memory after each batch (and reloaded on the next),
@@ -61,10 +61,10 @@ type GroupMatcher interface {
 
 func (o *Options) setDefaults() {
 	if o.MaxEntities <= 0 {
-		o.MaxEntities = 1_000_000
+		o.MaxEntities = 200_000
 	}
 	if o.IdleTimeout <= 0 {
-		o.IdleTimeout = 2 * time.Minute
+		o.IdleTimeout = 30 * time.Second
 	}
 	if o.MaxDocumentsInMemory <= 0 {
 		o.MaxDocumentsInMemory = 5000
