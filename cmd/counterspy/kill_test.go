@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsxray "github.com/aws/aws-sdk-go-v2/service/xray"
 
+	"github.com/counterspy/counterspy/internal/sdkhttp"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
@@ -99,6 +100,7 @@ func (p *process) client() *awsxray.Client {
 		BaseEndpoint: aws.String("http://" + p.httpAddr),
 		// Do not retry: an acknowledgement must mean the first attempt stored it.
 		RetryMaxAttempts: 1,
+		HTTPClient:       sdkhttp.Client(),
 	})
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/counterspy/counterspy/internal/render"
+	"github.com/counterspy/counterspy/internal/sdkhttp"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
@@ -235,6 +236,7 @@ func (cf *clientFlags) client(optFns ...func(*xray.Options)) (*xray.Client, erro
 		Credentials:      credentials.NewStaticCredentialsProvider("counterspy", "counterspy", ""),
 		BaseEndpoint:     aws.String(cf.endpoint),
 		RetryMaxAttempts: 1,
+		HTTPClient:       sdkhttp.Client(),
 	}, optFns...), nil
 }
 

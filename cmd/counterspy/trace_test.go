@@ -19,6 +19,7 @@ import (
 	awsxray "github.com/aws/aws-sdk-go-v2/service/xray"
 
 	"github.com/counterspy/counterspy/internal/loadgen"
+	"github.com/counterspy/counterspy/internal/sdkhttp"
 	"github.com/counterspy/counterspy/internal/server"
 )
 
@@ -57,6 +58,7 @@ func putScenarioTraces(t *testing.T, endpoint, scenario string, first, n int, st
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(endpoint),
+		HTTPClient:   sdkhttp.Client(),
 	})
 	var ids []string
 	for i := first; i < first+n; i++ {

@@ -16,11 +16,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/aws-sdk-go-v2/service/xray/types"
 
 	"github.com/counterspy/counterspy/internal/render"
+	"github.com/counterspy/counterspy/internal/sdkhttp"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
@@ -69,7 +69,7 @@ func runTraces(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var capture *captureClient
 	var optFns []func(*xray.Options)
 	if *asJSON {
-		capture = &captureClient{next: awshttp.NewBuildableClient()}
+		capture = &captureClient{next: sdkhttp.Client()}
 		optFns = append(optFns, func(o *xray.Options) { o.HTTPClient = capture })
 	}
 	client, err := cf.client(optFns...)

@@ -24,6 +24,8 @@ import (
 	"github.com/aws/aws-xray-sdk-go/instrumentation/awsv2"
 	"github.com/aws/aws-xray-sdk-go/xray"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/counterspy/counterspy/internal/sdkhttp"
 )
 
 var (
@@ -60,6 +62,9 @@ func main() {
 		Region: os.Getenv("AWS_REGION"),
 		Credentials: credentials.NewStaticCredentialsProvider(os.Getenv("AWS_ACCESS_KEY_ID"),
 			os.Getenv("AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SESSION_TOKEN")),
+		// Not needed in AWS: works around a smithy-go race that a local
+		// endpoint answering within microseconds triggers (see sdkhttp).
+		HTTPClient: sdkhttp.Client(),
 	}
 	awsv2.AWSV2Instrumentor(&cfg.APIOptions)
 	cfg.APIOptions = append(cfg.APIOptions, recordTableName)

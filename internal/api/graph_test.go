@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"sort"
@@ -24,6 +25,7 @@ import (
 	"github.com/counterspy/counterspy/internal/groups"
 	"github.com/counterspy/counterspy/internal/ingest"
 	"github.com/counterspy/counterspy/internal/loadgen"
+	"github.com/counterspy/counterspy/internal/sdkhttp"
 	"github.com/counterspy/counterspy/internal/store/pebblestore"
 )
 
@@ -58,7 +60,7 @@ func startGraphEnv(t *testing.T, dir string) *graphEnv {
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(e.http.URL),
-		HTTPClient:   e.http.Client(),
+		HTTPClient:   &http.Client{Transport: sdkhttp.Transport(e.http.Client().Transport)},
 	})
 	t.Cleanup(func() { e.stop(t) })
 	return e

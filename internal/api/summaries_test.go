@@ -27,6 +27,7 @@ import (
 	"github.com/counterspy/counterspy/internal/api"
 	"github.com/counterspy/counterspy/internal/index"
 	"github.com/counterspy/counterspy/internal/query"
+	"github.com/counterspy/counterspy/internal/sdkhttp"
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/store/pebblestore"
@@ -65,7 +66,7 @@ func newServer(t *testing.T, opts api.Options) *server {
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(h.URL),
-		HTTPClient:   h.Client(),
+		HTTPClient:   &http.Client{Transport: sdkhttp.Transport(h.Client().Transport)},
 	})
 	return &server{st: st, http: h, client: client}
 }

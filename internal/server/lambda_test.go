@@ -21,6 +21,7 @@ import (
 	awsxray "github.com/aws/aws-sdk-go-v2/service/xray"
 
 	"github.com/counterspy/counterspy/internal/logs"
+	"github.com/counterspy/counterspy/internal/sdkhttp"
 	"github.com/counterspy/counterspy/internal/server"
 )
 
@@ -129,7 +130,7 @@ func TestEmbeddedLambda(t *testing.T) {
 	})
 
 	lc := awslambda.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String("http://" + srv.HTTPAddr())})
+		BaseEndpoint: aws.String("http://" + srv.HTTPAddr()), HTTPClient: sdkhttp.Client()})
 	out, err := lc.Invoke(context.Background(), &awslambda.InvokeInput{FunctionName: aws.String("greeter"), Payload: []byte(`{"name":"ada"}`)})
 	if err != nil {
 		t.Fatal(err)

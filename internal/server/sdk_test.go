@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-xray-sdk-go/strategy/sampling"
 	"github.com/aws/aws-xray-sdk-go/xray"
 	"github.com/aws/aws-xray-sdk-go/xraylog"
+
+	"github.com/counterspy/counterspy/internal/sdkhttp"
 )
 
 // dynamoStandIn answers PutItem as DynamoDB does (an empty JSON object), so
@@ -81,6 +83,7 @@ func TestXRaySDKForGoRoundTrip(t *testing.T) {
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(ddb.URL),
+		HTTPClient:   sdkhttp.Client(),
 	}
 	awsv2.AWSV2Instrumentor(&cfg.APIOptions)
 	_, err = dynamodb.NewFromConfig(cfg).PutItem(ctx, &dynamodb.PutItemInput{

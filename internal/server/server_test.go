@@ -18,6 +18,7 @@ import (
 	awsxray "github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/smithy-go"
 
+	"github.com/counterspy/counterspy/internal/sdkhttp"
 	"github.com/counterspy/counterspy/internal/server"
 )
 
@@ -49,6 +50,7 @@ func xrayClient(srv *server.Server) *awsxray.Client {
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String("http://" + srv.HTTPAddr()),
+		HTTPClient:   sdkhttp.Client(),
 	})
 }
 
