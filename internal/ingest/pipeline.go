@@ -34,7 +34,9 @@ type Options struct {
 	MaxBatchBytes int
 	// QueueBytes bounds the document bytes waiting for the writer; fire-and-
 	// forget segments beyond it are dropped, acknowledged ones wait. Default
-	// 256 MiB.
+	// 32 MiB: four full groups, so the writer never waits for work, while
+	// the queue (documents plus their decoded digests, about twice the
+	// bytes) stays small under a flood.
 	QueueBytes int
 	// Now returns the arrival time stamped on records (tests may fix it).
 	Now func() time.Time
@@ -57,7 +59,7 @@ func (o *Options) setDefaults() {
 		o.MaxBatchBytes = 8 << 20
 	}
 	if o.QueueBytes <= 0 {
-		o.QueueBytes = 256 << 20
+		o.QueueBytes = 32 << 20
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -139,6 +141,20 @@ func (p *Pipeline) Submit(segs []segment.Segment) bool {
 	p.enqueueLocked(it)
 	p.mu.Unlock()
 	return true
+}
+
+// Shed reports whether a Submit of documents of this many bytes would be
+// dropped now for want of room, and if so counts segments as dropped. A
+// receiver asks before decoding, so that a flood costs no decoding of what
+// the queue cannot take.
+func (p *Pipeline) Shed(bytes, segments int) bool {
+	p.mu.Lock()
+	full := p.closed || p.pendingBytes+bytes > p.opts.QueueBytes
+	p.mu.Unlock()
+	if full {
+		p.dropped.Add(segments)
+	}
+	return full
 }
 
 // SubmitWait queues segments and returns once they are durable, or with the

@@ -159,11 +159,24 @@ func TestFloodIsDroppedAndCounted(t *testing.T) {
 	if n := counter(ms, `counterspy_segments_dropped_total{reason="queue_full"}`); n != 20 {
 		t.Fatalf("dropped counter %d", n)
 	}
+	// A full queue sheds before decoding, and counts what it shed.
+	if !p.Shed(100, 3) {
+		t.Fatal("Shed = false with a full queue")
+	}
+	if n := counter(ms, `counterspy_segments_dropped_total{reason="queue_full"}`); n != 23 {
+		t.Fatalf("dropped counter %d after shedding 3", n)
+	}
 	rec.mu.Lock()
 	close(rec.hold)
 	rec.hold = nil
 	rec.mu.Unlock()
 	waitFor(t, func() bool { return len(rec.records()) == 11 })
+	if p.Shed(100, 1) {
+		t.Fatal("Shed = true with an empty queue")
+	}
+	if n := counter(ms, `counterspy_segments_dropped_total{reason="queue_full"}`); n != 23 {
+		t.Fatalf("dropped counter %d after a refused Shed", n)
+	}
 }
 
 func TestStoreErrorReachesWaitersAndIsCounted(t *testing.T) {

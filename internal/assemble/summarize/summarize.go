@@ -37,7 +37,8 @@ import (
 // Options bounds the memory the summarizer uses. Zero values take defaults.
 type Options struct {
 	// MaxEntities caps the segments and subsegments held in memory across
-	// all recent traces. Default 200,000 (an entity takes about 600 bytes).
+	// all recent traces. Default 50,000 (an entity takes about 1 KB with
+	// its share of its trace's derived state).
 	MaxEntities int
 	// IdleTimeout evicts traces that received nothing for this long.
 	// Default 30 seconds: most traces are complete within a second or two.
@@ -61,7 +62,7 @@ type GroupMatcher interface {
 
 func (o *Options) setDefaults() {
 	if o.MaxEntities <= 0 {
-		o.MaxEntities = 200_000
+		o.MaxEntities = 50_000
 	}
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 30 * time.Second

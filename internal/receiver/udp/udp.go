@@ -27,6 +27,15 @@ type Sink interface {
 	Submit(segs []segment.Segment) bool
 }
 
+// A Sink that is also a Shedder lets the receiver drop datagrams before
+// decoding them when it would only drop what they hold: under a flood,
+// decoding what cannot be queued would take the CPU the writer needs.
+type Shedder interface {
+	// Shed reports whether documents of this many bytes would be dropped
+	// now; if so it counts segments as dropped.
+	Shed(bytes, segments int) bool
+}
+
 // Options tunes a Receiver. Zero values take the defaults.
 type Options struct {
 	// Readers is the number of sockets (SO_REUSEPORT) and reading
@@ -207,7 +216,15 @@ func (r *Receiver) read(c net.PacketConn) {
 func (r *Receiver) decode() {
 	defer r.decoders.Done()
 	dec := segment.NewDecoder(r.opts.MaxDocumentSize)
+	shed, _ := r.sink.(Shedder)
 	for p := range r.packets {
+		if shed != nil && shed.Shed(len(p.slab), len(p.ends)) {
+			// Undecoded, a datagram counts as one segment (as nearly all
+			// are): received, and not queued.
+			r.received.Add(len(p.ends))
+			r.dropped.Add(len(p.ends))
+			continue
+		}
 		var segs []segment.Segment
 		start := 0
 		for i, end := range p.ends {
