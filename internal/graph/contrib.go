@@ -48,24 +48,67 @@ func cmpContribution(a, b *Contribution) int {
 // from the response time for work that goes on after the response, such as
 // asynchronous invocations.
 func Contributions(s *summary.Summary, groups []string) []Contribution {
+	var c Contributor
+	return c.Append(nil, s, groups)
+}
+
+// Contributor computes Contributions with memory it keeps between calls:
+// the summarizer asks for thousands per batch. The zero value is ready; it
+// is not safe for concurrent use.
+//
+// What Append returns (the Values of its contributions) stays valid until
+// the next Reset, which recycles that memory. Keys are interned: a key
+// string is shared by every contribution (of any call) with that key.
+type Contributor struct {
+	c    contributor
+	keys keyScratch
+	dur  durScratch
+	base []Contribution
+	// intern holds the key strings made so far; nil (a Contributor used
+	// once, as by Contributions) makes each key its own string.
+	intern map[string]string
+	reused bool
+}
+
+// Interned key strings are bounded: the table starts over when full, so a
+// stream of unique keys cannot grow it.
+const maxInternedKeys = 8192
+
+// Reset makes the Contributor reuse the memory of what it returned so far:
+// those contributions must no longer be used.
+func (c *Contributor) Reset() {
+	c.reused = true
+	// Scratch that grew for an unusually large batch is let go.
+	const big = 1 << 20
+	if cap(c.c.vals) > big {
+		c.c.vals = nil
+	}
+	c.c.vals = c.c.vals[:0]
+	if c.intern == nil {
+		c.intern = make(map[string]string, 256)
+	}
+}
+
+// Append appends Contributions(s, groups) to dst.
+func (c *Contributor) Append(dst []Contribution, s *summary.Summary, groups []string) []Contribution {
 	if s == nil || len(s.Nodes) == 0 {
-		return nil
+		return dst
 	}
-	var c contributor
-	base := c.collect(s)
+	c.base = c.collect(c.base[:0], s)
+	defer clear(c.base)
 	groups = normGroups(groups)
-	if len(groups) == 0 || len(base) == 0 {
-		return base
+	if len(c.base) == 0 {
+		return dst
 	}
-	out := make([]Contribution, 0, len(base)*(1+len(groups)))
-	out = append(out, base...)
+	dst = slices.Grow(dst, len(c.base)*(1+len(groups)))
+	dst = append(dst, c.base...)
 	for _, g := range groups {
-		for _, b := range base {
+		for _, b := range c.base {
 			b.Group = g
-			out = append(out, b)
+			dst = append(dst, b)
 		}
 	}
-	return out
+	return dst
 }
 
 // normGroups returns the distinct non-Default groups, sorted.
@@ -109,8 +152,10 @@ type contributor struct {
 	obs []observation // of the key at hand
 	out []pending
 	// vals holds every contribution's values (it grows: pending keeps
-	// ranges).
+	// ranges; Contributor.Reset recycles it).
 	vals []store.Counter
+	// order and ranks rank the keys of the summary at hand.
+	order, ranks []int32
 }
 
 // pending is a contribution being built: its key by number (ordered by
@@ -181,22 +226,26 @@ func (c *contributor) flush(key, rank int32) {
 	c.obs = c.obs[:0]
 }
 
-func (c *contributor) collect(s *summary.Summary) []Contribution {
-	keys := keyStrings(s)
+// collect appends the Default group's contributions of s to out.
+func (cr *Contributor) collect(out []Contribution, s *summary.Summary) []Contribution {
+	c := &cr.c
+	keys := cr.keyStrings(s)
 	// Rank the keys once, so that contributions sort by integers.
-	order := make([]int32, len(keys))
+	c.order = growTo(c.order, len(keys))
+	order := c.order
 	for i := range order {
 		order[i] = int32(i)
 	}
 	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(keys[a], keys[b]) })
-	ranks := make([]int32, len(keys))
+	c.ranks = growTo(c.ranks, len(keys))
+	ranks := c.ranks
 	for r, k := range order {
 		ranks[k] = int32(r)
 		if r > 0 && keys[k] == keys[order[r-1]] {
 			ranks[k] = ranks[order[r-1]] // one key for two nodes or edges
 		}
 	}
-	durs := Durations(s)
+	durs := cr.dur.durations(s)
 	calls := 0
 	for i := range s.Nodes {
 		calls += len(s.Nodes[i].Requests)
@@ -205,10 +254,13 @@ func (c *contributor) collect(s *summary.Summary) []Contribution {
 		calls += len(s.Edges[i].Calls)
 	}
 	// A completed call makes at most five counters (status, time, sent,
-	// two buckets); keys usually see one minute.
-	c.vals = make([]store.Counter, 0, 5*calls)
-	c.out = make([]pending, 0, len(keys)+4)
-	c.obs = make([]observation, 0, 32)
+	// two buckets); keys usually see one minute. Values are kept as
+	// ranges of vals, so it must not move while they are collected.
+	if !cr.reused || cap(c.vals)-len(c.vals) < 5*calls {
+		c.vals = make([]store.Counter, 0, max(5*calls, min(64<<10, 8*cap(c.vals))))
+	}
+	c.out = c.out[:0]
+	c.obs = c.obs[:0]
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
 		for j := range n.Requests {
@@ -229,10 +281,10 @@ func (c *contributor) collect(s *summary.Summary) []Contribution {
 	}
 	ps := c.out
 	slices.SortFunc(ps, func(a, b pending) int { return cmp.Or(cmp.Compare(a.minute, b.minute), cmp.Compare(a.rank, b.rank)) })
-	out := make([]Contribution, 0, len(ps))
+	first := len(out)
 	for _, p := range ps {
 		vs := c.vals[p.start:p.end:p.end]
-		if n := len(out); n > 0 && out[n-1].Minute == p.minute && out[n-1].Key == keys[p.key] {
+		if n := len(out); n > first && out[n-1].Minute == p.minute && out[n-1].Key == keys[p.key] {
 			// Two nodes or edges with one key (not in a well-formed
 			// summary) add up.
 			out[n-1].Values = normValues(append(slices.Clip(out[n-1].Values), vs...))
@@ -240,14 +292,26 @@ func (c *contributor) collect(s *summary.Summary) []Contribution {
 		}
 		out = append(out, Contribution{Minute: p.minute, Key: keys[p.key], Values: vs})
 	}
+	clear(cr.keys.list)
 	return out
 }
 
+// keyScratch is the reused memory of keyStrings.
+type keyScratch struct {
+	ids      []NodeID
+	nodeSize []int
+	ends     []int
+	buf      []byte
+	list     []string
+}
+
 // keyStrings returns the counter keys of s's nodes, then of its edges (""
-// for an edge with a bad index), as substrings of one allocation.
-func keyStrings(s *summary.Summary) []string {
-	ids := make([]NodeID, len(s.Nodes))
-	nodeSize := make([]int, len(s.Nodes))
+// for an edge with a bad index): interned, or substrings of one allocation.
+func (cr *Contributor) keyStrings(s *summary.Summary) []string {
+	k := &cr.keys
+	k.ids = growTo(k.ids, len(s.Nodes))
+	k.nodeSize = growTo(k.nodeSize, len(s.Nodes))
+	ids, nodeSize := k.ids, k.nodeSize
 	size := 0
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
@@ -270,8 +334,11 @@ func keyStrings(s *summary.Summary) []string {
 			size += binary.MaxVarintLen64 + len(a)
 		}
 	}
-	ends := make([]int, 0, len(s.Nodes)+len(s.Edges))
-	buf := make([]byte, 0, size)
+	ends := k.ends[:0]
+	buf := k.buf[:0]
+	if cr.intern == nil {
+		buf = make([]byte, 0, size)
+	}
 	for i := range ids {
 		buf = append(buf, kindNode)
 		buf = appendNode(buf, ids[i])
@@ -291,14 +358,48 @@ func keyStrings(s *summary.Summary) []string {
 		buf = appendEdge(buf, from, to, e.Link, e.Aliases)
 		ends = append(ends, len(buf))
 	}
-	all := string(buf)
-	keys := make([]string, len(ends))
+	clear(ids)
+	k.list = growTo(k.list, len(ends))
+	keys := k.list
+	if cr.intern == nil {
+		all := string(buf)
+		start := 0
+		for i, end := range ends {
+			keys[i] = all[start:end]
+			start = end
+		}
+		return keys
+	}
 	start := 0
 	for i, end := range ends {
-		keys[i] = all[start:end]
+		keys[i] = cr.internKey(buf[start:end])
 		start = end
 	}
+	k.ends, k.buf = ends, buf
 	return keys
+}
+
+func (cr *Contributor) internKey(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := cr.intern[string(b)]; ok {
+		return s
+	}
+	if len(cr.intern) >= maxInternedKeys {
+		clear(cr.intern)
+	}
+	s := string(b)
+	cr.intern[s] = s
+	return s
+}
+
+// growTo returns s with length n, reusing its memory when it can.
+func growTo[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // nodeLen bounds the encoded length of a node identity.

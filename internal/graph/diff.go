@@ -13,8 +13,12 @@ import (
 // zero counters or empty deltas, sorted by (Group, Minute, Key). Inputs in
 // any order are accepted. A delta's Values may be new's: never modify them.
 func Diff(old, new []Contribution) []store.GraphDelta {
+	return AppendDiff(nil, old, new)
+}
+
+// AppendDiff appends Diff(old, new) to out.
+func AppendDiff(out []store.GraphDelta, old, new []Contribution) []store.GraphDelta {
 	old, new = normalize(old), normalize(new)
-	var out []store.GraphDelta
 	i, j := 0, 0
 	for i < len(old) || j < len(new) {
 		var c int

@@ -16,13 +16,34 @@ const maxReach = 256
 // of s, as Contributions defines it: durs[i][j] is the duration of
 // s.Nodes[i].Requests[j] (0 for requests in progress).
 func Durations(s *summary.Summary) [][]float64 {
+	var d durScratch
+	return d.durations(s)
+}
+
+// durScratch is the memory Durations reuses when called through a
+// Contributor.
+type durScratch struct {
+	flat             []float64
+	durs             [][]float64
+	first, adj, fill []int32
+	seen             []bool
+	stack, reach     []int32
+	order            []int
+	ends             []float64
+}
+
+// durations is Durations; the result is valid until the next call.
+func (d *durScratch) durations(s *summary.Summary) [][]float64 {
 	n := len(s.Nodes)
 	total := 0
 	for i := range s.Nodes {
 		total += len(s.Nodes[i].Requests)
 	}
-	flat := make([]float64, total)
-	durs := make([][]float64, n)
+	d.flat = growTo(d.flat, total)
+	flat := d.flat
+	clear(flat)
+	d.durs = growTo(d.durs, n)
+	durs := d.durs
 	off := 0
 	for i := range durs {
 		k := len(s.Nodes[i].Requests)
@@ -33,7 +54,9 @@ func Durations(s *summary.Summary) [][]float64 {
 	var adj []int32
 	var first []int32
 	if n <= maxReach {
-		first = make([]int32, n+1)
+		d.first = growTo(d.first, n+1)
+		first = d.first
+		clear(first)
 		for i := range s.Edges {
 			if e := &s.Edges[i]; e.From >= 0 && e.To >= 0 && int(e.From) < n && int(e.To) < n {
 				first[e.From+1]++
@@ -42,8 +65,10 @@ func Durations(s *summary.Summary) [][]float64 {
 		for i := range n {
 			first[i+1] += first[i]
 		}
-		adj = make([]int32, first[n])
-		fill := slices.Clone(first[:n])
+		d.adj = growTo(d.adj, int(first[n]))
+		adj = d.adj
+		d.fill = append(d.fill[:0], first[:n]...)
+		fill := d.fill
 		for i := range s.Edges {
 			if e := &s.Edges[i]; e.From >= 0 && e.To >= 0 && int(e.From) < n && int(e.To) < n {
 				adj[fill[e.From]] = e.To
@@ -51,10 +76,11 @@ func Durations(s *summary.Summary) [][]float64 {
 			}
 		}
 	}
-	seen := make([]bool, n)
-	var stack, reach []int32
-	var order []int
-	var ends []float64
+	d.seen = growTo(d.seen, n)
+	seen := d.seen
+	stack, reach := d.stack[:0], d.reach[:0]
+	order := d.order[:0]
+	ends := d.ends[:0]
 	for i := range s.Nodes {
 		reqs := s.Nodes[i].Requests
 		order = order[:0]
@@ -125,6 +151,7 @@ func Durations(s *summary.Summary) [][]float64 {
 			durs[i][j] = max(ends[k]-reqs[j].Start, 0)
 		}
 	}
+	d.stack, d.reach, d.order, d.ends = stack, reach, order, ends
 	return durs
 }
 

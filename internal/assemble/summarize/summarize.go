@@ -94,6 +94,11 @@ type Summarizer struct {
 	entities int
 
 	builder summary.Builder
+	// contrib computes graph contributions in memory it recycles at the
+	// start of every batch: what it returns lives until then (the batch's
+	// deltas may share its values), and a trace keeps its own copy.
+	contrib graph.Contributor
+	next    []graph.Contribution
 	dec     *segment.Decoder
 	terms   []store.Term
 	touched []*trace
@@ -113,8 +118,9 @@ type trace struct {
 	elem     *list.Element
 	inBatch  bool
 	// graph is what the last stored revision added to the service-graph
-	// counters.
-	graph []graph.Contribution
+	// counters; its Values are slices of graphVals.
+	graph     []graph.Contribution
+	graphVals []store.Counter
 }
 
 // New returns a summarizer that resumes evicted traces from st.
@@ -136,6 +142,9 @@ func New(st Reader, opts Options, ms *metrics.Set, log *slog.Logger) *Summarizer
 // b.Records[i] is segs[i]'s record (the pipeline builds them in order).
 func (s *Summarizer) Observe(segs []segment.Segment, b *store.Batch) error {
 	now := s.opts.Now()
+	// The previous batch is written: what the contributor returned for it
+	// is no longer used.
+	s.contrib.Reset()
 	s.touched = s.touched[:0]
 	var errs []error
 	for i := range segs {
@@ -194,18 +203,46 @@ func (s *Summarizer) summarize(tr *trace, b *store.Batch) store.SummaryRecord {
 	rec := store.SummaryRecord{TraceID: tr.id, End: endSecond(sum), PrevEnd: tr.end, Summary: sum.AppendBinary(nil), Terms: fresh}
 	tr.end = rec.End
 	next := s.contributions(sum)
-	b.Graph = append(b.Graph, graph.Diff(tr.graph, next)...)
-	tr.graph = next
+	// Deltas never share the old contributions' values, so the trace's
+	// memory for them is reused for the copy of the new ones.
+	b.Graph = graph.AppendDiff(b.Graph, tr.graph, next)
+	tr.keepGraph(next)
 	return rec
 }
 
-// contributions is what a revision adds to the service-graph counters.
+// contributions is what a revision adds to the service-graph counters. The
+// result is valid until the contributor's next Reset.
 func (s *Summarizer) contributions(sum *summary.Summary) []graph.Contribution {
 	var groups []string
 	if s.opts.Groups != nil {
 		groups = s.opts.Groups.Match(sum)
 	}
-	return graph.Contributions(sum, groups)
+	s.next = s.contrib.Append(s.next[:0], sum, groups)
+	return s.next
+}
+
+// keepGraph makes cs (the contributor's, valid for this batch only) the
+// trace's graph, copied into the trace's own memory.
+func (tr *trace) keepGraph(cs []graph.Contribution) {
+	n := 0
+	for i := range cs {
+		n += len(cs[i].Values)
+	}
+	vals := tr.graphVals[:0]
+	if cap(vals) < n {
+		vals = make([]store.Counter, 0, n)
+	}
+	out := tr.graph[:0]
+	if cap(out) < len(cs) {
+		out = make([]graph.Contribution, 0, len(cs))
+	}
+	for _, c := range cs {
+		start := len(vals)
+		vals = append(vals, c.Values...)
+		c.Values = vals[start:len(vals):len(vals)]
+		out = append(out, c)
+	}
+	tr.graph, tr.graphVals = out, vals
 }
 
 // endSecond is the trace's last activity as a whole second: the latest end
@@ -263,7 +300,7 @@ func (s *Summarizer) resume(tr *trace) error {
 	if readable {
 		// What the stored revision counted, with today's groups (a group
 		// changed since then is re-attributed from this revision on).
-		tr.graph = s.contributions(&prev)
+		tr.keepGraph(s.contributions(&prev))
 	}
 	for t, err := range s.st.Traces(ctx, []xrayid.TraceID{tr.id}) {
 		if err != nil {
