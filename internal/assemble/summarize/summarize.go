@@ -99,6 +99,9 @@ type Summarizer struct {
 	// deltas may share its values), and a trace keeps its own copy.
 	contrib graph.Contributor
 	next    []graph.Contribution
+	// encoded holds the batch's encoded summaries, back to back: the
+	// batch's records point into it until the next batch.
+	encoded []byte
 	dec     *segment.Decoder
 	terms   []store.Term
 	touched []*trace
@@ -140,11 +143,17 @@ func New(st Reader, opts Options, ms *metrics.Set, log *slog.Logger) *Summarizer
 
 // Observe adds the new summary revision of every trace in segs to b.
 // b.Records[i] is segs[i]'s record (the pipeline builds them in order).
+// What it adds to b shares memory the next call reuses: b must be written
+// (or dropped) before Observe is called again, as the pipeline does.
 func (s *Summarizer) Observe(segs []segment.Segment, b *store.Batch) error {
 	now := s.opts.Now()
 	// The previous batch is written: what the contributor returned for it
 	// is no longer used.
 	s.contrib.Reset()
+	if cap(s.encoded) > 16<<20 {
+		s.encoded = nil // let a batch of unusually large summaries go
+	}
+	s.encoded = s.encoded[:0]
 	s.touched = s.touched[:0]
 	var errs []error
 	for i := range segs {
@@ -200,7 +209,10 @@ func (s *Summarizer) summarize(tr *trace, b *store.Batch) store.SummaryRecord {
 		tr.written = append(tr.written, fresh...)
 		slices.Sort(tr.written)
 	}
-	rec := store.SummaryRecord{TraceID: tr.id, End: endSecond(sum), PrevEnd: tr.end, Summary: sum.AppendBinary(nil), Terms: fresh}
+	start := len(s.encoded)
+	s.encoded = sum.AppendBinary(s.encoded)
+	enc := s.encoded[start:len(s.encoded):len(s.encoded)]
+	rec := store.SummaryRecord{TraceID: tr.id, End: endSecond(sum), PrevEnd: tr.end, Summary: enc, Terms: fresh}
 	tr.end = rec.End
 	next := s.contributions(sum)
 	// Deltas never share the old contributions' values, so the trace's

@@ -36,6 +36,11 @@ type Shedder interface {
 	Shed(bytes, segments int) bool
 }
 
+func shedderOf(s Sink) Shedder {
+	sh, _ := s.(Shedder)
+	return sh
+}
+
 // Options tunes a Receiver. Zero values take the defaults.
 type Options struct {
 	// Readers is the number of sockets (SO_REUSEPORT) and reading
@@ -85,11 +90,12 @@ const (
 
 // Receiver owns the sockets and the reading goroutines.
 type Receiver struct {
-	conns []net.PacketConn
-	sink  Sink
-	opts  Options
-	log   *slog.Logger
-	wg    sync.WaitGroup
+	conns   []net.PacketConn
+	sink    Sink
+	shedder Shedder // the sink, if it is one
+	opts    Options
+	log     *slog.Logger
+	wg      sync.WaitGroup
 
 	// packets carries what the readers read to the decoders. When it is
 	// full, readers wait and datagrams queue in the kernel's socket buffer;
@@ -114,6 +120,7 @@ func Listen(addr string, sink Sink, opts Options, ms *metrics.Set, log *slog.Log
 	opts.setDefaults()
 	r := &Receiver{
 		sink:        sink,
+		shedder:     shedderOf(sink),
 		opts:        opts,
 		log:         log,
 		datagrams:   ms.GetOrCreateCounter(`counterspy_udp_datagrams_received_total`),
@@ -203,6 +210,9 @@ func (r *Receiver) read(c net.PacketConn) {
 		for i := range n {
 			total += msgs[i].N
 		}
+		if r.shed(total, n) {
+			continue
+		}
 		p := packets{slab: make([]byte, 0, total), ends: make([]int, n), addrs: make([]net.Addr, n)}
 		for i := range n {
 			p.slab = append(p.slab, msgs[i].Buffers[0][:msgs[i].N]...)
@@ -216,13 +226,8 @@ func (r *Receiver) read(c net.PacketConn) {
 func (r *Receiver) decode() {
 	defer r.decoders.Done()
 	dec := segment.NewDecoder(r.opts.MaxDocumentSize)
-	shed, _ := r.sink.(Shedder)
 	for p := range r.packets {
-		if shed != nil && shed.Shed(len(p.slab), len(p.ends)) {
-			// Undecoded, a datagram counts as one segment (as nearly all
-			// are): received, and not queued.
-			r.received.Add(len(p.ends))
-			r.dropped.Add(len(p.ends))
+		if r.shed(len(p.slab), len(p.ends)) {
 			continue
 		}
 		var segs []segment.Segment
@@ -253,6 +258,18 @@ func (r *Receiver) decode() {
 			r.dropped.Add(len(segs))
 		}
 	}
+}
+
+// shed drops n datagrams of this many bytes, undecoded, if the sink would
+// drop what they hold. Undecoded, a datagram counts as one segment (as nearly
+// all are): received, and not queued.
+func (r *Receiver) shed(bytes, n int) bool {
+	if r.shedder == nil || !r.shedder.Shed(bytes, n) {
+		return false
+	}
+	r.received.Add(n)
+	r.dropped.Add(n)
+	return true
 }
 
 func (r *Receiver) reject(reason, msg string, from net.Addr) {
