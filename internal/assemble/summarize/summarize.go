@@ -102,6 +102,8 @@ type Summarizer struct {
 	// encoded holds the batch's encoded summaries, back to back: the
 	// batch's records point into it until the next batch.
 	encoded []byte
+	// deltas is the memory of the batch's graph deltas, reused likewise.
+	deltas []store.GraphDelta
 	dec     *segment.Decoder
 	terms   []store.Term
 	touched []*trace
@@ -154,6 +156,11 @@ func (s *Summarizer) Observe(segs []segment.Segment, b *store.Batch) error {
 		s.encoded = nil // let a batch of unusually large summaries go
 	}
 	s.encoded = s.encoded[:0]
+	clear(s.deltas)
+	if cap(s.deltas) > 1<<20 {
+		s.deltas = nil
+	}
+	b.Graph = append(s.deltas[:0], b.Graph...)
 	s.touched = s.touched[:0]
 	var errs []error
 	for i := range segs {
@@ -185,6 +192,7 @@ func (s *Summarizer) Observe(segs []segment.Segment, b *store.Batch) error {
 	// Traces of one batch share most of their keys (same minute, same
 	// services): write each once.
 	b.Graph = graph.MergeDeltas(b.Graph)
+	s.deltas = b.Graph
 	s.summariesWritten.Add(len(s.touched))
 	s.evictIdle(now)
 	if len(errs) > 0 {
