@@ -103,7 +103,7 @@ type Summarizer struct {
 	// batch's records point into it until the next batch.
 	encoded []byte
 	// deltas is the memory of the batch's graph deltas, reused likewise.
-	deltas []store.GraphDelta
+	deltas  []store.GraphDelta
 	dec     *segment.Decoder
 	terms   []store.Term
 	touched []*trace
