@@ -82,7 +82,9 @@ func parseServerMetrics(r io.Reader) (serverMetrics, error) {
 			m.received += v
 		case "counterspy_segments_rejected_total":
 			m.rejected += v
-		case "counterspy_segments_dropped_total", "counterspy_udp_segments_not_queued_total":
+		case "counterspy_segments_dropped_total":
+			// Every reason; the UDP receiver's not-queued counter counts
+			// the same segments again.
 			m.dropped += v
 		case "counterspy_udp_kernel_drops_total":
 			m.kernelDrops = v
