@@ -199,6 +199,52 @@ func describeWindow(from, to time.Time, trt types.TimeRangeType, filter string) 
 	return s
 }
 
+// faultService and errorService name the service of a trace's first root
+// cause, as the console does: the one whose entity path holds an exception,
+// else the deepest.
+func faultService(causes []types.FaultRootCause) string {
+	for _, c := range causes {
+		var svcs []rootService
+		for _, s := range c.Services {
+			svcs = append(svcs, rootService{aws.ToString(s.Name),
+				slices.ContainsFunc(s.EntityPath, func(e types.FaultRootCauseEntity) bool { return len(e.Exceptions) > 0 })})
+		}
+		if name := pickRootService(svcs); name != "" {
+			return name
+		}
+	}
+	return ""
+}
+
+func errorService(causes []types.ErrorRootCause) string {
+	for _, c := range causes {
+		var svcs []rootService
+		for _, s := range c.Services {
+			svcs = append(svcs, rootService{aws.ToString(s.Name),
+				slices.ContainsFunc(s.EntityPath, func(e types.ErrorRootCauseEntity) bool { return len(e.Exceptions) > 0 })})
+		}
+		if name := pickRootService(svcs); name != "" {
+			return name
+		}
+	}
+	return ""
+}
+
+type rootService struct {
+	name       string
+	exceptions bool
+}
+
+func pickRootService(svcs []rootService) string {
+	if i := slices.IndexFunc(svcs, func(s rootService) bool { return s.exceptions }); i >= 0 {
+		return svcs[i].name
+	}
+	if len(svcs) > 0 {
+		return svcs[len(svcs)-1].name
+	}
+	return ""
+}
+
 // summaryRow is what the table shows of a summary.
 func summaryRow(s types.TraceSummary) render.Summary {
 	r := render.Summary{
@@ -224,6 +270,8 @@ func summaryRow(s types.TraceSummary) render.Summary {
 	if e := s.EntryPoint; e != nil {
 		r.EntryName, r.EntryType = aws.ToString(e.Name), aws.ToString(e.Type)
 	}
+	r.FaultIn = faultService(s.FaultRootCauses)
+	r.ErrorIn = errorService(s.ErrorRootCauses)
 	if h := s.Http; h != nil {
 		r.HTTPMethod, r.HTTPURL, r.HTTPStatus = aws.ToString(h.HttpMethod), aws.ToString(h.HttpURL), int(aws.ToInt32(h.HttpStatus))
 	}

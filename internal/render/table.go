@@ -18,6 +18,10 @@ type Summary struct {
 	// means unknown.
 	ResponseTime, Duration                     float64
 	HasFault, HasError, HasThrottle, IsPartial bool
+	// FaultIn and ErrorIn name the service of a fault (error) root cause
+	// when the trace has one below an entry point that is itself fine:
+	// X-Ray's trace-level flags are the entry point's.
+	FaultIn, ErrorIn string
 	// EntryName and EntryType identify the entry-point service
 	// (xraystarter-go, AWS::Lambda).
 	EntryName, EntryType string
@@ -133,6 +137,10 @@ func StatusText(s Summary) string {
 		return "THROTTLE" + code(429, 429)
 	case s.HasError:
 		return "ERROR" + code(400, 499)
+	case s.FaultIn != "":
+		return "fault in " + truncate(clean(s.FaultIn), 20)
+	case s.ErrorIn != "":
+		return "error in " + truncate(clean(s.ErrorIn), 20)
 	case s.IsPartial:
 		return "PARTIAL"
 	}
@@ -140,7 +148,7 @@ func StatusText(s Summary) string {
 }
 
 func summaryStyle(s Summary) style {
-	if st := flagStyle(s.HasFault, s.HasThrottle, s.HasError); st != plain {
+	if st := flagStyle(s.HasFault || s.FaultIn != "", s.HasThrottle, s.HasError || s.ErrorIn != ""); st != plain {
 		return st
 	}
 	if s.IsPartial {

@@ -91,6 +91,12 @@ func TestStatusText(t *testing.T) {
 	f(Summary{HasError: true}, "ERROR")
 	f(Summary{IsPartial: true}, "PARTIAL")
 	f(Summary{IsPartial: true, HasFault: true, HTTPStatus: 503}, "FAULT 503")
+	// A root cause below a healthy entry point.
+	f(Summary{FaultIn: "xraystarter-py", HTTPStatus: 202}, "fault in xraystarter-py")
+	f(Summary{ErrorIn: "auth", FaultIn: "db", IsPartial: true}, "fault in db")
+	f(Summary{ErrorIn: "auth", IsPartial: true}, "error in auth")
+	f(Summary{HasError: true, FaultIn: "db", HTTPStatus: 404}, "ERROR 404")
+	f(Summary{FaultIn: "a-service-with-a-very-long-name"}, "fault in a-service-with-a-ve…")
 }
 
 func TestBar(t *testing.T) {
