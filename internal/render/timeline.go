@@ -285,8 +285,13 @@ func (tl *timeline) exceptions(b *strings.Builder, o Options) {
 		}
 		for _, x := range c.Exceptions {
 			fmt.Fprintf(b, "    %s\n", o.paint(st, exceptionText(x)))
-			if len(x.Stack) > 0 {
-				fmt.Fprintf(b, "      at %s\n", frameText(x.Stack[0]))
+			// The innermost frame that says something (SDKs write empty
+			// frames for what they could not resolve).
+			for _, f := range x.Stack {
+				if at := strings.TrimSpace(frameText(f)); at != "" {
+					fmt.Fprintf(b, "      at %s\n", at)
+					break
+				}
 			}
 		}
 	}
