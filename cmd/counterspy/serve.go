@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,12 +43,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	demo := fs.Bool("demo", false, "feed the demo traffic (the seed scenario: S3 → SNS → three Lambda functions → DynamoDB) so there is data to look at")
 	// The Go runtime's own GOMEMLIMIT, when set, stays in charge unless
 	// -memory-limit is given.
-	memDefault := int64(defaultMemoryLimit)
+	memLimit := byteSize(defaultMemoryLimit)
 	if os.Getenv("GOMEMLIMIT") != "" {
-		memDefault = 0
+		memLimit = 0
 	}
-	memLimit := fs.Int64("memory-limit", memDefault,
-		"soft limit on the server's Go memory in `bytes`: the garbage collector works harder near it, so a flood costs CPU rather than RSS (Pebble's cache and memtables come on top); 0 leaves it to GOMEMLIMIT")
+	fs.Var(&memLimit, "memory-limit",
+		"soft limit on the server's Go memory (`size`: bytes, or with KiB, MiB, GiB): the garbage collector works harder near it, so a flood costs CPU rather than RSS (Pebble's cache and memtables come on top); 0 leaves it to GOMEMLIMIT")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log `format`: text or json")
 	if err := envDefaults(fs, "COUNTERSPY_"); err != nil {
@@ -61,11 +62,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{err}
 	}
 	cfg.Logger = log
-	if *memLimit < 0 {
-		return usageError{fmt.Errorf("memory limit %d: want bytes, or 0 for none", *memLimit)}
-	}
-	if *memLimit > 0 {
-		debug.SetMemoryLimit(*memLimit)
+	if memLimit > 0 {
+		debug.SetMemoryLimit(int64(memLimit))
 	}
 	if cfg.FlushInterval > time.Second {
 		log.Warn("flush interval above 1s: UDP segments may wait that long before they are durable", "flush_interval", cfg.FlushInterval)
@@ -135,4 +133,42 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
+
+// byteSize is a flag value in bytes, written as GOMEMLIMIT is: a number with
+// an optional unit B, KiB, MiB, GiB or TiB.
+type byteSize int64
+
+func (b *byteSize) String() string {
+	v := int64(*b)
+	for _, u := range []struct {
+		name  string
+		shift uint
+	}{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}} {
+		if v != 0 && v%(1<<u.shift) == 0 {
+			return strconv.FormatInt(v>>u.shift, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(v, 10)
+}
+
+func (b *byteSize) Set(s string) error {
+	num, unit := strings.TrimSpace(s), ""
+	if i := strings.IndexFunc(num, func(r rune) bool { return (r < '0' || r > '9') && r != '-' }); i >= 0 {
+		num, unit = strings.TrimSpace(num[:i]), strings.TrimSpace(num[i:])
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 {
+		return fmt.Errorf("%q: want a size such as 512MiB, 1GiB or 536870912 (bytes), or 0 for none", s)
+	}
+	shift := map[string]uint{"": 0, "B": 0, "KiB": 10, "MiB": 20, "GiB": 30, "TiB": 40}
+	sh, ok := shift[unit]
+	if !ok {
+		return fmt.Errorf("%q: unknown unit %q (want B, KiB, MiB, GiB or TiB)", s, unit)
+	}
+	if n > (1<<62)>>sh {
+		return fmt.Errorf("%q: too large", s)
+	}
+	*b = byteSize(n << sh)
+	return nil
 }
