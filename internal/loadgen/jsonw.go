@@ -2,7 +2,8 @@ package loadgen
 
 import (
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/counterspy/counterspy/internal/jsonenc"
 )
 
 // timeStyle is how an emitter writes epoch-second times. Each real emitter
@@ -73,7 +74,7 @@ func (w *jw) endArr() { w.b = append(w.b, ']'); w.more = true }
 
 func (w *jw) str(k, v string) {
 	w.key(k)
-	w.b = appendJSONString(w.b, v)
+	w.b = jsonenc.AppendString(w.b, v)
 }
 
 // strOpt writes a string member only when it is set, like omitempty.
@@ -85,7 +86,7 @@ func (w *jw) strOpt(k, v string) {
 
 func (w *jw) elemStr(v string) {
 	w.sep()
-	w.b = appendJSONString(w.b, v)
+	w.b = jsonenc.AppendString(w.b, v)
 }
 
 func (w *jw) int(k string, v int64) {
@@ -154,48 +155,4 @@ func appendJavaDouble(b []byte, v float64) []byte {
 		return append(b, exp...)
 	}
 	return append(b, s...)
-}
-
-// appendJSONString writes s as a JSON string. Our values are mostly plain
-// ASCII, but exception messages and SQL can carry quotes and backslashes.
-func appendJSONString[S ~string | ~[]byte](b []byte, s S) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			// Non-ASCII is rare: converting at most 4 bytes is cheap.
-			r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
-			if r == utf8.RuneError && size == 1 {
-				b = append(b, s[start:i]...)
-				b = append(b, `\ufffd`...)
-				i++
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\r':
-			b = append(b, '\\', 'r')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
-		}
-		i++
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -1,9 +1,6 @@
 package loadgen
 
-import (
-	"encoding/json"
-	"testing"
-)
+import "testing"
 
 func TestAppendTime(t *testing.T) {
 	const ns = 1681574429596123456 // 2023-04-15T15:20:29.596123456Z
@@ -19,28 +16,6 @@ func TestAppendTime(t *testing.T) {
 	f(timeAWSMicro, "1.681574429596123E9")
 	if got := string(appendJavaDouble(nil, 2e9)); got != "2.0E9" {
 		t.Errorf("2e9: got %s, want 2.0E9 as Java prints it", got)
-	}
-}
-
-func TestAppendJSONString(t *testing.T) {
-	f := func(in, want string) {
-		t.Helper()
-		got := appendJSONString(nil, in)
-		if string(got) != want {
-			t.Errorf("%q: got %s, want %s", in, got, want)
-		}
-		var back string
-		if err := json.Unmarshal(got, &back); err != nil || back != in && in != "\xff" {
-			t.Errorf("%q does not round-trip: %q, %v", in, back, err)
-		}
-	}
-	f("plain", `"plain"`)
-	f(`say "hi"\now`, `"say \"hi\"\\now"`)
-	f("tab\tline\nend\x01", `"tab\tline\nend\u0001"`)
-	f("café", `"café"`)
-	f("\xff", `"\ufffd"`)
-	if got := string(appendJSONString(nil, []byte(`a"b`))); got != `"a\"b"` {
-		t.Errorf("byte slices: got %s", got)
 	}
 }
 

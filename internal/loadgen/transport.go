@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/counterspy/counterspy/internal/jsonenc"
 )
 
 // DaemonHeader is the header line the Go SDK puts before every document it
@@ -110,7 +112,7 @@ func (a *apiTransport) flush(ctx context.Context) tally {
 		if k > 0 {
 			a.body = append(a.body, ',')
 		}
-		a.body = appendJSONString(a.body, doc)
+		a.body = jsonenc.AppendString(a.body, doc)
 		total += int64(len(doc))
 	}
 	a.body = append(a.body, "]}"...)

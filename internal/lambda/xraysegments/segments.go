@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/counterspy/counterspy/internal/jsonenc"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
@@ -144,12 +145,12 @@ func (f *Function) AppendJSON(dst []byte) []byte {
 	w.str("function_arn", f.ARN)
 	w.key("resource_names")
 	w.b = append(w.b, '[')
-	w.b = appendString(w.b, f.Name)
+	w.b = jsonenc.AppendString(w.b, f.Name)
 	w.b = append(w.b, ']')
 	if f.LogGroup != "" {
 		w.key("cloudwatch_logs")
 		w.b = append(w.b, `[{"log_group":`...)
-		w.b = appendString(w.b, f.LogGroup)
+		w.b = jsonenc.AppendString(w.b, f.LogGroup)
 		w.b = append(w.b, "}]"...)
 	}
 	w.b = append(w.b, '}')
@@ -258,13 +259,13 @@ func (w *jw) key(k string) {
 		w.b = append(w.b, ',')
 	}
 	w.first = false
-	w.b = appendString(w.b, k)
+	w.b = jsonenc.AppendString(w.b, k)
 	w.b = append(w.b, ':')
 }
 
 func (w *jw) str(k, v string) {
 	w.key(k)
-	w.b = appendString(w.b, v)
+	w.b = jsonenc.AppendString(w.b, v)
 }
 
 // time writes seconds since the epoch with microseconds.
@@ -304,52 +305,8 @@ func (w *jw) span(name string, sp *Span, arn string) {
 	if arn != "" {
 		w.key("aws")
 		w.b = append(w.b, `{"function_arn":`...)
-		w.b = appendString(w.b, arn)
+		w.b = jsonenc.AppendString(w.b, arn)
 		w.b = append(w.b, '}')
 	}
 	w.close()
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, `\ufffd`...)
-				i++
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
