@@ -199,32 +199,17 @@ func describeWindow(from, to time.Time, trt types.TimeRangeType, filter string) 
 	return s
 }
 
-// faultService and errorService name the service of a trace's first root
-// cause, as the console does: the one whose entity path holds an exception,
-// else the deepest.
-func faultService(causes []types.FaultRootCause) string {
+// rootCauseService names the service of a trace's first root cause, as the
+// console does: the one whose entity path holds an exception, else the
+// deepest. services lists a cause's services as (name, has an exception).
+func rootCauseService[C any](causes []C, services func(C) []rootService) string {
 	for _, c := range causes {
-		var svcs []rootService
-		for _, s := range c.Services {
-			svcs = append(svcs, rootService{aws.ToString(s.Name),
-				slices.ContainsFunc(s.EntityPath, func(e types.FaultRootCauseEntity) bool { return len(e.Exceptions) > 0 })})
+		svcs := services(c)
+		if i := slices.IndexFunc(svcs, func(s rootService) bool { return s.exceptions }); i >= 0 {
+			return svcs[i].name
 		}
-		if name := pickRootService(svcs); name != "" {
-			return name
-		}
-	}
-	return ""
-}
-
-func errorService(causes []types.ErrorRootCause) string {
-	for _, c := range causes {
-		var svcs []rootService
-		for _, s := range c.Services {
-			svcs = append(svcs, rootService{aws.ToString(s.Name),
-				slices.ContainsFunc(s.EntityPath, func(e types.ErrorRootCauseEntity) bool { return len(e.Exceptions) > 0 })})
-		}
-		if name := pickRootService(svcs); name != "" {
-			return name
+		if len(svcs) > 0 {
+			return svcs[len(svcs)-1].name
 		}
 	}
 	return ""
@@ -235,14 +220,22 @@ type rootService struct {
 	exceptions bool
 }
 
-func pickRootService(svcs []rootService) string {
-	if i := slices.IndexFunc(svcs, func(s rootService) bool { return s.exceptions }); i >= 0 {
-		return svcs[i].name
+func faultServices(c types.FaultRootCause) []rootService {
+	var out []rootService
+	for _, s := range c.Services {
+		out = append(out, rootService{aws.ToString(s.Name),
+			slices.ContainsFunc(s.EntityPath, func(e types.FaultRootCauseEntity) bool { return len(e.Exceptions) > 0 })})
 	}
-	if len(svcs) > 0 {
-		return svcs[len(svcs)-1].name
+	return out
+}
+
+func errorServices(c types.ErrorRootCause) []rootService {
+	var out []rootService
+	for _, s := range c.Services {
+		out = append(out, rootService{aws.ToString(s.Name),
+			slices.ContainsFunc(s.EntityPath, func(e types.ErrorRootCauseEntity) bool { return len(e.Exceptions) > 0 })})
 	}
-	return ""
+	return out
 }
 
 // summaryRow is what the table shows of a summary.
@@ -270,8 +263,8 @@ func summaryRow(s types.TraceSummary) render.Summary {
 	if e := s.EntryPoint; e != nil {
 		r.EntryName, r.EntryType = aws.ToString(e.Name), aws.ToString(e.Type)
 	}
-	r.FaultIn = faultService(s.FaultRootCauses)
-	r.ErrorIn = errorService(s.ErrorRootCauses)
+	r.FaultIn = rootCauseService(s.FaultRootCauses, faultServices)
+	r.ErrorIn = rootCauseService(s.ErrorRootCauses, errorServices)
 	if h := s.Http; h != nil {
 		r.HTTPMethod, r.HTTPURL, r.HTTPStatus = aws.ToString(h.HttpMethod), aws.ToString(h.HttpURL), int(aws.ToInt32(h.HttpStatus))
 	}

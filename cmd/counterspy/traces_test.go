@@ -259,6 +259,21 @@ func TestSummaryRow(t *testing.T) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
 
+	// Root causes below the entry point: the service with the exception,
+	// else the deepest.
+	got = summaryRow(types.TraceSummary{
+		Id: aws.String("1-6955b900-22fbd2e55981cd6cd7bbf2d3"),
+		FaultRootCauses: []types.FaultRootCause{{Services: []types.FaultRootCauseService{
+			{Name: aws.String("xraystarter-py"), EntityPath: []types.FaultRootCauseEntity{{Name: aws.String("xraystarter-py")}}},
+			{Name: aws.String("xraystarter-py-fn"), EntityPath: []types.FaultRootCauseEntity{{Exceptions: []types.RootCauseException{{Name: aws.String("Runtime.ImportModuleError")}}}}},
+			{Name: aws.String("after")},
+		}}},
+		ErrorRootCauses: []types.ErrorRootCause{{Services: []types.ErrorRootCauseService{{Name: aws.String("api")}, {Name: aws.String("db")}}}},
+	})
+	if got.FaultIn != "xraystarter-py-fn" || got.ErrorIn != "db" {
+		t.Errorf("root causes: FaultIn %q, ErrorIn %q; want xraystarter-py-fn and db", got.FaultIn, got.ErrorIn)
+	}
+
 	// Missing members: start from the trace ID, response time unknown.
 	got = summaryRow(types.TraceSummary{Id: aws.String("1-6955b900-22fbd2e55981cd6cd7bbf2d3")})
 	if !got.Start.Equal(time.Unix(0x6955b900, 0)) || got.ResponseTime >= 0 {

@@ -133,7 +133,7 @@ func (p *Pipeline) Submit(segs []segment.Segment) bool {
 	}
 	it := item{segs: segs, received: p.opts.Now().UnixNano(), bytes: docBytes(segs)}
 	p.mu.Lock()
-	if p.closed || p.pendingBytes+it.bytes > p.opts.QueueBytes {
+	if p.fullLocked(it.bytes) {
 		p.mu.Unlock()
 		p.dropped.Add(len(segs))
 		return false
@@ -149,12 +149,18 @@ func (p *Pipeline) Submit(segs []segment.Segment) bool {
 // the queue cannot take.
 func (p *Pipeline) Shed(bytes, segments int) bool {
 	p.mu.Lock()
-	full := p.closed || p.pendingBytes+bytes > p.opts.QueueBytes
+	full := p.fullLocked(bytes)
 	p.mu.Unlock()
 	if full {
 		p.dropped.Add(segments)
 	}
 	return full
+}
+
+// fullLocked reports whether fire-and-forget documents of this many bytes
+// must be dropped. p.mu is held.
+func (p *Pipeline) fullLocked(bytes int) bool {
+	return p.closed || p.pendingBytes+bytes > p.opts.QueueBytes
 }
 
 // SubmitWait queues segments and returns once they are durable, or with the
