@@ -298,11 +298,10 @@ func (cr *Contributor) collect(out []Contribution, s *summary.Summary) []Contrib
 
 // keyScratch is the reused memory of keyStrings.
 type keyScratch struct {
-	ids      []NodeID
-	nodeSize []int
-	ends     []int
-	buf      []byte
-	list     []string
+	ids  []NodeID
+	ends []int
+	buf  []byte
+	list []string
 }
 
 // keyStrings returns the counter keys of s's nodes, then of its edges (""
@@ -310,34 +309,16 @@ type keyScratch struct {
 func (cr *Contributor) keyStrings(s *summary.Summary) []string {
 	k := &cr.keys
 	k.ids = growTo(k.ids, len(s.Nodes))
-	k.nodeSize = growTo(k.nodeSize, len(s.Nodes))
-	ids, nodeSize := k.ids, k.nodeSize
-	size := 0
+	ids := k.ids
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
 		ids[i] = NodeID{Name: n.Name, Type: n.Type, AccountID: n.AccountID}
-		nodeSize[i] = nodeLen(ids[i])
-		size += 1 + nodeSize[i]
-	}
-	for i := range s.Edges {
-		e := &s.Edges[i]
-		if e.To < 0 || int(e.To) >= len(ids) || e.From >= int32(len(ids)) {
-			continue
-		}
-		size += 1 + nodeSize[e.To] + binary.MaxVarintLen64
-		if e.From >= 0 {
-			size += nodeSize[e.From]
-		} else {
-			size += nodeLen(NodeID{Name: ids[e.To].Name, Type: ClientType})
-		}
-		for _, a := range e.Aliases {
-			size += binary.MaxVarintLen64 + len(a)
-		}
 	}
 	ends := k.ends[:0]
 	buf := k.buf[:0]
 	if cr.intern == nil {
-		buf = make([]byte, 0, size)
+		// Not interned, the keys are substrings of one allocation.
+		buf = make([]byte, 0, keysLen(s, ids))
 	}
 	for i := range ids {
 		buf = append(buf, kindNode)
@@ -377,6 +358,30 @@ func (cr *Contributor) keyStrings(s *summary.Summary) []string {
 	}
 	k.ends, k.buf = ends, buf
 	return keys
+}
+
+// keysLen bounds the bytes of s's keys, as keyStrings makes them.
+func keysLen(s *summary.Summary, ids []NodeID) int {
+	size := 0
+	for i := range ids {
+		size += 1 + nodeLen(ids[i])
+	}
+	for i := range s.Edges {
+		e := &s.Edges[i]
+		if e.To < 0 || int(e.To) >= len(ids) || e.From >= int32(len(ids)) {
+			continue
+		}
+		size += 1 + nodeLen(ids[e.To]) + binary.MaxVarintLen64
+		if e.From >= 0 {
+			size += nodeLen(ids[e.From])
+		} else {
+			size += nodeLen(NodeID{Name: ids[e.To].Name, Type: ClientType})
+		}
+		for _, a := range e.Aliases {
+			size += binary.MaxVarintLen64 + len(a)
+		}
+	}
+	return size
 }
 
 func (cr *Contributor) internKey(b []byte) string {
