@@ -29,6 +29,10 @@ func FuzzTimeline(f *testing.F) {
 	}
 	f.Add(`{"id":"a","name":"x\u001b[2J","start_time":"NaN","end_time":1e308,"subsegments":[{"start_time":-5}]}`, 40)
 	f.Add(`{"name":"\u0000\n","start_time":1,"end_time":0.5,"cause":"x","fault":"true"}`, 3)
+	// Free text ending in a space or a control character (CI found the first).
+	f.Add(`{"name":"a","start_time":1,"end_time":2,"fault":true,"cause":{"exceptions":[{"type":"00000000 ","message":"m\u0001"}]}}`, 100)
+	f.Add(`{"name":"a","start_time":1,"end_time":2,"error":true,"cause":{"exceptions":[{"type":"t\u0000"}]}}`, 100)
+	f.Add(`{"name":"a","start_time":1,"end_time":2,"throttle":true,"cause":"abc\u0002"}`, 100)
 	f.Fuzz(func(t *testing.T, doc string, cols int) {
 		e, err := ParseEntity([]byte(doc))
 		if err != nil {

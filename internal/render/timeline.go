@@ -276,7 +276,7 @@ func (tl *timeline) exceptions(b *strings.Builder, o Options) {
 		st := flagStyle(e.Fault, e.Throttle, e.Error)
 		fmt.Fprintf(b, "  %s  %s\n", strings.Join(l.path, " › "), o.paint(st, entityStatus(e)))
 		if len(c.Exceptions) == 0 {
-			ref := "exception " + clean(c.ExceptionID)
+			ref := "exception " + strings.TrimSpace(clean(c.ExceptionID))
 			if where, ok := owner[c.ExceptionID]; ok {
 				ref += " (recorded on " + where + ")"
 			}
@@ -298,7 +298,8 @@ func (tl *timeline) exceptions(b *strings.Builder, o Options) {
 }
 
 func exceptionText(x Exception) string {
-	typ, msg := clean(x.Type), clean(firstLine(x.Message))
+	// Trimmed after clean: a control character at the end becomes a space.
+	typ, msg := strings.TrimSpace(clean(x.Type)), strings.TrimSpace(clean(firstLine(x.Message)))
 	var s string
 	switch {
 	case typ != "" && msg != "":
