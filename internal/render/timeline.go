@@ -276,7 +276,10 @@ func (tl *timeline) exceptions(b *strings.Builder, o Options) {
 		st := flagStyle(e.Fault, e.Throttle, e.Error)
 		fmt.Fprintf(b, "  %s  %s\n", strings.Join(l.path, " › "), o.paint(st, entityStatus(e)))
 		if len(c.Exceptions) == 0 {
-			ref := "exception " + strings.TrimSpace(clean(c.ExceptionID))
+			ref := "exception"
+			if id := strings.TrimSpace(clean(c.ExceptionID)); id != "" {
+				ref += " " + id
+			}
 			if where, ok := owner[c.ExceptionID]; ok {
 				ref += " (recorded on " + where + ")"
 			}
