@@ -49,6 +49,9 @@ type Options struct {
 // writer goroutine, so it sees batches one at a time, in commit order.
 type Observer interface {
 	Observe(segs []segment.Segment, b *store.Batch) error
+	// Discard says that the batch last observed was not written, so that
+	// state derived from it is not taken for stored.
+	Discard()
 }
 
 func (o *Options) setDefaults() {
@@ -326,6 +329,9 @@ func (p *Pipeline) write(items []item) {
 	if err != nil {
 		err = fmt.Errorf("store %d segments: %w", n, err)
 		p.log.Error("store write failed", "err", err)
+		if p.opts.Observer != nil {
+			p.opts.Observer.Discard()
+		}
 	}
 	for _, it := range items {
 		switch {

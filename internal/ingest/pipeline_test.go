@@ -214,7 +214,9 @@ func TestCloseFlushesAndRejectsLaterWork(t *testing.T) {
 	}
 }
 
-type observer struct{ seen int }
+type observer struct{ seen, discarded int }
+
+func (o *observer) Discard() { o.discarded++ }
 
 func (o *observer) Observe(segs []segment.Segment, b *store.Batch) error {
 	o.seen += len(segs)
@@ -235,6 +237,18 @@ func TestObserverSeesEveryCommittedSegment(t *testing.T) {
 	}
 	if o.seen != 6 {
 		t.Fatalf("observer saw %d segments, want 6", o.seen)
+	}
+	if o.discarded != 0 {
+		t.Fatalf("observer told of %d discarded batches, none failed", o.discarded)
+	}
+	rec.mu.Lock()
+	rec.fail = errors.New("disk full")
+	rec.mu.Unlock()
+	if err := p.SubmitWait(context.Background(), []segment.Segment{seg(1)}); err == nil {
+		t.Fatal("SubmitWait succeeded while the store fails")
+	}
+	if o.discarded != 1 {
+		t.Fatalf("observer told of %d discarded batches after a failed write, want 1", o.discarded)
 	}
 }
 

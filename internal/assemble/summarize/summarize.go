@@ -201,6 +201,20 @@ func (s *Summarizer) Observe(segs []segment.Segment, b *store.Batch) error {
 	return nil
 }
 
+// Discard tells the summarizer that the batch it last observed was not
+// written. Its traces leave memory, so that the next document of each
+// resumes from what the store holds: their in-memory documents, revision
+// and graph contributions included the lost batch, and deltas computed
+// from them would count what was never stored, or miss what was.
+func (s *Summarizer) Discard() {
+	for _, tr := range s.touched {
+		if s.traces[tr.id] == tr { // not already evicted by Observe
+			s.evict(tr)
+		}
+	}
+	s.touched = s.touched[:0]
+}
+
 // summarize builds the trace's next revision and the terms it adds, and
 // adds the revision's service-graph deltas to b.
 func (s *Summarizer) summarize(tr *trace, b *store.Batch) store.SummaryRecord {

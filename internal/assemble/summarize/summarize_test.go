@@ -48,16 +48,21 @@ func TestGraphDeltas(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		opts summarize.Options
+		// failEvery > 0 fails the store write of every failEvery-th batch:
+		// what the store holds must still add up.
+		failEvery int
 	}{
-		{"in memory", summarize.Options{}},
-		{"resumed after every batch", summarize.Options{MaxDocumentsInMemory: 1}},
-		{"evicted when idle", summarize.Options{IdleTimeout: time.Second}},
+		{"in memory", summarize.Options{}, 0},
+		{"resumed after every batch", summarize.Options{MaxDocumentsInMemory: 1}, 0},
+		{"evicted when idle", summarize.Options{IdleTimeout: time.Second}, 0},
+		{"failed writes", summarize.Options{}, 3},
+		{"failed writes, resumed after every batch", summarize.Options{MaxDocumentsInMemory: 1}, 4},
 	} {
-		t.Run(tc.name, func(t *testing.T) { testGraphDeltas(t, tc.opts) })
+		t.Run(tc.name, func(t *testing.T) { testGraphDeltas(t, tc.opts, tc.failEvery) })
 	}
 }
 
-func testGraphDeltas(t *testing.T, opts summarize.Options) {
+func testGraphDeltas(t *testing.T, opts summarize.Options, failEvery int) {
 	ctx := context.Background()
 	st, err := pebblestore.Open(t.TempDir(), pebblestore.Options{NoSync: true, EpochPast: 50 * 365 * 24 * time.Hour, Logger: quiet})
 	if err != nil {
@@ -92,7 +97,9 @@ func testGraphDeltas(t *testing.T, opts summarize.Options) {
 	dec := segment.NewDecoder(0)
 	docs := map[xrayid.TraceID][]summary.Doc{}
 	// Batches of a few documents, in arrival order.
-	for start := 0; start < len(arrivals); {
+	failed := 0
+	for batch, start := 0, 0; start < len(arrivals); batch++ {
+		fail := failEvery > 0 && batch%failEvery == failEvery-1
 		end := min(start+1+start%5, len(arrivals))
 		b := &store.Batch{}
 		var segs []segment.Segment
@@ -105,18 +112,27 @@ func testGraphDeltas(t *testing.T, opts summarize.Options) {
 				received := a.at.UnixNano()
 				segs = append(segs, ss[k])
 				b.Records = append(b.Records, store.Record{TraceID: ss[k].TraceID, ID: ss[k].ID(), Received: received, Doc: a.doc})
-				d := ss[k]
-				docs[a.id] = append(docs[a.id], summary.Doc{Seg: &d, Received: received})
+				if !fail {
+					d := ss[k]
+					docs[a.id] = append(docs[a.id], summary.Doc{Seg: &d, Received: received})
+				}
 			}
 		}
 		now = arrivals[end-1].at
 		if err := sum.Observe(segs, b); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.Write(ctx, b); err != nil {
+		if fail {
+			// As the pipeline does when the store refuses a batch.
+			sum.Discard()
+			failed++
+		} else if err := st.Write(ctx, b); err != nil {
 			t.Fatal(err)
 		}
 		start = end
+	}
+	if failEvery > 0 && failed == 0 {
+		t.Fatal("no write failed")
 	}
 
 	var want []graph.Contribution
