@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -24,9 +23,7 @@ func init() {
 func runMap(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("map", stderr)
 	cf := addClientFlags(fs)
-	since := fs.Duration("since", time.Hour, "look this far back from --end or now (the X-Ray API accepts windows of at most 24h)")
-	start := fs.String("start", "", "start of the window, RFC 3339 (e.g. 2026-01-01T10:00:00Z); instead of --since")
-	end := fs.String("end", "", "end of the window, RFC 3339 (default: now)")
+	wf := addWindowFlags(fs)
 	group := fs.String("group", "", "show the map of this group (`name` or ARN) instead of every trace (the Default group)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: counterspy map [flags]\n\n"+
@@ -40,9 +37,7 @@ func runMap(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	from, to, err := window(time.Now(), *start, *end, *since, set["since"])
+	from, to, err := wf.window(fs, time.Now())
 	if err != nil {
 		return err
 	}

@@ -33,9 +33,7 @@ func runTraces(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cf := addClientFlags(fs)
 	of := addOutputFlags(fs)
 	filter := fs.String("filter", "", "X-Ray filter `expression`, e.g. 'service(\"checkout\") AND responsetime > 1' or 'annotation.tenant = \"acme\"' (default: every trace)")
-	since := fs.Duration("since", time.Hour, "look this far back from --end or now (the X-Ray API accepts windows of at most 24h)")
-	start := fs.String("start", "", "start of the window, RFC 3339 (e.g. 2026-01-01T10:00:00Z); instead of --since")
-	end := fs.String("end", "", "end of the window, RFC 3339 (default: now)")
+	wf := addWindowFlags(fs)
 	rangeType := fs.String("time-range-type", string(types.TimeRangeTypeTraceId),
 		"what the window applies to: TraceId (when traces started), Event (when they were last active) or Service (when a segment ended)")
 	limit := fs.Int("limit", 50, "show at most this many traces, the most recent first (0: every trace in the window)")
@@ -49,9 +47,7 @@ func runTraces(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	from, to, err := window(time.Now(), *start, *end, *since, set["since"])
+	from, to, err := wf.window(fs, time.Now())
 	if err != nil {
 		return err
 	}
@@ -145,6 +141,28 @@ func runTraces(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stderr, "counterspy traces: showing the %d most recent traces; --limit shows more\n", *limit)
 	}
 	return nil
+}
+
+// windowFlags are the time-window flags of the commands that read a window
+// (traces, map).
+type windowFlags struct {
+	since      time.Duration
+	start, end string
+}
+
+func addWindowFlags(fs *flag.FlagSet) *windowFlags {
+	wf := &windowFlags{}
+	fs.DurationVar(&wf.since, "since", time.Hour, "look this far back from --end or now (the X-Ray API accepts windows of at most 24h)")
+	fs.StringVar(&wf.start, "start", "", "start of the window, RFC 3339 (e.g. 2026-01-01T10:00:00Z); instead of --since")
+	fs.StringVar(&wf.end, "end", "", "end of the window, RFC 3339 (default: now)")
+	return wf
+}
+
+// window resolves the flags once fs is parsed.
+func (wf *windowFlags) window(fs *flag.FlagSet, now time.Time) (from, to time.Time, err error) {
+	sinceSet := false
+	fs.Visit(func(f *flag.Flag) { sinceSet = sinceSet || f.Name == "since" })
+	return window(now, wf.start, wf.end, wf.since, sinceSet)
 }
 
 // window resolves the time flags: --start/--end when given, else the
