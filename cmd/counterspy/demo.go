@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/counterspy/counterspy/internal/loadgen"
@@ -27,15 +30,68 @@ func runDemo(ctx context.Context, srv *server.Server, log *slog.Logger) {
 		log.Error("demo: no seed scenario", "err", err)
 		return
 	}
-	if err := backfill(ctx, srv, sc, time.Now().Add(-demoBackfill), time.Now()); err != nil && ctx.Err() == nil {
-		log.Error("demo: backfill failed", "err", err)
+	// Backfill only what an earlier run did not feed, so a restart does not
+	// store the same hour twice (and double every rate on the map).
+	marker := demoMarker{filepath.Join(srv.DataDir(), demoMarkerFile)}
+	now := time.Now()
+	from := now.Add(-demoBackfill)
+	if fed := marker.read(); fed.After(from) {
+		from = fed
 	}
+	if err := backfill(ctx, srv, sc, from, now); err != nil {
+		if ctx.Err() == nil {
+			log.Error("demo: backfill failed", "err", err)
+		}
+		return
+	}
+	marker.write(now, log)
+	go func() {
+		t := time.NewTicker(demoUploadInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case at := <-t.C:
+				marker.write(at, log)
+			}
+		}
+	}()
 	rate := 3 / demoUploadInterval.Seconds() // three traces per upload
 	_, err = loadgen.Run(ctx, loadgen.Config{
 		Addr: srv.UDPAddr(), Protocol: "udp", Scenario: sc, Rate: rate, Realtime: true, Senders: 1,
 	})
 	if err != nil && !errors.Is(err, context.Canceled) && ctx.Err() == nil {
 		log.Error("demo: live traffic stopped", "err", err)
+	}
+}
+
+// demoDataDir is where serve --demo keeps its store when no --data-dir is
+// given: beside the user's, never in it.
+func demoDataDir(dir string) string { return filepath.Clean(dir) + "-demo" }
+
+// demoMarkerFile records, in the data directory, until when demo traffic
+// was fed.
+const demoMarkerFile = "demo-fed-until"
+
+type demoMarker struct{ path string }
+
+// read returns when the last run stopped feeding (zero if never).
+func (m demoMarker) read() time.Time {
+	b, err := os.ReadFile(m.path)
+	if err != nil {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(b)))
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+func (m demoMarker) write(at time.Time, log *slog.Logger) {
+	if err := os.WriteFile(m.path, []byte(at.UTC().Format(time.RFC3339Nano)+"\n"), 0o644); err != nil {
+		log.Warn("demo: cannot record how far the demo was fed; a restart may backfill again", "err", err)
 	}
 }
 

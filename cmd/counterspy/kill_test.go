@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,8 +57,6 @@ type process struct {
 	udpAddr  string
 }
 
-var bannerRE = regexp.MustCompile(`X-Ray API on http://(\S+), segments on udp://(\S+),`)
-
 func startProcess(t *testing.T, dataDir string, extra ...string) *process {
 	t.Helper()
 	bin, err := buildBinary()
@@ -73,16 +70,12 @@ func startProcess(t *testing.T, dataDir string, extra ...string) *process {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	httpAddr, udpAddr, err := readBanner(bufio.NewReader(stdout))
 	if err != nil {
-		t.Fatalf("reading the server's banner: %v", err)
-	}
-	m := bannerRE.FindStringSubmatch(line)
-	if m == nil {
-		t.Fatalf("unexpected banner %q", line)
+		t.Fatal(err)
 	}
 	go io.Copy(io.Discard, stdout)
-	return &process{cmd: cmd, httpAddr: m[1], udpAddr: m[2]}
+	return &process{cmd: cmd, httpAddr: httpAddr, udpAddr: udpAddr}
 }
 
 func (p *process) kill(t *testing.T) {

@@ -65,6 +65,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if memLimit > 0 {
 		debug.SetMemoryLimit(int64(memLimit))
 	}
+	dataDirGiven := false
+	fs.Visit(func(f *flag.Flag) { dataDirGiven = dataDirGiven || f.Name == "data-dir" })
+	if _, ok := os.LookupEnv("COUNTERSPY_DATA_DIR"); ok {
+		dataDirGiven = true
+	}
+	if *demo && !dataDirGiven {
+		// Demo traffic is not the user's: keep it out of their store, so
+		// trying the demo never mixes made-up traces into real ones.
+		cfg.DataDir = demoDataDir(cfg.DataDir)
+	}
 	if cfg.FlushInterval > time.Second {
 		log.Warn("flush interval above 1s: UDP segments may wait that long before they are durable", "flush_interval", cfg.FlushInterval)
 	}
@@ -72,7 +82,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "counterspy: X-Ray API on http://%s, segments on udp://%s, data in %s\n", srv.HTTPAddr(), srv.UDPAddr(), cfg.DataDir)
+	printBanner(stdout, srv, *demo)
 	if *demo {
 		go runDemo(ctx, srv, log)
 	}

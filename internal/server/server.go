@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -84,6 +83,7 @@ type Server struct {
 	http     *http.Server
 	httpLn   net.Listener
 	lambda   *lambda.Emulator
+	lock     *dataDirLock
 
 	logsStored *metrics.Counter
 
@@ -107,10 +107,17 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("server: no data directory")
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.NewSet()}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.NewSet(), lock: lock}
+	started := false
+	defer func() {
+		if !started {
+			lock.release()
+		}
+	}()
 	s.logsStored = s.metrics.NewCounter(`counterspy_function_log_lines_stored_total`)
 	st, err := pebblestore.Open(filepath.Join(cfg.DataDir, "traces"), pebblestore.Options{
 		NoSync: cfg.NoSync, Logger: cfg.Logger,
@@ -170,7 +177,8 @@ func Start(cfg Config) (*Server, error) {
 	s.stop = cancel
 	s.bg.Add(1)
 	go s.retentionLoop(ctx)
-	s.log.Info("counterspy serving", "http", s.HTTPAddr(), "udp", s.UDPAddr(), "data_dir", cfg.DataDir)
+	s.log.Debug("counterspy serving", "http", s.HTTPAddr(), "udp", s.UDPAddr(), "data_dir", cfg.DataDir)
+	started = true
 	return s, nil
 }
 
@@ -182,7 +190,7 @@ func (s *Server) listen(httpAddr, udpAddr string) error {
 	for attempt := 0; ; attempt++ {
 		ln, err := net.Listen("tcp", httpAddr)
 		if err != nil {
-			return fmt.Errorf("listen tcp %s: %w", httpAddr, err)
+			return listenError("tcp", httpAddr, s.addrFlag("--http-addr"), err)
 		}
 		uaddr := udpAddr
 		if samePort {
@@ -195,7 +203,7 @@ func (s *Server) listen(httpAddr, udpAddr string) error {
 			if samePort && port == "0" && attempt < 20 {
 				continue // the free TCP port is taken for UDP; try another
 			}
-			return err
+			return listenError("udp", uaddr, s.addrFlag("--udp-addr"), err)
 		}
 		s.httpLn, s.udp = ln, r
 		return nil
@@ -234,6 +242,15 @@ func (s *Server) routes(a *api.API) http.Handler {
 	return mux
 }
 
+// addrFlag names the flag that moves a listener: --addr, unless the
+// per-protocol override was the one given.
+func (s *Server) addrFlag(override string) string {
+	if (override == "--http-addr" && s.cfg.HTTPAddr != "") || (override == "--udp-addr" && s.cfg.UDPAddr != "") {
+		return override
+	}
+	return "--addr"
+}
+
 // HTTPAddr is the bound API address (host:port).
 func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
 
@@ -263,6 +280,7 @@ func (s *Server) Close(ctx context.Context) error {
 		errs = append(errs, s.pipeline.Close(ctx))
 		s.bg.Wait()
 		errs = append(errs, s.store.Close())
+		errs = append(errs, s.lock.release())
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr

@@ -171,7 +171,9 @@ func decodeCount(v []byte) int64 {
 type pebbleLogger struct{ l *slog.Logger }
 
 func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Info(fmt.Sprintf(format, args...), "component", "pebble")
+	// Pebble narrates opening, WAL replay and compactions at Info: useful to
+	// debug the engine, noise to a user, so it is Debug here.
+	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
 }
 
 func (p pebbleLogger) Errorf(format string, args ...any) {

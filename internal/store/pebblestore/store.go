@@ -338,3 +338,7 @@ func (s *Store) Metrics() (*pebble.Metrics, error) {
 	defer s.end()
 	return s.db.Metrics(), nil
 }
+
+// FormatVersion is the store format this build writes (for `counterspy
+// version` and diagnostics).
+func FormatVersion() int { return formatVersion }

@@ -1,0 +1,35 @@
+package server
+
+import "time"
+
+// Listener is one address the server answers on, for the startup banner.
+type Listener struct {
+	// Name says what it serves ("X-Ray API and console").
+	Name string
+	// Addr is the bound address: a URL for HTTP listeners, host:port
+	// otherwise.
+	Addr string
+	// Hint says how clients are pointed at it.
+	Hint string
+}
+
+// Listeners lists every bound listener, in the order a user looks for them.
+func (s *Server) Listeners() []Listener {
+	ls := []Listener{
+		{Name: "X-Ray API + console", Addr: s.baseURL() + "/", Hint: "aws --endpoint-url, AWS_ENDPOINT_URL_XRAY"},
+		{Name: "X-Ray daemon (UDP)", Addr: s.UDPAddr(), Hint: "AWS_XRAY_DAEMON_ADDRESS"},
+	}
+	if s.lambda != nil {
+		ls = append(ls, Listener{Name: "Lambda Invoke API", Addr: s.baseURL(), Hint: "aws lambda --endpoint-url, AWS_ENDPOINT_URL_LAMBDA"})
+	}
+	return ls
+}
+
+// baseURL is the HTTP API's URL.
+func (s *Server) baseURL() string { return "http://" + s.HTTPAddr() }
+
+// DataDir is the data directory in use.
+func (s *Server) DataDir() string { return s.cfg.DataDir }
+
+// Retention is how long traces are kept.
+func (s *Server) Retention() time.Duration { return s.cfg.Retention }
