@@ -117,7 +117,7 @@ flags:
   upload by hand: curl -X PUT --data-binary @FILE http://%s%s%s/KEY
   invoke by hand: %s
   traces:         aws xray get-trace-summaries --endpoint-url %s --start-time $(($(date +%%s)-300)) --end-time $(date +%%s)
-  logs:           counterspy logs --server %s --function %s --follow
+  logs:           counterspy logs --endpoint %s --function %s --follow
 `, demoFunction, demoBucket, demoTopic, app.ddbURL, app.Addr(), eventsource.S3Prefix, demoBucket,
 		lambdaEnvHint(app.Addr()), *srvURL, *srvURL, demoFunction)
 

@@ -34,24 +34,16 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	otlpAddr := fs.String("otlp-http-addr", "127.0.0.1:4318", "`host:port` of the server's OTLP/HTTP receiver")
 	shell := fs.String("shell", "sh", "`syntax` of the output: sh (bash, zsh, sh) or fish")
 	keepCreds := fs.Bool("keep-credentials", false, "do not print dummy AWS credentials and region (use when the server runs with --auth-file and your environment has its keys)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `usage: counterspy env [flags]
-
+	setUsage(fs, "[flags]", `
 Prints the environment that points every client at a counterspy server:
 the X-Ray SDKs' daemon address, the AWS SDKs' X-Ray and Lambda endpoints,
 the OTLP exporters' endpoint, dummy credentials and region, and this CLI's
 COUNTERSPY_ENDPOINT. The AWS CLI v2 before 2.13 does not read endpoint
-URLs from the environment: pass --endpoint-url "$AWS_ENDPOINT_URL_XRAY".
+URLs from the environment: pass --endpoint-url "$AWS_ENDPOINT_URL_XRAY".`,
+		`eval "$(counterspy env)"`,
+		`eval "$(counterspy env --addr 127.0.0.1:3000)"`,
+		`counterspy env --shell fish | source`)
 
-Examples:
-  eval "$(counterspy env)"
-  eval "$(counterspy env --addr 127.0.0.1:3000)"
-  counterspy env --shell fish | source
-
-Flags:
-`)
-		fs.PrintDefaults()
-	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

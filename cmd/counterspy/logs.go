@@ -27,12 +27,21 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	since := fs.Duration("since", time.Hour, "how far back to look")
 	follow := fs.Bool("follow", false, "keep printing new lines as they arrive")
 	interval := fs.Duration("interval", time.Second, "polling interval with --follow")
-	server := fs.String("server", "http://127.0.0.1:2000", "Counterspy server `URL`")
+	cf := addClientFlags(fs)
+	setUsage(fs, "(--trace ID | --function NAME | --request-id ID) [flags]", `
+Prints Lambda function log lines (the emulator's START, END, REPORT and XRAY lines and
+what the function printed), like CloudWatch Logs, from a running counterspy serve.`,
+		`counterspy logs --function xraystarter-go --since 30m`,
+		`counterspy logs --trace 1-6b06cdc0-22e1aac81703ac85698bf625`,
+		`counterspy logs --function xraystarter-py --follow`)
+	// --server was this command's name for --endpoint; kept so old scripts work.
+	fs.StringVar(&cf.endpoint, "server", cf.endpoint, "same as --endpoint (deprecated)")
 	asJSON := fs.Bool("json", false, "print the records as JSON lines")
-	if err := envDefaults(fs, "COUNTERSPY_LOGS_"); err != nil {
-		return usageError{err}
-	}
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	base, err := cf.baseURL()
+	if err != nil {
 		return err
 	}
 	q := url.Values{}
@@ -51,7 +60,7 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	seen := map[string]bool{} // records at the last timestamp, against repeats
 	for {
 		q.Set("since", from.UTC().Format(time.RFC3339Nano))
-		recs, err := fetchLogs(ctx, client, strings.TrimSuffix(*server, "/")+lambdalog.Path+"?"+q.Encode())
+		recs, err := fetchLogs(ctx, client, base+lambdalog.Path+"?"+q.Encode())
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -25,15 +26,17 @@ func runMap(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cf := addClientFlags(fs)
 	wf := addWindowFlags(fs)
 	group := fs.String("group", "", "show the map of this group (`name` or ARN) instead of every trace (the Default group)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: counterspy map [flags]\n\n"+
-			"Shows the service map of a time window: every service (node) with the requests it served,\n"+
-			"then every call between services (edge) as the caller saw it. Rates are shares of the\n"+
-			"requests: ERROR client errors (4xx) other than throttling, THROTTLE (429), FAULT (5xx);\n"+
-			"latencies are response times (p50/p90/p99 from the server's histograms, ±2%).\n"+
-			"A client node stands for whoever called a trace's entry service; '*' marks entry services.\n\nflags:")
-		fs.PrintDefaults()
-	}
+	asJSON := fs.Bool("json", false, "print the services (nodes with their edges) as JSON, one object per line, instead of the tables")
+	setUsage(fs, "[flags]", `
+Shows the service map of a time window: every service (node) with the requests it served,
+then every call between services (edge) as the caller saw it. Rates are shares of the
+requests: ERROR client errors (4xx) other than throttling, THROTTLE (429), FAULT (5xx);
+latencies are response times (p50/p90/p99 from the server's histograms, ±2%).
+A client node stands for whoever called a trace's entry service; '*' marks entry services.`,
+		`counterspy map --since 1h`,
+		`counterspy map --group python-faults --since 6h`,
+		`counterspy map --start 2026-12-01T10:00:00Z --end 2026-12-01T11:00:00Z --json`)
+
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -70,6 +73,15 @@ func runMap(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			what = "group " + strconv.Quote(*group)
 		}
 		fmt.Fprintf(stderr, "counterspy map: no requests from %s to %s (%s)\n", from.Local().Format(time.DateTime), to.Local().Format(time.DateTime), what)
+		return nil
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		for _, svc := range svcs {
+			if err := enc.Encode(svc); err != nil {
+				return fmt.Errorf("write JSON: %w", err)
+			}
+		}
 		return nil
 	}
 	if err := writeMap(stdout, svcs); err != nil {

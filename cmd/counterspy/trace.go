@@ -37,12 +37,12 @@ func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cf := addClientFlags(fs)
 	of := addOutputFlags(fs)
 	raw := fs.Bool("raw", false, "print the compiled segment documents as indented JSON instead of the timeline")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: counterspy trace [flags] <trace-id>...\n\n"+
-			"Shows each trace as a timeline: one row per segment and subsegment, subsegments indented\n"+
-			"under their parent, bars on a common time axis; then the exceptions and a summary.\n\nflags:")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "[flags] <trace-id>...", `
+Shows each trace as a timeline: one row per segment and subsegment, subsegments indented
+under their parent, bars on a common time axis; then the exceptions and a summary.`,
+		`counterspy trace 1-6b06cdc0-22e1aac81703ac85698bf625`,
+		`counterspy trace --raw 1-6b06cdc0-22e1aac81703ac85698bf625`,
+		`counterspy trace --width 160 --color never 1-6b06cdc0-22e1aac81703ac85698bf625`)
 	ids, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -222,15 +222,9 @@ func addClientFlags(fs *flag.FlagSet) *clientFlags {
 // credentials (the server accepts any) and no retries (a local server that
 // refuses a connection will refuse the next one too).
 func (cf *clientFlags) client(optFns ...func(*xray.Options)) (*xray.Client, error) {
-	s := strings.TrimSpace(cf.endpoint)
-	if !strings.Contains(s, "://") {
-		s = "http://" + s
+	if _, err := cf.baseURL(); err != nil {
+		return nil, err
 	}
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, usageError{fmt.Errorf("--endpoint %q: want a URL like %s", cf.endpoint, defaultEndpoint)}
-	}
-	cf.endpoint = strings.TrimRight(u.String(), "/")
 	return xray.NewFromConfig(aws.Config{
 		Region:           "us-east-1",
 		Credentials:      credentials.NewStaticCredentialsProvider("counterspy", "counterspy", ""),
@@ -238,6 +232,21 @@ func (cf *clientFlags) client(optFns ...func(*xray.Options)) (*xray.Client, erro
 		RetryMaxAttempts: 1,
 		HTTPClient:       sdkhttp.Client(),
 	}, optFns...), nil
+}
+
+// baseURL checks and normalizes --endpoint (host:port becomes http://host:port,
+// no trailing slash) and returns it.
+func (cf *clientFlags) baseURL() (string, error) {
+	s := strings.TrimSpace(cf.endpoint)
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", usageError{fmt.Errorf("--endpoint %q: want a URL like %s", cf.endpoint, defaultEndpoint)}
+	}
+	cf.endpoint = strings.TrimRight(u.String(), "/")
+	return cf.endpoint, nil
 }
 
 // apiError is what a user reads when an API call fails: the server's

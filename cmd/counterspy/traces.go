@@ -38,12 +38,12 @@ func runTraces(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		"what the window applies to: TraceId (when traces started), Event (when they were last active) or Service (when a segment ended)")
 	limit := fs.Int("limit", 50, "show at most this many traces, the most recent first (0: every trace in the window)")
 	asJSON := fs.Bool("json", false, "print the trace summaries as the API returned them, one JSON object per line")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: counterspy traces [flags]\n\n"+
-			"Lists the traces of a time window that match a filter expression, the most recent first.\n"+
-			"Show one with 'counterspy trace <trace-id>'.\n\nflags:")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "[flags]", `
+Lists the traces of a time window that match a filter expression, the most recent first.
+Show one with 'counterspy trace <trace-id>'.`,
+		`counterspy traces --since 1h`,
+		`counterspy traces --filter 'service("xraystarter-py") { fault }' --since 6h`,
+		`counterspy traces --filter 'responsetime > 1' --limit 0 --json`)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

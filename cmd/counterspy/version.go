@@ -71,10 +71,9 @@ func (v buildVersion) String() string {
 func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("version", stderr)
 	asJSON := fs.Bool("json", false, "print the version as a JSON object")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: counterspy version [--json]\n\nPrints the module version, commit, Go version and store format.\n\nExamples:\n  counterspy version\n  counterspy version --json\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "[--json]", "Prints the module version, commit, Go version and store format of this binary.",
+		"counterspy version", "counterspy version --json")
+
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,12 +80,17 @@ func TestTimelineGolden(t *testing.T) {
 	}
 }
 
-func TestTimelineNarrowGolden(t *testing.T) {
-	var buf bytes.Buffer
-	if err := Timeline(&buf, fixture(t, "fault"), Options{Width: 60, Location: time.UTC}); err != nil {
-		t.Fatal(err)
+// TestTimelineWidthsGolden renders the fault trace at the widths a terminal
+// commonly has, and narrower.
+func TestTimelineWidthsGolden(t *testing.T) {
+	for _, w := range []int{60, 80, 160} {
+		var buf bytes.Buffer
+		if err := Timeline(&buf, fixture(t, "fault"), Options{Width: w, Location: time.UTC}); err != nil {
+			t.Fatal(err)
+		}
+		checkLines(t, buf.String(), w)
+		golden(t, fmt.Sprintf("timeline_fault_%d", w), buf.Bytes())
 	}
-	golden(t, "timeline_fault_60", buf.Bytes())
 }
 
 // tableRows are summaries like those of the seed and large scenarios.
@@ -123,6 +129,7 @@ func TestTableGolden(t *testing.T) {
 		width int
 		color bool
 	}{
+		{"table_80", 80, false},
 		{"table", 100, false},
 		{"table_color", 100, true},
 		{"table_160", 160, false},

@@ -42,20 +42,23 @@ type Annotation struct {
 // Table writes summaries as a table, one trace per row, in the given order
 // (GetTraceSummaries returns the most recent first): trace ID, start time,
 // response time, duration, status, entry point, HTTP request and
-// annotations. The entry point, HTTP and annotation columns shrink (cells
-// cut with "…") to fit the width; the HTTP and annotation columns are left
-// out when no trace has any, or when the width cannot hold them.
+// annotations. The key columns — trace ID, start, status and the entry
+// point's name — stay whole as long as anything else can give way: when
+// the width is short, the annotations and then the HTTP request shrink
+// (cells cut with "…") and are left out, then the entry point's type, the
+// duration and the response time; only then is the entry point cut.
 func Table(w io.Writer, rows []Summary, o Options) error {
 	id := &column{header: "TRACE ID"}
 	start := &column{header: "START"}
 	resp := &column{header: "RESP", right: true}
 	dur := &column{header: "DUR", right: true}
 	status := &column{header: "STATUS"}
-	entry := &column{header: "ENTRY POINT", min: 11}
+	entry := &column{header: "ENTRY POINT"}
 	httpc := &column{header: "HTTP", min: 12, shrinkFirst: true}
 	annots := &column{header: "ANNOTATIONS", min: 11, shrinkFirst: true}
 	now := o.now().In(o.location())
-	var anyHTTP, anyAnnotations bool
+	var anyHTTP, anyAnnotations, anyType bool
+	var entryNames []string
 	for _, s := range rows {
 		id.cells = append(id.cells, clean(s.ID))
 		start.cells = append(start.cells, startText(s.Start, now, o.location()))
@@ -63,6 +66,8 @@ func Table(w io.Writer, rows []Summary, o Options) error {
 		dur.cells = append(dur.cells, compactDuration(s.Duration))
 		status.cells = append(status.cells, StatusText(s))
 		entry.cells = append(entry.cells, entryText(s))
+		entryNames = append(entryNames, clean(s.EntryName))
+		anyType = anyType || s.EntryType != ""
 		h := httpText(s)
 		anyHTTP = anyHTTP || h != ""
 		httpc.cells = append(httpc.cells, h)
@@ -77,13 +82,27 @@ func Table(w io.Writer, rows []Summary, o Options) error {
 	if anyAnnotations {
 		cols = append(cols, annots)
 	}
-	// Too narrow for every column even when shortened: leave out the
-	// annotations, then the HTTP request.
-	for _, drop := range []*column{annots, httpc} {
+	remove := func(drop *column) func() {
+		return func() { cols = slices.DeleteFunc(cols, func(c *column) bool { return c == drop }) }
+	}
+	// What gives way, in order, while the narrowest line is too wide.
+	steps := []func(){
+		remove(annots),
+		remove(httpc),
+		func() {
+			if anyType {
+				entry.cells = entryNames
+			}
+		},
+		remove(dur),
+		remove(resp),
+		func() { entry.min = 11 },
+	}
+	for _, step := range steps {
 		if minWidth(cols) <= o.width() {
 			break
 		}
-		cols = slices.DeleteFunc(cols, func(c *column) bool { return c == drop })
+		step()
 	}
 	fit(cols, o.width())
 
