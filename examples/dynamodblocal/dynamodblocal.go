@@ -47,8 +47,6 @@ type table struct {
 	order           []string // insertion order of keys, for Scan
 	hashType        string
 	rangeType       string
-	readCapacity    int
-	writeCapacity   int
 	billingOnDemand bool
 }
 

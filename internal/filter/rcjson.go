@@ -47,9 +47,8 @@ type (
 	}
 )
 
-func (o optString) match(s string) bool  { return !o.set || o.v == s }
-func (o optBool) match(b bool) bool      { return !o.set || o.v == b }
-func (o optNumber) match(f float64) bool { return !o.set || o.v == f }
+func (o optString) match(s string) bool { return !o.set || o.v == s }
+func (o optBool) match(b bool) bool     { return !o.set || o.v == b }
 
 // parseJSON parses rootcause.json = #[...] (or json = #[...]).
 func (p *parser) parseJSON() (*node, *Error) {

@@ -24,14 +24,6 @@ func (s Stats) Total() int64 { return s.OK + s.ErrorOther + s.Throttle + s.Fault
 // ErrorStatistics.TotalCount).
 func (s Stats) Errors() int64 { return s.ErrorOther + s.Throttle }
 
-func (s *Stats) add(o Stats) {
-	s.OK += o.OK
-	s.ErrorOther += o.ErrorOther
-	s.Throttle += o.Throttle
-	s.Fault += o.Fault
-	s.ResponseTime += o.ResponseTime
-}
-
 // HistogramEntry is one bar of a histogram: Count values near Value
 // (seconds).
 type HistogramEntry struct {

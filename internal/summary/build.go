@@ -133,9 +133,6 @@ func (b *Builder) isSegmentRoot(g int32) bool {
 	return dv.root == g && !dv.independent
 }
 
-// resolved reports whether g is part of the resolved trace.
-func (b *Builder) resolved(g int32) bool { return !b.ents[g].skip }
-
 // byStart orders entities by start time, then ID, then arrival.
 func (b *Builder) byStart(x, y int32) int {
 	ex, ey := &b.ents[x], &b.ents[y]

@@ -102,9 +102,9 @@ func TestRoundTrip(t *testing.T) {
 	if code := post("init/error", `{"errorMessage":"no module","errorType":"Runtime.ImportModuleError"}`, nil); code != 202 {
 		t.Errorf("init error: %d", code)
 	}
-	ch, e := s.InitError()
+	ch, _ := s.InitError()
 	<-ch
-	if _, e = s.InitError(); e == nil || e.Type != "Runtime.ImportModuleError" {
+	if _, e := s.InitError(); e == nil || e.Type != "Runtime.ImportModuleError" {
 		t.Errorf("init error %+v", e)
 	}
 

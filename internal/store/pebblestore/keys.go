@@ -165,19 +165,6 @@ func clampSec(sec int64) uint32 {
 	return uint32(min(max(sec, 0), math.MaxUint32))
 }
 
-// secBound returns the first key of prefix at second sec or later, for the
-// bounds of a range [from, to) given in int64 seconds: seconds before 0 start
-// at the prefix, seconds past the uint32 range end after it.
-func secBound(prefix byte, sec int64) []byte {
-	switch {
-	case sec <= 0:
-		return []byte{prefix}
-	case sec > math.MaxUint32:
-		return []byte{prefix + 1}
-	}
-	return secKey(prefix, uint32(sec))
-}
-
 // appendInt64 appends v so that byte order is numeric order: big-endian
 // with the sign bit flipped.
 func appendInt64(dst []byte, v int64) []byte {
