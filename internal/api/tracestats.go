@@ -27,11 +27,15 @@ const TraceStatsPath = "/counterspy/v1/trace-stats"
 // request on a huge store bounded, and an answer that hit it says so
 // (complete=false) and how far back it got.
 const (
-	traceStatsMaxWindow   = 31 * 24 * time.Hour
-	traceStatsMaxPoints   = 1500
-	traceStatsMaxExamined = 2_000_000
-	traceStatsMaxTime     = 10 * time.Second
-	traceStatsPageSize    = 1000
+	traceStatsMaxWindow = 31 * 24 * time.Hour
+	traceStatsMaxPoints = 1500
+	traceStatsPageSize  = 1000
+)
+
+// The scan budget of one request (variables so a test can make it small).
+var (
+	traceStatsMaxExamined int64 = 2_000_000
+	traceStatsMaxTime           = 10 * time.Second
 )
 
 type traceStatsOutput struct {

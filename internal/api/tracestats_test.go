@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/counterspy/counterspy/internal/api"
+	"github.com/counterspy/counterspy/internal/query"
 )
 
 type traceStats struct {
@@ -34,7 +36,12 @@ type traceStats struct {
 
 func (s *server) traceStats(t *testing.T, q url.Values) (int, traceStats, string) {
 	t.Helper()
-	a := api.New(nil, s.st, api.Options{}, metrics.NewSet(), quiet)
+	return s.traceStatsWith(t, api.Options{}, q)
+}
+
+func (s *server) traceStatsWith(t *testing.T, opts api.Options, q url.Values) (int, traceStats, string) {
+	t.Helper()
+	a := api.New(nil, s.st, opts, metrics.NewSet(), quiet)
 	rec := httptest.NewRecorder()
 	a.ServeTraceStats(rec, httptest.NewRequest(http.MethodGet, api.TraceStatsPath+"?"+q.Encode(), nil))
 	var out traceStats
@@ -120,6 +127,16 @@ func TestTraceStats(t *testing.T) {
 	q.Set("filter", "fault")
 	if _, st, body = s.traceStats(t, q); st.Traces != 10 {
 		t.Fatalf("fault: %s", body)
+	}
+
+	// A scan cut short by its budget says so, and how far back it got.
+	api.SetTraceStatsBudget(t, 25)
+	if _, st, body = s.traceStatsWith(t, api.Options{Query: query.Options{MaxExamined: 10}}, window); st.Complete ||
+		st.Examined != 30 || st.Traces != 30 || st.ScannedFrom < float64(base) || st.ScannedFrom >= float64(base+100*1800) {
+		t.Fatalf("budget of 25 summaries, 10 per call: %s", body)
+	}
+	if !strings.Contains(body, `"note":"scan budget reached after 30 summaries`) {
+		t.Fatalf("no note on the estimate: %s", body)
 	}
 
 	for _, bad := range []url.Values{
