@@ -4,6 +4,7 @@ import { edgeFilter, health, healthClass, serviceFilter } from './health';
 import { binValues, niceStep } from './histogram';
 import { parseRoute } from './router';
 import { daySlices, rangeFromQuery, rangeToQuery, resolveRange } from './time';
+import { timeTicks } from './components/TimeSeriesChart';
 import { buildTimeline, nodeOf } from './trace/model';
 import type { Trace } from './types';
 
@@ -111,5 +112,19 @@ describe('daySlices', () => {
       { start: 0.5 * 86400, end: 1.5 * 86400 },
       { start: 0, end: 0.5 * 86400 },
     ]);
+  });
+});
+
+describe('timeTicks', () => {
+  it('puts ticks on round instants inside the window', () => {
+    const start = Date.UTC(2026, 11, 7, 13, 26, 10) / 1000;
+    const ticks = timeTicks(start, start + 3600, 8);
+    expect(ticks.length).toBeGreaterThan(3);
+    expect(ticks.length).toBeLessThanOrEqual(8);
+    for (const t of ticks) {
+      expect(t).toBeGreaterThanOrEqual(start);
+      expect(t).toBeLessThanOrEqual(start + 3600);
+      expect(t % 60).toBe(0);
+    }
   });
 });

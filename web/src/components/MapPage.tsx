@@ -102,14 +102,16 @@ export function MapPage({ query }: { query: URLSearchParams }) {
         }
         onLink={linkClick}
         onClose={() => select(undefined)}
+        series={
+          <MapSeries
+            start={w.start}
+            end={w.end}
+            group={group}
+            selector={client && targets[0] ? `service(${idRef(targets[0])})` : `service(${idRef(s)})`}
+            onSelect={zoom}
+          />
+        }
       >
-        <MapSeries
-          start={w.start}
-          end={w.end}
-          group={group}
-          selector={client && targets[0] ? `service(${idRef(targets[0])})` : `service(${idRef(s)})`}
-          onSelect={zoom}
-        />
         <Neighbours title="Calls" list={targets} onPick={(t) => select({ kind: 'edge', from: s.ReferenceId, to: t.ReferenceId })} />
         <Neighbours title="Called by" list={callers} onPick={(c) => select({ kind: 'edge', from: c.ReferenceId, to: s.ReferenceId })} />
       </StatsPanel>
@@ -133,14 +135,16 @@ export function MapPage({ query }: { query: URLSearchParams }) {
         }}
         onLink={linkClick}
         onClose={() => select(undefined)}
+        series={
+          <MapSeries
+            start={w.start}
+            end={w.end}
+            group={group}
+            selector={a.Type === 'client' ? `service(${idRef(b)})` : `edge(${idRef(a)}, ${idRef(b)})`}
+            onSelect={zoom}
+          />
+        }
       >
-        <MapSeries
-          start={w.start}
-          end={w.end}
-          group={group}
-          selector={a.Type === 'client' ? `service(${idRef(b)})` : `edge(${idRef(a)}, ${idRef(b)})`}
-          onSelect={zoom}
-        />
         <div class="actions">
           <button type="button" class="secondary" onClick={() => select({ kind: 'node', ref: a.ReferenceId })}>
             Caller: {a.Name}

@@ -39,6 +39,17 @@ function tickLabel(t: number, span: number): string {
   return span > 86400 ? `${two(d.getMonth() + 1)}-${two(d.getDate())} ${hm}` : hm;
 }
 
+/** Round instants (whole minutes, hours, local midnights) across [start, end], at most about n of them. */
+export function timeTicks(start: number, end: number, n: number): number[] {
+  const steps = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];
+  const step = steps.find((s) => (end - start) / s <= n) ?? 604800;
+  // align in local time, so "00:00" is midnight where the reader is
+  const off = -new Date(start * 1000).getTimezoneOffset() * 60;
+  const out: number[] = [];
+  for (let t = Math.ceil((start + off) / step) * step - off; t <= end; t += step) out.push(t);
+  return out;
+}
+
 function niceTicks(max: number, n: number): number[] {
   const step = niceStep(max, Math.max(1, n));
   const out: number[] = [];
@@ -115,8 +126,7 @@ export function TimeSeriesChart({ points, period, start, end, onSelect, label, h
         )
       : null;
 
-  const nx = Math.max(2, Math.min(8, Math.floor(plotW / 110)));
-  const xticks = Array.from({ length: nx + 1 }, (_, i) => start + (i * span) / nx);
+  const xticks = timeTicks(start, start + span, Math.max(2, Math.min(10, Math.floor(plotW / 70))));
   const totals = points.reduce((a, p) => ({ total: a.total + p.total, fault: a.fault + p.fault }), { total: 0, fault: 0 });
 
   return (
@@ -184,10 +194,14 @@ export function TimeSeriesChart({ points, period, start, end, onSelect, label, h
         {shown && <rect x={x(shown[0])} y={pad.top} width={Math.max(1, x(shown[1]) - x(shown[0]))} height={inner + pad.gap} class="brush" />}
         <line x1={pad.left} x2={pad.left + plotW} y1={pad.top + reqH} y2={pad.top + reqH} class="baseline" />
         <line x1={pad.left} x2={pad.left + plotW} y1={latTop + latH} y2={latTop + latH} class="baseline" />
-        {xticks.map((t, i) => (
-          <text key={'x' + i} x={x(t)} y={height - 6} text-anchor={i === 0 ? 'start' : i === nx ? 'end' : 'middle'} class="axis">
-            {tickLabel(t, span)}
-          </text>
+        {xticks.map((t) => (
+          <g key={'x' + t}>
+            <line x1={x(t)} x2={x(t)} y1={pad.top + reqH} y2={pad.top + reqH + 3} class="baseline" />
+            <line x1={x(t)} x2={x(t)} y1={latTop + latH} y2={latTop + latH + 3} class="baseline" />
+            <text x={x(t)} y={height - 6} text-anchor={x(t) < pad.left + 30 ? 'start' : x(t) > pad.left + plotW - 30 ? 'end' : 'middle'} class="axis">
+              {tickLabel(t, span)}
+            </text>
+          </g>
         ))}
       </svg>
       <ul class="legend small" aria-hidden="true">
