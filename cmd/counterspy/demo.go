@@ -30,6 +30,7 @@ func runDemo(ctx context.Context, srv *server.Server, log *slog.Logger) {
 		log.Error("demo: no seed scenario", "err", err)
 		return
 	}
+	sc = withDemoLogs(ctx, sc, srv.Store(), log) // the functions' log lines beside each trace
 	// Backfill only what an earlier run did not feed, so a restart does not
 	// store the same hour twice (and double every rate on the map).
 	marker := demoMarker{filepath.Join(srv.DataDir(), demoMarkerFile)}

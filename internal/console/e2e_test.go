@@ -43,15 +43,24 @@ func seedServer(t *testing.T, span time.Duration) *server.Server {
 			t.Errorf("close server: %v", err)
 		}
 	})
-	sc, err := loadgen.New("seed", 1)
+	now := time.Now()
+	n := seedBand(t, srv, now.Add(-span), now.Add(-10*time.Second), 1)
+	t.Logf("seeded %d traces over %v", n, span)
+	return srv
+}
+
+// seedBand stores the seed scenario's traces of [from, to): one upload (three
+// traces) every 5 seconds.
+func seedBand(t *testing.T, srv *server.Server, from, to time.Time, seed uint64) int {
+	t.Helper()
+	sc, err := loadgen.New("seed", seed)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dec := segment.NewDecoder(0)
-	now := time.Now()
 	i := 0
 	var segs []segment.Segment
-	for at := now.Add(-span); at.Before(now.Add(-10 * time.Second)); at = at.Add(5 * time.Second) {
+	for at := from; at.Before(to); at = at.Add(5 * time.Second) {
 		for range 3 {
 			tr := sc.Trace(i, at)
 			i++
@@ -71,8 +80,7 @@ func seedServer(t *testing.T, span time.Duration) *server.Server {
 	if err := srv.Pipeline().SubmitWait(context.Background(), segs); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("seeded %d traces over %v", i, span)
-	return srv
+	return i
 }
 
 func post(t *testing.T, c *http.Client, url, body string) (int, map[string]any) {
@@ -164,6 +172,10 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	srv := seedServer(t, 20*time.Minute)
 	base := "http://" + srv.HTTPAddr()
+	// Three days ago, half an hour more: a 7-day window holds more traces
+	// than the list loads at once (1,000), and more than one day.
+	old := time.Now().Add(-72 * time.Hour)
+	t.Logf("seeded %d traces three days ago", seedBand(t, srv, old, old.Add(30*time.Minute), 2))
 
 	// The map needs the service graph; fail here, clearly, if it is empty.
 	c := &http.Client{Timeout: 10 * time.Second}
@@ -189,7 +201,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("browser test failed: %v (screenshots in %s)", err, artifacts)
 	}
 	shots, _ := filepath.Glob(filepath.Join(artifacts, "*.png"))
-	if len(shots) < 8 {
+	if len(shots) < 14 {
 		t.Errorf("want a screenshot of every page, got %v", shots)
 	}
 }

@@ -219,6 +219,7 @@ func (s *Server) routes(a *api.API) http.Handler {
 	})
 	mux.HandleFunc("POST "+logsPath, s.postLogs)
 	mux.HandleFunc("GET "+logsPath, s.getLogs)
+	mux.HandleFunc("GET "+api.TraceStatsPath, a.ServeTraceStats)
 	if s.lambda != nil {
 		s.lambda.Register(mux)
 	}

@@ -29,6 +29,15 @@ async function api(path, body) {
   return { status: res.status, body: await res.json() };
 }
 
+/** Counterspy's whole-window aggregate. */
+async function traceStats(start, end, filter) {
+  const q = new URLSearchParams({ start: String(start), end: String(end), period: '60' });
+  if (filter) q.set('filter', filter);
+  const res = await fetch(`${base}/counterspy/v1/trace-stats?${q}`);
+  check(res.ok, `trace-stats ${filter}: ${res.status}`);
+  return res.json();
+}
+
 /** Every summary the API returns for a filter over the window (all pages). */
 async function allSummaries(start, end, filter) {
   const out = [];
@@ -116,7 +125,27 @@ try {
   check(/Faults \(5xx\)/.test(statsText), 'node panel has no fault count');
   check(/sel=n%3AAWS%3A%3ALambda%3A%3AFunction%7Cxraystarter-py|sel=n:AWS::Lambda::Function\|xraystarter-py/.test(page.url()), `selection not in the URL: ${page.url()}`);
   check(await page.$('.side .histogram svg rect.bar'), 'node panel has no response-time histogram');
-  await shot('map-node.png', 'xraystarter-py function selected with the keyboard: request counts by outcome, response-time histogram, links to its traces');
+  await page.waitForSelector('.side .timeseries svg rect.seg.fault');
+  check((await page.$$('.side .timeseries svg path.lat.p99')).length === 1, 'node panel has no p99 latency line');
+  await shot('map-node.png', 'xraystarter-py function selected with the keyboard: request counts by outcome, requests/faults and p50/p90/p99 per minute, response-time histogram, links to its traces');
+
+  step = 'service map: drag on the time series';
+  {
+    const b = await page.locator('.side .timeseries svg').boundingBox();
+    await page.mouse.move(b.x + b.width * 0.55, b.y + 30);
+    await page.mouse.down();
+    await page.mouse.move(b.x + b.width * 0.95, b.y + 30, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForURL(/start=.*end=/);
+    const u = new URL(page.url()).searchParams;
+    const span = (Date.parse(u.get('end')) - Date.parse(u.get('start'))) / 1000;
+    log(`dragged map window: ${u.get('start')} – ${u.get('end')} (${span} s)`);
+    check(span > 0 && span < 3600, `dragging should narrow the window, got ${span} s`);
+    check(u.get('sel'), 'the selection was lost when the window changed');
+    await page.waitForSelector('.side .timeseries svg');
+    await page.goBack();
+    await page.waitForSelector('.side .timeseries svg rect.seg');
+  }
 
   step = 'service map: view faults';
   await Promise.all([page.waitForURL(/\/traces\?/), page.click('.side a.button:has-text("Faults")')]);
@@ -167,14 +196,69 @@ try {
   log(`filter lists ${statuses.length} rows on the first page; the API has ${want.length} matching traces`);
   check(statuses.length > 0 && statuses.every((s) => s === 'fault'), `rows that are not faults: ${statuses}`);
   check(entries.every((e) => e.includes('xraystarter-py')), `entry points other than xraystarter-py: ${entries}`);
-  const loaded = await page.textContent('.analytics-head');
-  check(loaded.includes(`${want.length.toLocaleString('en-US')} traces loaded`), `page says "${loaded}", the API has ${want.length}`);
+  const loaded = await page.textContent('.analytics:has(.histogram) .analytics-head');
+  check(loaded.includes(`${want.length.toLocaleString('en-US')} listed`), `page says "${loaded}", the API has ${want.length}`);
   await shot('traces-filtered.png', 'service("xraystarter-py") { fault }: only failing traces, all entering at xraystarter-py, with their response-time histogram');
 
   step = 'traces: deep link';
   await page.reload();
   await page.waitForSelector('table.traces tbody tr');
   check((await page.inputValue('#filter-input')) === 'service("xraystarter-py") { fault }', 'the filter did not survive a reload');
+
+  step = 'traces: the fault hint';
+  // The README's first question: `fault` sees only entry points, and the
+  // seed's entry points (AWS::Lambda) answer 202 while the Python function
+  // fails below them.
+  await page.goto(`${base}/traces?last=1h&filter=fault`);
+  await page.waitForSelector('.fault-hint');
+  const hint = await page.textContent('.fault-hint');
+  log(`hint: ${hint.replace(/\s+/g, ' ')}`);
+  check(hint.includes('xraystarter-py'), `the hint does not name the failing service: ${hint}`);
+  await shot('traces-fault-hint.png', '`fault` matches nothing: the console says the faults are below the entry point and offers service() { fault }');
+  await Promise.all([page.waitForURL(/filter=service/), page.click('.fault-hint a[data-filter="service() { fault }"]')]);
+  await page.waitForSelector('table.traces tbody tr');
+  const deep = await page.$$eval('table.traces tbody tr', (rows) => rows.map((r) => r.dataset.status));
+  check(deep.length > 0 && deep.every((s) => s === 'fault'), `service() { fault } should list faults only: ${deep}`);
+
+  step = 'traces: root-cause message in the list';
+  const causes = await page.$$eval('table.traces tbody tr td.rootcause', (tds) => tds.map((t) => t.textContent));
+  check(
+    causes.length > 0 && causes.every((c) => c === "Runtime.ImportModuleError: Unable to import module 'lambda_function': No module named 'aws_xray_sdk'"),
+    `root-cause column: ${causes.slice(0, 3)}`,
+  );
+  await shot('traces-rootcause.png', 'service() { fault }: every failing trace with its root cause, exception type and message');
+
+  step = 'traces: time series over the window';
+  await page.waitForSelector('.analytics .timeseries svg rect.seg.fault');
+  {
+    const w = await page.evaluate(() => {
+      const t = Math.ceil(Date.now() / 1000);
+      return [t - 3600, t];
+    });
+    const st = await traceStats(w[0], w[1], 'service() { fault }');
+    const badge = await page.textContent('.results-head .badge.fault');
+    check(badge === `${st.fault.toLocaleString('en-US')} fault`, `fault badge "${badge}", the server counts ${st.fault}`);
+    check((await page.$$('.analytics .timeseries svg path.lat')).length === 3, 'no p50/p90/p99 lines');
+  }
+  await shot('traces-timeseries.png', 'the trace list of service() { fault }: requests and faults per minute with p50/p90/p99 latency above the histogram');
+
+  step = 'traces: drag on the time series';
+  {
+    await page.goto(`${base}/traces?last=1h`);
+    await page.waitForSelector('.analytics .timeseries svg rect.seg');
+    const b = await page.locator('.analytics .timeseries svg').boundingBox();
+    await page.mouse.move(b.x + b.width * 0.7, b.y + 40);
+    await page.mouse.down();
+    await page.mouse.move(b.x + b.width * 0.9, b.y + 40, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForURL(/start=.*end=/);
+    const u = new URL(page.url()).searchParams;
+    const span = (Date.parse(u.get('end')) - Date.parse(u.get('start'))) / 1000;
+    check(span >= 60 && span < 3600, `dragging should narrow the window, got ${span} s`);
+    await page.waitForFunction(() => !document.querySelector('.analytics-head')?.textContent?.includes('Loading'));
+    await page.waitForSelector('.analytics .timeseries svg rect.seg');
+    await shot('traces-zoomed.png', `the trace list after dragging across its chart: the window is ${span} s`);
+  }
 
   step = 'traces: histogram narrows the list';
   await page.goto(`${base}/traces?last=1h`);
@@ -225,7 +309,9 @@ try {
   check((await page.$$('.mini-map .node')).length >= 2, 'no trace map');
   await page.click('.tl-row[data-phase="Invocation"]');
   await page.waitForSelector('.segment-details h2:has-text("Invocation")');
-  await shot('trace.png', 'a failing xraystarter-py trace: its map, the timeline with Dwell Time, Attempt #1, Invocation, Overhead (and Initialization on cold starts), the fault marked; Invocation selected');
+  const rc = await page.textContent('.rootcauses');
+  check(rc.includes("Runtime.ImportModuleError: Unable to import module 'lambda_function'"), `no root-cause message atop the trace: ${rc}`);
+  await shot('trace.png', 'a failing xraystarter-py trace: the root cause (exception and message) on top, its map, the timeline with Dwell Time, Attempt #1, Invocation, Overhead (and Initialization on cold starts), the fault marked; Invocation selected');
 
   step = 'trace detail: exception';
   await faultRow.click();
@@ -301,6 +387,66 @@ try {
   check(caret === col - 1, `caret at ${caret}, want ${col - 1} (column ${col})`);
   check((await page.getAttribute('#filter-input', 'aria-invalid')) === 'true', 'the input is not marked invalid');
   await shot('traces-error.png', `a broken expression: the server's message shown with a caret under column ${col}`);
+
+  // ------------------------------------------------------ 7-day window
+  step = 'a 7-day window';
+  {
+    await page.goto(`${base}/traces?last=7d`);
+    await page.waitForSelector('table.traces tbody tr');
+    await page.waitForFunction(() => !document.querySelector('.analytics-head')?.textContent?.includes('Loading'));
+    await page.waitForSelector('.analytics .timeseries svg rect.seg');
+    check((await page.inputValue('select[aria-label="Time range"]')) === '7d', 'the picker does not show 7 days');
+    const w = await page.evaluate(() => {
+      const t = Math.ceil(Date.now() / 1000);
+      return [t - 7 * 86400, t];
+    });
+    const st = await traceStats(w[0], w[1], '');
+    const counts = await page.$$eval('.results-head .badge', (els) => els.map((e) => parseInt(e.textContent.replace(/,/g, ''), 10)));
+    const shown = counts.reduce((a, b) => a + b, 0);
+    const listed = await page.textContent('.analytics:has(.histogram) .analytics-head');
+    log(`7 days: server counts ${st.traces} traces (complete ${st.complete}), badges ${counts}; ${listed}`);
+    check(st.traces > 1000 && shown === st.traces, `the counts should cover the whole window (${st.traces}), not the loaded traces: ${counts}`);
+    // X-Ray answers a day per call: the list goes past the newest day.
+    const days = await page.$$eval('table.traces tbody tr td:nth-child(2)', (tds) => tds.map((t) => t.getAttribute('title')?.slice(0, 10)));
+    await page.click('button.sort[data-sort="start"]'); // oldest first
+    const oldest = await page.getAttribute('table.traces tbody tr td:nth-child(2)', 'title');
+    log(`newest rows from ${days[0]}, oldest loaded row ${oldest}`);
+    check(Date.now() - Date.parse(oldest.replace(' ', 'T') + 'Z') > 48 * 3600e3, `no trace older than a day in the 7-day list: oldest ${oldest}`);
+    await shot('traces-7d.png', 'the last 7 days: the chart shows both bands (three days ago and now), counts of the whole window');
+
+    await page.goto(`${base}/map?last=7d`);
+    await page.waitForSelector('.node[data-type="AWS::Lambda::Function"]');
+    const graph = await page.$$eval('.node', (els) => els.length);
+    check(graph >= 7, `the 7-day map has ${graph} nodes`);
+    await shot('map-7d.png', 'the service map over 7 days (seven GetServiceGraph calls of a day, merged)');
+  }
+
+  // ----------------------------------------------------------- dark mode
+  step = 'dark mode';
+  {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(`${base}/map?last=1h&sel=${encodeURIComponent('n:AWS::Lambda::Function|xraystarter-py')}`);
+    await page.waitForSelector('.side .timeseries svg rect.seg');
+    const bg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    const lum = (c) => {
+      const [r, g, b] = c.match(/\d+/g).map(Number);
+      return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+    };
+    log(`dark background ${bg}`);
+    check(lum(bg) < 0.2, `the background is not dark: ${bg}`);
+    const text = await page.evaluate(() => getComputedStyle(document.querySelector('.side .panel')).color);
+    check(lum(text) > 0.7, `panel text is not light on dark: ${text}`);
+    await shot('dark-map.png', 'dark mode: service map with a function selected, its time series and histogram');
+    await page.goto(`${base}/traces?last=1h&filter=${encodeURIComponent('service() { fault }')}`);
+    await page.waitForSelector('table.traces tbody tr');
+    await page.waitForSelector('.analytics .timeseries svg rect.seg');
+    await shot('dark-traces.png', 'dark mode: trace list with its chart, histogram and root causes');
+    await Promise.all([page.waitForURL(/\/traces\/1-/), page.click('table.traces tbody tr td a')]);
+    await page.waitForSelector('.tl-row');
+    await page.waitForSelector('.rootcauses');
+    await shot('dark-trace.png', 'dark mode: a failing trace, root cause, map and timeline');
+    await page.emulateMedia({ colorScheme: 'light' });
+  }
 
   step = 'keyboard navigation between pages';
   await page.click('h1'); // leave the input

@@ -1,8 +1,13 @@
 // The X-Ray REST-JSON API on the same origin: every operation is a POST of
 // a JSON body to a capitalized path; errors carry x-amzn-ErrorType and
 // {"__type","message"}.
+import { mergeGraphs } from './graphmerge';
+import { daySlices } from './time';
 import type {
   Group,
+  HistogramEntry,
+  Statistics,
+  TraceStats,
   LogRecord,
   Service,
   ServiceGraph,
@@ -63,8 +68,21 @@ export function getTraceSummaries(q: SummariesQuery, signal?: AbortSignal): Prom
   return call('/TraceSummaries', body, signal);
 }
 
-/** GetServiceGraph, every page. */
+/** GetServiceGraph over any window: one call (every page) per day, merged. */
 export async function getServiceGraph(
+  start: number,
+  end: number,
+  group: string | undefined,
+  signal?: AbortSignal,
+): Promise<ServiceGraph> {
+  const slices = daySlices(start, end);
+  if (slices.length === 1) return getServiceGraphDay(start, end, group, signal);
+  const graphs = await Promise.all(slices.map((w) => getServiceGraphDay(w.start, w.end, group, signal)));
+  return { ...mergeGraphs(graphs), StartTime: start, EndTime: end };
+}
+
+/** GetServiceGraph, every page (a window of at most 24 hours). */
+async function getServiceGraphDay(
   start: number,
   end: number,
   group: string | undefined,
@@ -128,4 +146,71 @@ export async function getLogs(traceId: string, signal?: AbortSignal): Promise<Lo
   if (!type.includes('json')) return null;
   const out = await res.json();
   return Array.isArray(out) ? (out as LogRecord[]) : [];
+}
+
+export interface SeriesPoint {
+  Timestamp: number;
+  EdgeSummaryStatistics?: Statistics;
+  ServiceSummaryStatistics?: Statistics;
+  ResponseTimeHistogram?: HistogramEntry[];
+}
+
+/** GetTimeSeriesServiceStatistics over any window, a day per call, oldest point first. */
+export async function getTimeSeries(
+  start: number,
+  end: number,
+  selector: string | undefined,
+  group: string | undefined,
+  period: number,
+  signal?: AbortSignal,
+): Promise<SeriesPoint[]> {
+  const day = async (w: { start: number; end: number }) => {
+    const points: SeriesPoint[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const body: Record<string, unknown> = { StartTime: w.start, EndTime: w.end, Period: period };
+      if (selector) body.EntitySelectorExpression = selector;
+      if (group && group !== 'Default') body.GroupName = group;
+      if (token) body.NextToken = token;
+      const out = await call<{ TimeSeriesServiceStatistics?: SeriesPoint[]; NextToken?: string }>('/TimeSeriesServiceStatistics', body, signal);
+      points.push(...(out.TimeSeriesServiceStatistics ?? []));
+      token = out.NextToken || undefined;
+    } while (token && ++pages < 50);
+    return points;
+  };
+  const days = await Promise.all(daySlices(start, end).map(day));
+  const seen = new Set<number>();
+  return days
+    .flat()
+    .filter((p) => !seen.has(p.Timestamp) && (seen.add(p.Timestamp), true))
+    .sort((a, b) => a.Timestamp - b.Timestamp);
+}
+
+/** Counterspy's aggregate over every summary a filter matches in the window (GET /counterspy/v1/trace-stats). */
+export async function getTraceStats(filter: string, start: number, end: number, period: number, signal?: AbortSignal): Promise<TraceStats> {
+  const q = new URLSearchParams({ start: String(start), end: String(end), period: String(period) });
+  if (filter.trim()) q.set('filter', filter);
+  let res: Response;
+  try {
+    res = await fetch(`/counterspy/v1/trace-stats?${q}`, { headers: { Accept: 'application/json' }, signal });
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e;
+    throw new ApiError('NetworkError', `cannot reach the server: ${(e as Error).message}`, 0);
+  }
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    /* reported below */
+  }
+  if (!res.ok) throw new ApiError(res.headers.get('x-amzn-ErrorType') ?? 'HTTP' + res.status, String(json.message ?? (text || res.statusText)), res.status);
+  return json as unknown as TraceStats;
+}
+
+/** A period (a multiple of 60 s) giving at most about `points` points over the window. */
+export function periodFor(seconds: number, points = 240): number {
+  const steps = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+  return steps.find((p) => seconds / p <= points) ?? 86400;
 }

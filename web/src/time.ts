@@ -14,10 +14,23 @@ export const presets: { label: string; value: string }[] = [
   { label: 'Last 6 hours', value: '6h' },
   { label: 'Last 12 hours', value: '12h' },
   { label: 'Last 24 hours', value: '24h' },
+  { label: 'Last 3 days', value: '3d' },
+  { label: 'Last 7 days', value: '7d' },
+  { label: 'Last 30 days', value: '30d' },
 ];
 
-/** The API's longest window (GetTraceSummaries, GetServiceGraph). */
-export const maxWindowSeconds = 24 * 3600;
+/** The longest window one X-Ray call takes (GetTraceSummaries, GetServiceGraph): longer ones are asked a day at a time. */
+export const apiWindowSeconds = 24 * 3600;
+
+/** The console's longest window: X-Ray's retention. */
+export const maxWindowSeconds = 31 * 86400;
+
+/** [start, end) cut into windows of at most a day, newest first (X-Ray scans newest first too). */
+export function daySlices(start: number, end: number): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  for (let e = end; e > start; e -= apiWindowSeconds) out.push({ start: Math.max(start, e - apiWindowSeconds), end: e });
+  return out.length ? out : [{ start, end }];
+}
 
 export const defaultRange: TimeRange = { kind: 'relative', seconds: 3600 };
 

@@ -179,3 +179,25 @@ export interface ExceptionDoc {
   cause?: string;
   stack?: { path?: string; line?: number | null; label?: string }[];
 }
+
+/** GET /counterspy/v1/trace-stats: every summary the filter matches in the window. */
+export interface TraceStats {
+  start: number;
+  end: number;
+  period: number;
+  filter: string;
+  traces: number;
+  fault: number;
+  error: number;
+  throttle: number;
+  ok: number;
+  p50?: number;
+  p90?: number;
+  p99?: number;
+  histogram: HistogramEntry[];
+  series: { time: number; traces: number; fault: number; error: number; throttle: number; p50?: number; p90?: number; p99?: number }[];
+  examined: number;
+  complete: boolean;
+  scannedFrom: number;
+  note?: string;
+}

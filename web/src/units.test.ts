@@ -3,7 +3,8 @@ import { fmtPercent, fmtSeconds, quote } from './format';
 import { edgeFilter, health, healthClass, serviceFilter } from './health';
 import { binValues, niceStep } from './histogram';
 import { parseRoute } from './router';
-import { rangeFromQuery, rangeToQuery, resolveRange } from './time';
+import { daySlices, rangeFromQuery, rangeToQuery, resolveRange } from './time';
+import { timeTicks } from './components/TimeSeriesChart';
 import { buildTimeline, nodeOf } from './trace/model';
 import type { Trace } from './types';
 
@@ -62,7 +63,9 @@ describe('router and time', () => {
 
   it('reads and writes ranges', () => {
     expect(rangeFromQuery(new URLSearchParams('last=15m'))).toEqual({ kind: 'relative', seconds: 900 });
-    expect(rangeFromQuery(new URLSearchParams('last=48h'))).toEqual({ kind: 'relative', seconds: 86400 });
+    // longer than a day is asked a day at a time; the console caps at 31 days
+    expect(rangeFromQuery(new URLSearchParams('last=7d'))).toEqual({ kind: 'relative', seconds: 7 * 86400 });
+    expect(rangeFromQuery(new URLSearchParams('last=90d'))).toEqual({ kind: 'relative', seconds: 31 * 86400 });
     const abs = rangeFromQuery(new URLSearchParams('start=2026-11-20T10:00:00Z&end=2026-11-20T11:00:00Z'));
     expect(abs).toEqual({ kind: 'absolute', start: 1795168800, end: 1795172400 });
     expect(rangeToQuery(abs)).toEqual({ last: undefined, start: '2026-11-20T10:00:00Z', end: '2026-11-20T11:00:00Z' });
@@ -98,5 +101,30 @@ describe('timeline model', () => {
     expect(open.inProgress).toBe(true);
     expect(open.end).toBe(10.3);
     expect(nodeOf({ id: 'q', name: 'SQS', inferred: true, start_time: 0, aws: { queue_url: 'https://sqs/1/jobs' } }).name).toBe('jobs');
+  });
+});
+
+describe('daySlices', () => {
+  it('cuts a window into days, newest first', () => {
+    expect(daySlices(0, 100)).toEqual([{ start: 0, end: 100 }]);
+    expect(daySlices(0, 2.5 * 86400)).toEqual([
+      { start: 1.5 * 86400, end: 2.5 * 86400 },
+      { start: 0.5 * 86400, end: 1.5 * 86400 },
+      { start: 0, end: 0.5 * 86400 },
+    ]);
+  });
+});
+
+describe('timeTicks', () => {
+  it('puts ticks on round instants inside the window', () => {
+    const start = Date.UTC(2026, 11, 7, 13, 26, 10) / 1000;
+    const ticks = timeTicks(start, start + 3600, 8);
+    expect(ticks.length).toBeGreaterThan(3);
+    expect(ticks.length).toBeLessThanOrEqual(8);
+    for (const t of ticks) {
+      expect(t).toBeGreaterThanOrEqual(start);
+      expect(t).toBeLessThanOrEqual(start + 3600);
+      expect(t % 60).toBe(0);
+    }
   });
 });

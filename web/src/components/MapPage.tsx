@@ -10,6 +10,7 @@ import { href, linkClick, setQuery } from '../router';
 import { rangeFromQuery, rangeToQuery, resolveRange, type TimeRange } from '../time';
 import type { HistogramEntry, Service } from '../types';
 import { nodeHealth, ServiceMap, type Selection } from './ServiceMap';
+import { MapSeries } from './MapSeries';
 import { StatsPanel } from './StatsPanel';
 import { TimeRangePicker } from './TimeRangePicker';
 
@@ -60,6 +61,7 @@ export function MapPage({ query }: { query: URLSearchParams }) {
   const selection = paramToSel(query.get('sel'), services);
   const w = graph.data?.StartTime && graph.data?.EndTime ? { start: graph.data.StartTime, end: graph.data.EndTime } : resolveRange(range);
   const windowMinutes = Math.max(1 / 60, (w.end - w.start) / 60);
+  const zoom = (start: number, end: number) => changeRange({ kind: 'absolute', start, end });
 
   const select = (s: Selection | undefined) => setQuery({ sel: selToParam(s, byRef) });
   const changeRange = (r: TimeRange) => setQuery({ ...rangeToQuery(r) }, { push: true });
@@ -100,6 +102,15 @@ export function MapPage({ query }: { query: URLSearchParams }) {
         }
         onLink={linkClick}
         onClose={() => select(undefined)}
+        series={
+          <MapSeries
+            start={w.start}
+            end={w.end}
+            group={group}
+            selector={client && targets[0] ? `service(${idRef(targets[0])})` : `service(${idRef(s)})`}
+            onSelect={zoom}
+          />
+        }
       >
         <Neighbours title="Calls" list={targets} onPick={(t) => select({ kind: 'edge', from: s.ReferenceId, to: t.ReferenceId })} />
         <Neighbours title="Called by" list={callers} onPick={(c) => select({ kind: 'edge', from: c.ReferenceId, to: s.ReferenceId })} />
@@ -124,6 +135,15 @@ export function MapPage({ query }: { query: URLSearchParams }) {
         }}
         onLink={linkClick}
         onClose={() => select(undefined)}
+        series={
+          <MapSeries
+            start={w.start}
+            end={w.end}
+            group={group}
+            selector={a.Type === 'client' ? `service(${idRef(b)})` : `edge(${idRef(a)}, ${idRef(b)})`}
+            onSelect={zoom}
+          />
+        }
       >
         <div class="actions">
           <button type="button" class="secondary" onClick={() => select({ kind: 'node', ref: a.ReferenceId })}>

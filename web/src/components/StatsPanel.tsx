@@ -64,10 +64,12 @@ interface Props {
   tracesHref: (extra: string | undefined) => string;
   onLink: (e: MouseEvent) => void;
   onClose: () => void;
+  /** Shown under the counts: the node's or edge's time series. */
+  series?: preact.ComponentChildren;
   children?: preact.ComponentChildren;
 }
 
-export function StatsPanel({ title, subtitle, h, histogram, windowMinutes, tracesHref, onLink, onClose, children }: Props) {
+export function StatsPanel({ title, subtitle, h, histogram, windowMinutes, tracesHref, onLink, onClose, series, children }: Props) {
   const [range, setRange] = useState<Range | undefined>();
   const binned = binValues(
     histogram.map((e) => e.Value),
@@ -88,6 +90,7 @@ export function StatsPanel({ title, subtitle, h, histogram, windowMinutes, trace
       </div>
       <HealthBar h={h} />
       <HealthTable h={h} windowMinutes={windowMinutes} />
+      {series}
       <h3>Response time distribution</h3>
       {histogram.length ? (
         <>

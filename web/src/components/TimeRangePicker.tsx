@@ -35,7 +35,7 @@ export function TimeRangePicker({ range, onChange, onRefresh, loading }: Props) 
     const s = fromLocalInput(from);
     const t = fromLocalInput(to);
     if (s === undefined || t === undefined || t <= s) return setErr('The end must be after the start.');
-    if (t - s > maxWindowSeconds) return setErr('At most 24 hours.');
+    if (t - s > maxWindowSeconds) return setErr('At most 31 days.');
     setErr('');
     setCustom(false);
     onChange({ kind: 'absolute', start: s, end: t });

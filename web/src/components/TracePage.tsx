@@ -2,7 +2,7 @@
 // subsegment on one time axis (grouped by service), the details of the
 // selected bar, the raw documents and the functions' log lines.
 import { useEffect, useMemo } from 'preact/hooks';
-import { batchGetTraces, getLogs, getTraceGraph } from '../api';
+import { batchGetTraces, getLogs, getTraceGraph, getTraceSummaries } from '../api';
 import { fmtSeconds } from '../format';
 import { useAsync, lastTraceList } from '../hooks';
 import { linkClick, setQuery } from '../router';
@@ -11,6 +11,7 @@ import { buildTimeline, type Timeline } from '../trace/model';
 import { ServiceMap } from './ServiceMap';
 import { SegmentDetails } from './SegmentDetails';
 import { TimelineView } from './TimelineView';
+import type { RootCause } from '../types';
 
 type Tab = 'timeline' | 'raw' | 'logs';
 
@@ -57,6 +58,7 @@ export function TracePage({ id, query }: { id: string; query: URLSearchParams })
           No trace <code>{id}</code> in the store (it may be older than the retention, or not yet assembled).
         </div>
       )}
+      <RootCauses id={id} />
       {tl && trace.data && (
         <>
           <TraceHeader tl={tl} limitExceeded={!!trace.data.LimitExceeded} />
@@ -218,5 +220,47 @@ function Logs({ id }: { id: string }) {
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** The trace's root causes as its summary names them (service, entity, exception type and message), shown without a click. */
+function RootCauses({ id }: { id: string }) {
+  const summary = useAsync(async (signal) => {
+    const m = /^1-([0-9a-f]{8})-/.exec(id);
+    if (!m) return undefined;
+    const t = parseInt(m[1], 16);
+    const out = await getTraceSummaries({ start: t - 60, end: t + 60, filter: id }, signal);
+    return out.TraceSummaries?.find((s) => s.Id === id);
+  }, [id]);
+  const s = summary.data;
+  if (!s) return null;
+  const items = (kind: 'fault' | 'error', rcs: RootCause[] | undefined) =>
+    (rcs ?? []).flatMap((rc, i) => {
+      const svcs = rc.Services ?? [];
+      const svc = svcs.find((x) => x.EntityPath?.some((e) => e.Exceptions?.length)) ?? svcs.at(-1);
+      if (!svc) return [];
+      const ent = svc.EntityPath?.find((e) => e.Exceptions?.length) ?? svc.EntityPath?.at(-1);
+      const exc = ent?.Exceptions?.[0];
+      return [
+        <li key={kind + i} class={`rootcause-item ${kind}`}>
+          <span class={`badge ${kind}`}>{kind}</span> in <strong>{svc.Name}</strong>
+          {svc.Type && <span class="muted small"> ({svc.Type})</span>}
+          {ent && ent.Name !== svc.Name && <span> · {ent.Name}</span>}
+          {exc && (
+            <div class="exception">
+              <span class="exc-name">{exc.Name}</span>
+              {exc.Message && <span class="exc-msg">: {exc.Message}</span>}
+            </div>
+          )}
+        </li>,
+      ];
+    });
+  const list = [...items('fault', s.FaultRootCauses), ...items('error', s.ErrorRootCauses)];
+  if (!list.length) return null;
+  return (
+    <section class="rootcauses" aria-label="Root cause">
+      <h2>Root cause</h2>
+      <ul class="plain">{list}</ul>
+    </section>
   );
 }

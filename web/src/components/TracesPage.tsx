@@ -2,34 +2,35 @@
 // current result (drag to narrow the list) and a sortable, paged table of
 // trace summaries. Everything a user chose is in the URL.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiError, getGroups, getServiceGraph, getTraceSummaries } from '../api';
+import { ApiError, getGroups, getServiceGraph, getTraceStats, getTraceSummaries, periodFor } from '../api';
 import { parseFilterError, type FilterError } from '../filter/lex';
-import { fmtCount, fmtSeconds } from '../format';
+import { fmtCount, fmtSeconds, quote } from '../format';
 import { binValues } from '../histogram';
 import { typeInfo } from '../health';
 import { rememberTraceList, useAsync } from '../hooks';
-import { linkClick, setQuery } from '../router';
-import { formatClock, formatTimeMs, rangeFromQuery, rangeToQuery, resolveRange, type TimeRange } from '../time';
+import { href, linkClick, setQuery } from '../router';
+import { daySlices, formatClock, formatTimeMs, rangeFromQuery, rangeToQuery, resolveRange, type TimeRange } from '../time';
 import type { TraceSummary } from '../types';
 import { FilterBar } from './FilterBar';
 import { Histogram, type Range } from './Histogram';
 import { TimeRangePicker } from './TimeRangePicker';
+import { TimeSeriesChart } from './TimeSeriesChart';
 
-/** Pages of 100 fetched per load: the histogram covers what is loaded. */
+/** Pages of 100 fetched per load (the charts and counts cover the whole window, from the server). */
 const PAGES_PER_LOAD = 10;
 const PAGE_SIZE = 25;
 
 export type TraceStatus = 'fault' | 'error' | 'throttle' | 'ok';
 
 /** A trace's worst outcome, at its entry point or (through its root causes) further down. */
-export function traceStatus(s: TraceSummary): { status: TraceStatus; where?: string; exception?: string } {
+export function traceStatus(s: TraceSummary): { status: TraceStatus; where?: string; exception?: string; message?: string } {
   const from = (rcs: TraceSummary['FaultRootCauses']) => {
     for (const rc of rcs ?? []) {
       const svcs = rc.Services ?? [];
       const withExc = svcs.find((x) => x.EntityPath?.some((e) => e.Exceptions?.length));
       const svc = withExc ?? svcs.at(-1);
       const exc = svc?.EntityPath?.flatMap((e) => e.Exceptions ?? [])[0];
-      if (svc) return { where: svc.Name, exception: exc?.Name };
+      if (svc) return { where: svc.Name, exception: exc?.Name, message: exc?.Message };
     }
     return undefined;
   };
@@ -66,9 +67,18 @@ function parseRt(p: string | null): Range | undefined {
   return hi > lo ? [lo, hi] : undefined;
 }
 
+/** Where the list resumes: the day slice of the window (newest first) and the NextToken inside it. */
+interface Cursor {
+  slice: number;
+  token?: string;
+}
+
+/** The services where the window's traces fault below their entry point, from a first page of `service() { fault }`. */
+export const deepFaultFilter = 'service() { fault }';
+
 interface Loaded {
   summaries: TraceSummary[];
-  next?: string;
+  next?: Cursor;
   scanned: number;
   loading: boolean;
   error?: Error;
@@ -86,18 +96,22 @@ export function TracesPage({ query }: { query: URLSearchParams }) {
   const windowRef = useRef(resolveRange(range));
   const abortRef = useRef<AbortController | null>(null);
 
-  const load = async (from: Loaded, token: string | undefined, ctl: AbortController) => {
+  // X-Ray answers at most a day per GetTraceSummaries call: longer windows
+  // are listed a day at a time, newest first.
+  const load = async (from: Loaded, at: Cursor, ctl: AbortController) => {
     let cur = { ...from, loading: true, error: undefined };
     setData(cur);
     try {
-      for (let i = 0; i < PAGES_PER_LOAD; i++) {
-        const w = windowRef.current;
-        const out = await getTraceSummaries({ start: w.start, end: w.end, filter, nextToken: token }, ctl.signal);
+      const slices = daySlices(windowRef.current.start, windowRef.current.end);
+      let pos: Cursor | undefined = at;
+      for (let i = 0; i < PAGES_PER_LOAD && pos; i++) {
+        const w = slices[pos.slice];
+        const out = await getTraceSummaries({ start: w.start, end: w.end, filter, nextToken: pos.token }, ctl.signal);
         if (ctl.signal.aborted) return;
-        token = out.NextToken || undefined;
-        cur = { ...cur, summaries: [...cur.summaries, ...(out.TraceSummaries ?? [])], next: token, scanned: cur.scanned + (out.TracesProcessedCount ?? 0) };
+        const token = out.NextToken || undefined;
+        pos = token ? { slice: pos.slice, token } : pos.slice + 1 < slices.length ? { slice: pos.slice + 1 } : undefined;
+        cur = { ...cur, summaries: [...cur.summaries, ...(out.TraceSummaries ?? [])], next: pos, scanned: cur.scanned + (out.TracesProcessedCount ?? 0) };
         setData(cur);
-        if (!token) break;
       }
       setData({ ...cur, loading: false });
     } catch (e) {
@@ -110,7 +124,7 @@ export function TracesPage({ query }: { query: URLSearchParams }) {
     const ctl = new AbortController();
     abortRef.current = ctl;
     windowRef.current = resolveRange(range);
-    load({ summaries: [], scanned: 0, loading: true }, undefined, ctl);
+    load({ summaries: [], scanned: 0, loading: true }, { slice: 0 }, ctl);
     return () => ctl.abort();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [rangeKey, filter, tick]);
@@ -119,8 +133,36 @@ export function TracesPage({ query }: { query: URLSearchParams }) {
     abortRef.current?.abort();
     const ctl = new AbortController();
     abortRef.current = ctl;
-    load(data, data.next, ctl);
+    if (data.next) load(data, data.next, ctl);
   };
+
+  // Figures of the whole window, aggregated on the server: per-period
+  // counts and latency, the histogram, fault/error/throttle counts.
+  const stats = useAsync(
+    (signal) => {
+      const w = resolveRange(range);
+      return getTraceStats(filter, w.start, w.end, periodFor(w.end - w.start), signal);
+    },
+    [rangeKey, filter, tick],
+  );
+  // Faults below a healthy entry point: `fault` only sees the entry point's
+  // own outcome, so when the list is empty, look one page deep for faults
+  // anywhere in the window's traces.
+  const listEmpty = !data.loading && !data.error && data.summaries.length === 0;
+  const deep = useAsync(
+    async (signal) => {
+      if (!listEmpty || filter.trim() === deepFaultFilter) return undefined;
+      const w = resolveRange(range);
+      const out = await getTraceSummaries({ start: w.start, end: w.end, filter: deepFaultFilter }, signal);
+      const services = new Map<string, number>();
+      for (const t of out.TraceSummaries ?? []) {
+        const where = traceStatus(t).where;
+        if (where) services.set(where, (services.get(where) ?? 0) + 1);
+      }
+      return (out.TraceSummaries ?? []).length ? { count: (out.TraceSummaries ?? []).length, more: !!out.NextToken, services: [...services.keys()].sort() } : undefined;
+    },
+    [rangeKey, filter, tick, listEmpty],
+  );
 
   // autocompletion data: services of the window's graph and of the loaded traces, annotation keys of the loaded traces
   const graph = useAsync(async (signal) => {
@@ -162,7 +204,16 @@ export function TracesPage({ query }: { query: URLSearchParams }) {
       ? parseFilterError(filter, data.error.message)
       : undefined;
 
-  const binned = useMemo(() => binValues(data.summaries.map((s) => s.ResponseTime ?? 0)), [data.summaries]);
+  const binned = useMemo(
+    () =>
+      stats.data
+        ? binValues(
+            stats.data.histogram.map((e) => e.Value),
+            stats.data.histogram.map((e) => e.Count),
+          )
+        : binValues(data.summaries.map((s) => s.ResponseTime ?? 0)),
+    [stats.data, data.summaries],
+  );
   const narrowed = useMemo(() => {
     if (!rt) return data.summaries;
     return data.summaries.filter((s) => {
@@ -179,11 +230,20 @@ export function TracesPage({ query }: { query: URLSearchParams }) {
   const pg = Math.min(page, pages);
   const shown = sorted.slice((pg - 1) * PAGE_SIZE, pg * PAGE_SIZE);
 
+  // Counts of the whole window (server), or of the loaded traces while a
+  // response-time range narrows the list or the server's figures are not in.
   const counts = useMemo(() => {
+    if (stats.data && !rt) return { fault: stats.data.fault, error: stats.data.error, throttle: stats.data.throttle, ok: stats.data.ok };
     const c = { fault: 0, error: 0, throttle: 0, ok: 0 };
     for (const s of narrowed) c[traceStatus(s).status]++;
     return c;
-  }, [narrowed]);
+  }, [narrowed, stats.data, rt]);
+  const series = useMemo(
+    () =>
+      (stats.data?.series ?? []).map((p) => ({ t: p.time, total: p.traces, fault: p.fault, error: p.error, throttle: p.throttle, p50: p.p50, p90: p.p90, p99: p.p99 })),
+    [stats.data],
+  );
+  const estimate = stats.data && !stats.data.complete;
 
   const changeRange = (r: TimeRange) => setQuery({ ...rangeToQuery(r), page: undefined, rt: undefined }, { push: true });
   const setSort = (key: SortKey) => {
@@ -210,6 +270,7 @@ export function TracesPage({ query }: { query: URLSearchParams }) {
   );
 
   const selfUrl = () => location.pathname + location.search;
+  const hrefWith = (f: string) => href('/traces', { ...rangeToQuery(range), filter: f, sort: query.get('sort') ?? undefined });
   return (
     <div class="page traces-page">
       <div class="toolbar">
@@ -222,12 +283,39 @@ export function TracesPage({ query }: { query: URLSearchParams }) {
           {data.error.message}
         </div>
       )}
+      <section class="analytics" aria-label="Requests over time">
+        <div class="analytics-head">
+          <h2>Over time</h2>
+          <span class="muted small" aria-live="polite">
+            {stats.loading ? 'Loading… ' : ''}
+            {stats.data &&
+              `${fmtCount(stats.data.traces)} traces in the window · p50 ${fmtSeconds(stats.data.p50)} · p90 ${fmtSeconds(stats.data.p90)} · p99 ${fmtSeconds(stats.data.p99)} · drag across the chart to zoom in`}
+          </span>
+          {estimate && (
+            <span class="badge estimate" title={stats.data!.note}>
+              estimate: {stats.data!.note}
+            </span>
+          )}
+        </div>
+        {stats.error && !filterError && <div class="muted small pad">Could not load the window's figures: {stats.error.message}</div>}
+        {series.length > 0 && stats.data && stats.data.traces > 0 && (
+          <TimeSeriesChart
+            points={series}
+            period={stats.data.period}
+            start={stats.data.start}
+            end={stats.data.end}
+            onSelect={(a, b) => changeRange({ kind: 'absolute', start: a, end: b })}
+            label="Requests and response time of the matching traces per period"
+          />
+        )}
+      </section>
       <section class="analytics" aria-label="Response time distribution">
         <div class="analytics-head">
           <h2>Response time distribution</h2>
           <span class="muted small" aria-live="polite">
+            {stats.data ? `${fmtCount(stats.data.traces)} traces in the window${estimate ? ' (estimate)' : ''} · ` : ''}
             {data.loading ? 'Loading… ' : ''}
-            {fmtCount(data.summaries.length)} traces loaded{data.scanned ? ` (${fmtCount(data.scanned)} scanned)` : ''}
+            {fmtCount(data.summaries.length)} listed{data.scanned ? ` (${fmtCount(data.scanned)} scanned)` : ''}
             {rt ? ` · ${fmtCount(narrowed.length)} between ${fmtSeconds(rt[0])} and ${fmtSeconds(rt[1])}` : ' · drag across the histogram to narrow the list'}
           </span>
           {rt && (
@@ -241,8 +329,8 @@ export function TracesPage({ query }: { query: URLSearchParams }) {
             </>
           )}
         </div>
-        {data.summaries.length > 0 ? (
-          <Histogram binned={binned} selection={rt} onSelect={setRt} height={140} label="Response times of the loaded traces; drag, or use the arrow keys, to narrow the list" />
+        {binned.total > 0 ? (
+          <Histogram binned={binned} selection={rt} onSelect={setRt} height={140} label="Response times of the window's matching traces; drag, or use the arrow keys, to narrow the list" />
         ) : (
           <div class="muted small pad">{data.loading ? 'Loading…' : 'No traces to chart.'}</div>
         )}
@@ -257,7 +345,7 @@ export function TracesPage({ query }: { query: URLSearchParams }) {
           </span>
           {data.next && !data.loading && (
             <button type="button" class="secondary small" onClick={loadMore}>
-              Load {PAGES_PER_LOAD * 100} more
+              Load {PAGES_PER_LOAD * 100} more{data.next.slice > 0 ? ` (day ${data.next.slice + 1})` : ''}
             </button>
           )}
           <Pager page={pg} pages={pages} total={sorted.length} />
@@ -301,8 +389,9 @@ export function TracesPage({ query }: { query: URLSearchParams }) {
                   <td>
                     {s.EntryPoint?.Name ?? '–'} <span class="muted small">{s.EntryPoint ? typeInfo(s.EntryPoint.Type).label : ''}</span>
                   </td>
-                  <td class="small rootcause" title={st.exception}>
-                    {st.exception ?? ''}
+                  <td class="small rootcause" title={st.exception ? `${st.exception}${st.message ? ': ' + st.message : ''}` : undefined}>
+                    {st.exception && <span class="exc-name">{st.exception}</span>}
+                    {st.message && <span class="exc-msg">: {st.message}</span>}
                   </td>
                 </tr>
               );
@@ -312,7 +401,36 @@ export function TracesPage({ query }: { query: URLSearchParams }) {
         </div>
         {!data.loading && !data.error && sorted.length === 0 && (
           <div class="empty">
-            No traces match{filter ? <> <code>{filter}</code></> : ''} in this window. Try a longer time range.
+            <p>
+              No traces {filter ? <>match <code>{filter}</code></> : 'arrived'} in this window{data.summaries.length ? ' and response-time range' : ''}.
+            </p>
+            {deep.data && (
+              <div class="hint fault-hint" role="note">
+                <p>
+                  But {fmtCount(deep.data.count)}
+                  {deep.data.more ? '+' : ''} traces of this window fault below their entry point
+                  {deep.data.services.length ? <> (in {deep.data.services.join(', ')})</> : ''}: <code>fault</code> tests only the entry point's own
+                  outcome. Faults anywhere in a trace:
+                </p>
+                <ul class="plain">
+                  <li>
+                    <a href={hrefWith(deepFaultFilter)} onClick={linkClick} data-filter={deepFaultFilter}>
+                      <code>{deepFaultFilter}</code>
+                    </a>
+                  </li>
+                  {deep.data.services.map((svc) => {
+                    const f = `service(${quote(svc)}) { fault }`;
+                    return (
+                      <li key={svc}>
+                        <a href={hrefWith(f)} onClick={linkClick} data-filter={f}>
+                          <code>{f}</code>
+                        </a>
+                      </li>
+                    );
+                  })}
+                </ul>
+              </div>
+            )}
           </div>
         )}
         {sorted.length > PAGE_SIZE && (

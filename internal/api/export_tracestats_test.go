@@ -1,0 +1,11 @@
+package api
+
+import "testing"
+
+// SetTraceStatsBudget makes the trace-stats scan budget n summaries for the
+// rest of the test.
+func SetTraceStatsBudget(t testing.TB, n int64) {
+	old := traceStatsMaxExamined
+	traceStatsMaxExamined = n
+	t.Cleanup(func() { traceStatsMaxExamined = old })
+}
