@@ -16,6 +16,7 @@ import (
 	"github.com/counterspy/counterspy/internal/lambda/eventsource"
 	"github.com/counterspy/counterspy/internal/lambda/lambdalog"
 	"github.com/counterspy/counterspy/internal/lambda/pool"
+	"github.com/counterspy/counterspy/internal/lambda/runtimes"
 )
 
 // Config is the emulator's configuration: the functions, the event
@@ -49,15 +50,21 @@ type Config struct {
 // configuration.
 type FunctionConfig struct {
 	Name string `json:"name"`
-	// Command runs the function: an executable built for a Lambda runtime
-	// client (aws-lambda-go's lambda.Start, a bootstrap, "python3 -m
-	// awslambdaric app.handler", "npx aws-lambda-ric index.handler").
-	Command []string `json:"command"`
-	// Dir is the working directory and LAMBDA_TASK_ROOT (default: the
-	// directory of the config file, or of the executable).
-	Dir         string            `json:"dir,omitempty"`
-	Handler     string            `json:"handler,omitempty"`
-	Runtime     string            `json:"runtime,omitempty"`
+	// Runtime and Handler are Lambda's: "python3.12" with
+	// "app.lambda_handler", "nodejs20.x" with "index.handler",
+	// "provided.al2023" (runs Dir/bootstrap), "go1.x". Without Command the
+	// emulator starts the runtime as Lambda does (see package runtimes).
+	Runtime string `json:"runtime,omitempty"`
+	Handler string `json:"handler,omitempty"`
+	// Dir is the code directory: the working directory and
+	// LAMBDA_TASK_ROOT (default: the directory of the config file, or of
+	// the executable).
+	Dir string `json:"dir,omitempty"`
+	// Command, when set, runs the function instead: an executable built
+	// for a Lambda runtime client (aws-lambda-go's lambda.Start, a
+	// bootstrap, "python3 -m awslambdaric app.handler"); Runtime then
+	// only names it in INIT_START.
+	Command     []string          `json:"command,omitempty"`
 	MemoryMB    int               `json:"memory,omitempty"`
 	Timeout     Duration          `json:"timeout,omitempty"`
 	Environment map[string]string `json:"environment,omitempty"`
@@ -195,8 +202,17 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("function %q declared twice", f.Name))
 		}
 		seen[f.Name] = true
-		if len(f.Command) == 0 || f.Command[0] == "" {
-			errs = append(errs, fmt.Errorf("function %q: no command", f.Name))
+		kind, rerr := runtimes.Parse(f.Runtime)
+		switch {
+		case len(f.Command) > 0 && f.Command[0] == "":
+			errs = append(errs, fmt.Errorf("function %q: empty command", f.Name))
+		case len(f.Command) > 0:
+		case f.Runtime == "":
+			errs = append(errs, fmt.Errorf("function %q: no command or runtime", f.Name))
+		case rerr != nil:
+			errs = append(errs, fmt.Errorf("function %q: %w", f.Name, rerr))
+		case kind != runtimes.Custom && f.Handler == "":
+			errs = append(errs, fmt.Errorf("function %q: runtime %s needs a handler (module.function)", f.Name, f.Runtime))
 		}
 		if f.MemoryMB != 0 && (f.MemoryMB < 128 || f.MemoryMB > 10240) {
 			errs = append(errs, fmt.Errorf("function %q: memory %d MB: Lambda allows 128 to 10240", f.Name, f.MemoryMB))
