@@ -219,15 +219,9 @@ func (s *Set) preparePython() (*pythonSetup, error) {
 	if err := os.MkdirAll(ps.providedDir, 0o755); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, interp, append([]string{"-c", probe}, append(pythonProvided, pythonRIC...)...)...).Output()
+	where, err := probePython(interp, append(pythonProvided, pythonRIC...))
 	if err != nil {
-		return nil, fmt.Errorf("python runtime: probing %s for boto3: %w", interp, err)
-	}
-	var where map[string]*string
-	if err := json.Unmarshal(out, &where); err != nil {
-		return nil, fmt.Errorf("python runtime: probe output %q: %w", out, err)
+		return nil, fmt.Errorf("python runtime: %w", err)
 	}
 	link := func(m string) error {
 		p := where[m]
@@ -251,6 +245,50 @@ func (s *Set) preparePython() (*pythonSetup, error) {
 	}
 	s.python = ps
 	return ps, nil
+}
+
+// probePython asks the host's interpreter where it finds each module
+// (nil when it does not).
+func probePython(interp string, modules []string) (map[string]*string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, interp, append([]string{"-c", probe}, modules...)...).Output()
+	if err != nil {
+		return nil, fmt.Errorf("probing %s for %v: %w", interp, modules, err)
+	}
+	var where map[string]*string
+	if err := json.Unmarshal(out, &where); err != nil {
+		return nil, fmt.Errorf("probe output %q: %w", out, err)
+	}
+	return where, nil
+}
+
+// VendorPython puts the host's installation of each module into the code
+// directory dst, as symbolic links: what `pip install -t dst` does for a
+// deployment package, for machines that cannot reach PyPI. python is the
+// interpreter whose site-packages are used ("" for python3).
+func VendorPython(python, dst string, modules ...string) error {
+	if python == "" {
+		python = "python3"
+	}
+	where, err := probePython(python, modules)
+	if err != nil {
+		return err
+	}
+	for _, m := range modules {
+		p := where[m]
+		if p == nil {
+			return fmt.Errorf("python module %s is not installed on this machine", m)
+		}
+		link := filepath.Join(dst, filepath.Base(*p))
+		if _, err := os.Lstat(link); err == nil {
+			continue
+		}
+		if err := os.Symlink(*p, link); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Set) launchPython(runtime, handler, codeDir string) (Launch, error) {
