@@ -73,9 +73,9 @@ func TestPythonRuntimeClient(t *testing.T) {
 	}
 	var got struct {
 		AWSRequestID, FunctionName, FunctionVersion, InvokedFunctionARN, MemoryLimitInMB, LogGroupName, LogStreamName string
-		Remaining                                                                                                      int
-		ClientCustom                                                                                                   map[string]string
-		Env                                                                                                            map[string]string
+		Remaining                                                                                                     int
+		ClientCustom                                                                                                  map[string]string
+		Env                                                                                                           map[string]string
 	}
 	raw := map[string]json.RawMessage{}
 	json.Unmarshal(out.Payload, &raw)
@@ -172,8 +172,8 @@ func TestNodeRuntimeClient(t *testing.T) {
 	out, id := invokeSDK(t, c, "node-cjs", types.InvocationTypeRequestResponse, `{"x":1}`)
 	var got struct {
 		AWSRequestID, FunctionName, FunctionVersion, InvokedFunctionArn, MemoryLimitInMB, LogGroupName, Trace, ExecutionEnv string
-		Remaining                                                                                                         int
-		Waits                                                                                                             bool
+		Remaining                                                                                                           int
+		Waits                                                                                                               bool
 	}
 	if out.FunctionError != nil || json.Unmarshal(out.Payload, &got) != nil {
 		t.Fatalf("node-cjs: %s", out.Payload)
