@@ -141,7 +141,8 @@ type fileConfig struct {
 //	{
 //	  "region": "us-east-1",
 //	  "functions": [{"name": "hello", "command": ["./hello"], "memory": 128,
-//	                 "timeout": 3, "tracing": "Active", "environment": {"TABLE": "items"}}],
+//	                 "timeout": 3, "tracing": "Active", "environment": {"TABLE": "items"}},
+//	                {"name": "py", "runtime": "python3.12", "handler": "app.lambda_handler", "dir": "py"}],
 //	  "buckets": [{"name": "uploads", "topic": "uploads-topic"}],
 //	  "topics":  [{"name": "uploads-topic", "subscribers": ["hello"]}],
 //	  "async":   {"max_retries": 2, "retry_delays": ["1m", "2m"]}
