@@ -191,7 +191,7 @@ var pythonRIC = []string{"awslambdaric", "runtime_client", "simplejson"}
 // probe prints where the host's interpreter finds each module (null when
 // it does not).
 const probe = `import importlib.util, json, sys
-out = {}
+out = {"sys.executable": sys.executable}
 for m in sys.argv[1:]:
     try:
         s = importlib.util.find_spec(m)
@@ -222,6 +222,11 @@ func (s *Set) preparePython() (*pythonSetup, error) {
 	where, err := probePython(interp, append(pythonProvided, pythonRIC...))
 	if err != nil {
 		return nil, fmt.Errorf("python runtime: %w", err)
+	}
+	// The interpreter itself rather than a wrapper such as pyenv's shim,
+	// a shell script that would add its own start-up to every cold start.
+	if exe := where["sys.executable"]; exe != nil && *exe != "" {
+		ps.interpreter = *exe
 	}
 	link := func(m string) error {
 		p := where[m]
