@@ -11,6 +11,7 @@
 //	eventsource  S3 upload → SNS notification → subscribed functions
 //	pool         a function's instances: cold/warm, concurrency, idle, timeouts
 //	instance     one instance's process: env, output lines, memory, kill
+//	runtimes     python3.x / nodejsNN.x / provided: how a runtime starts, the shipped clients
 //	runtimeapi   the Runtime API one instance talks to
 //	xraysegments the AWS::Lambda and AWS::Lambda::Function segments, UDP emitter
 //	lambdalog    START/END/REPORT/XRAY lines and log sinks
