@@ -59,7 +59,7 @@ func TestPythonRuntimeClient(t *testing.T) {
 	d := newDaemon(t)
 	e, mem, url := startEmulator(t, lambda.Config{XRayAddr: d.addr(), Functions: []lambda.FunctionConfig{
 		fn("py-ctx", dir, "ctx.handler"), fn("py-boom", dir, "ctx.boom"), fn("py-syntax", dir, "syntaxerr.handler"),
-		fn("py-missing", dir, "ctx.nope"), fn("xraystarter-py", seed, "lambda_function.lambda_handler"),
+		fn("py-missing", dir, "ctx.nope"), fn("py-marshal", dir, "ctx.unserializable"), fn("xraystarter-py", seed, "lambda_function.lambda_handler"),
 	}})
 	c := lambdaClient(url)
 
@@ -121,6 +121,13 @@ func TestPythonRuntimeClient(t *testing.T) {
 	segs := d.wait("py-boom's segments", func(segs []segment.Segment) bool { return len(find(segs, id).fns) == 1 })
 	if f := find(segs, id).fns[0].Root(); !f.Error || f.Fault || len(f.Cause.Exceptions) != 1 || f.Cause.Exceptions[0].Type != "ValueError" {
 		t.Errorf("py-boom: function segment error %v fault %v cause %+v", f.Error, f.Fault, f.Cause)
+	}
+
+	// A result that is not JSON.
+	out, _ = invokeSDK(t, c, "py-marshal", types.InvocationTypeRequestResponse, `{}`)
+	if perr := decodeError(t, "py-marshal", out); perr.ErrorType != "Runtime.MarshalError" ||
+		perr.ErrorMessage != "Unable to marshal response: Object of type object is not JSON serializable" {
+		t.Errorf("py-marshal: %+v", perr)
 	}
 
 	// Init failures, with AWS's types and messages.

@@ -44,6 +44,8 @@ class FaultException(Exception):
     HANDLER_NOT_FOUND = "Runtime.HandlerNotFound"
     LAMBDA_CONTEXT_UNMARSHAL_ERROR = "Runtime.LambdaContextUnmarshalError"
     LAMBDA_RUNTIME_CLIENT_ERROR = "Runtime.LambdaRuntimeClientError"
+    MARSHAL_ERROR = "Runtime.MarshalError"
+    UNMARSHAL_ERROR = "Runtime.UnmarshalError"
 
     def __init__(self, exception_type, msg, trace=None):
         Exception.__init__(self, msg)
@@ -280,12 +282,19 @@ def handle(client, handler, headers, body):
                                 int(headers.get("Lambda-Runtime-Deadline-Ms") or 0),
                                 headers.get("Lambda-Runtime-Invoked-Function-Arn"))
         ctype = headers.get("Content-Type") or "application/json"
-        event = json.loads(body) if ctype.startswith("application/json") and body else body
+        try:
+            event = json.loads(body) if ctype.startswith("application/json") and body else body
+        except ValueError as e:
+            raise FaultException(FaultException.UNMARSHAL_ERROR, "Unable to unmarshal input: {}".format(str(e)))
         result = handler(event, context)
+        content_type = "application/json"
         if isinstance(result, (bytes, bytearray)):
-            payload = bytes(result)
+            payload, content_type = bytes(result), "application/unknown"
         else:
-            payload = to_json(result)
+            try:
+                payload = to_json(result)
+            except (TypeError, ValueError) as e:
+                raise FaultException(FaultException.MARSHAL_ERROR, "Unable to marshal response: {}".format(str(e)))
     except FaultException as e:
         xray_fault = make_xray_fault("LambdaValidationError", e.msg, [])
         error = make_error(e.msg, e.exception_type, e.trace, request_id)
@@ -298,7 +307,7 @@ def handle(client, handler, headers, body):
         log_error(error)
         client.invocation_error(request_id, error, xray_fault)
     else:
-        client.post("invocation/%s/response" % request_id, payload)
+        client.post("invocation/%s/response" % request_id, payload, {"Content-Type": content_type})
 
 
 def main():

@@ -31,3 +31,7 @@ def boom(event, context):
 
 def check(event):
     raise ValueError("bad input %s" % event.get("x"))
+
+
+def unserializable(event, context):
+    return {"when": object()}
