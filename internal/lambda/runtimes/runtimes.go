@@ -177,7 +177,6 @@ type pythonSetup struct {
 	clientDir   string // our bootstrap.py (LAMBDA_RUNTIME_DIR)
 	providedDir string // symlinks to boto3 & co.
 	officialRIC bool   // awslambdaric is importable and linked in
-	cacheDir    string // PYTHONPYCACHEPREFIX
 }
 
 // pythonProvided are the top-level modules AWS's Python runtimes include
@@ -215,7 +214,7 @@ func (s *Set) preparePython() (*pythonSetup, error) {
 		return nil, err
 	}
 	ps := &pythonSetup{interpreter: interp, clientDir: filepath.Dir(boot),
-		providedDir: filepath.Join(s.dir, "python-provided"), cacheDir: filepath.Join(s.dir, "pycache")}
+		providedDir: filepath.Join(s.dir, "python-provided")}
 	if err := os.MkdirAll(ps.providedDir, 0o755); err != nil {
 		return nil, err
 	}
@@ -316,9 +315,11 @@ func (s *Set) launchPython(runtime, handler, codeDir string) (Launch, error) {
 		Env: []string{
 			"AWS_EXECUTION_ENV=AWS_Lambda_" + runtime,
 			"PYTHONPATH=" + strings.Join([]string{codeDir, ps.clientDir, ps.providedDir}, string(os.PathListSeparator)),
-			// Lambda's task root is read-only; keep byte code out of the
-			// user's code directory.
-			"PYTHONPYCACHEPREFIX=" + ps.cacheDir,
+			// Lambda's task root is read-only: no byte code written into
+			// the user's code directory. (A PYTHONPYCACHEPREFIX would also
+			// hide boto3's existing byte code and recompile it on every
+			// cold start.)
+			"PYTHONDONTWRITEBYTECODE=1",
 		},
 	}, nil
 }
