@@ -50,21 +50,21 @@ type Config struct {
 // configuration.
 type FunctionConfig struct {
 	Name string `json:"name"`
-	// Runtime and Handler are Lambda's: "python3.12" with
-	// "app.lambda_handler", "nodejs20.x" with "index.handler",
-	// "provided.al2023" (runs Dir/bootstrap), "go1.x". Without Command the
-	// emulator starts the runtime as Lambda does (see package runtimes).
-	Runtime string `json:"runtime,omitempty"`
-	Handler string `json:"handler,omitempty"`
+	// Command runs the function: an executable built for a Lambda runtime
+	// client (aws-lambda-go's lambda.Start, a bootstrap, "python3 -m
+	// awslambdaric app.handler", "npx aws-lambda-ric index.handler").
+	// Without it the emulator starts Runtime as Lambda does (see package
+	// runtimes); with it Runtime only names the runtime in INIT_START.
+	Command []string `json:"command,omitempty"`
 	// Dir is the code directory: the working directory and
 	// LAMBDA_TASK_ROOT (default: the directory of the config file, or of
 	// the executable).
 	Dir string `json:"dir,omitempty"`
-	// Command, when set, runs the function instead: an executable built
-	// for a Lambda runtime client (aws-lambda-go's lambda.Start, a
-	// bootstrap, "python3 -m awslambdaric app.handler"); Runtime then
-	// only names it in INIT_START.
-	Command     []string          `json:"command,omitempty"`
+	// Handler and Runtime are Lambda's: "app.lambda_handler" with
+	// "python3.12", "index.handler" with "nodejs20.x", "bootstrap" with
+	// "provided.al2023" (runs Dir/bootstrap) or "go1.x".
+	Handler     string            `json:"handler,omitempty"`
+	Runtime     string            `json:"runtime,omitempty"`
 	MemoryMB    int               `json:"memory,omitempty"`
 	Timeout     Duration          `json:"timeout,omitempty"`
 	Environment map[string]string `json:"environment,omitempty"`

@@ -228,9 +228,17 @@ func checkInvocation(t *testing.T, what, arn string, inv invocation, recs []logs
 		fn.AWS.AccountID != "123456789012" || fn.Error || fn.Fault {
 		t.Errorf("%s: function segment %q %q arn %q error %v fault %v", what, fn.Name, fn.Origin, fn.AWS.FunctionARN, fn.Error, fn.Fault)
 	}
-	initSeg, invSeg := child(inv.fns[0], "Initialization"), child(inv.fns[0], "Invocation")
-	if wantCold != (initSeg != nil) || invSeg == nil || child(inv.fns[0], "Overhead") == nil {
-		t.Fatalf("%s: cold %v: Initialization %v Invocation %v", what, wantCold, initSeg != nil, invSeg != nil)
+	if len(fn.AWS.LogGroups) != 1 || fn.AWS.LogGroups[0] != "/aws/lambda/"+name || len(fn.AWS.ResourceNames) != 1 || fn.AWS.ResourceNames[0] != name {
+		t.Errorf("%s: function segment log groups %v resource names %v", what, fn.AWS.LogGroups, fn.AWS.ResourceNames)
+	}
+	initSeg, invSeg, over := child(inv.fns[0], "Initialization"), child(inv.fns[0], "Invocation"), child(inv.fns[0], "Overhead")
+	if wantCold != (initSeg != nil) || invSeg == nil || over == nil {
+		t.Fatalf("%s: cold %v: Initialization %v Invocation %v Overhead %v", what, wantCold, initSeg != nil, invSeg != nil, over != nil)
+	}
+	if fn.Start < svc.Start || invSeg.Start < fn.Start || over.Start < invSeg.End || over.End > fn.End || fn.End > svc.End ||
+		(initSeg != nil && initSeg.End > invSeg.Start) {
+		t.Errorf("%s: timeline: svc %.6f..%.6f fn %.6f..%.6f invocation %.6f..%.6f overhead %.6f..%.6f", what,
+			svc.Start, svc.End, fn.Start, fn.End, invSeg.Start, invSeg.End, over.Start, over.End)
 	}
 	// The SDK's DynamoDB call: an independent subsegment of the function
 	// segment (the facade's parent), inside Invocation.
