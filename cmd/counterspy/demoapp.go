@@ -46,8 +46,10 @@ func runDemoApp(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprint(stderr, `usage: counterspy demo [flags]
 
 Builds the seed post's Go function (examples/xraystarter-go; needs the Go toolchain
-and this repository as the working directory), runs it under the Lambda emulator with
-an in-memory DynamoDB stand-in, and uploads an object every --interval, like the
+and this repository as the working directory), runs it and the post's Python and
+TypeScript functions (examples/xraystarter-py, examples/xraystarter-ts: python3.12 and
+nodejs20.x, when python3 with aws_xray_sdk and node with the example's node_modules
+are installed) under the Lambda emulator with an in-memory DynamoDB stand-in, and uploads an object every --interval, like the
 post's traffic.sh: S3 → SNS → Lambda (async: Dwell Time, Attempt #1) → DynamoDB.
 Segments go to --xray and logs to --server, so start 'counterspy serve' first, or
 pass --serve to run one in this process.
@@ -66,6 +68,7 @@ flags:
 	ddbURL := fs.String("dynamodb-endpoint", "", "`URL` of a DynamoDB-compatible server (dynalite, DynamoDB Local) instead of the in-memory stand-in; it needs the table "+demoTable)
 	repo := fs.String("repo", "", "`directory` of the Counterspy repository (default: found from the working directory)")
 	quiet := fs.Bool("quiet", false, "do not print the function's logs")
+	noXRaySDK := fs.Bool("python-without-xray-sdk", false, "deploy the Python function without aws_xray_sdk, as in the seed post: every invocation fails with Runtime.ImportModuleError")
 	if err := envDefaults(fs, "COUNTERSPY_DEMO_"); err != nil {
 		return usageError{err}
 	}
@@ -103,7 +106,8 @@ flags:
 	if !*quiet {
 		sinks = append(sinks, lambdalog.NewPrinter(stdout))
 	}
-	app, err := startDemoApp(ctx, demoOptions{FunctionBin: bin, Addr: *addr, XRayAddr: *xray, Logs: sinks,
+	pyDir, nodeDir := prepareSeedFunctions(ctx, *repo, filepath.Dir(bin), *noXRaySDK, stdout)
+	app, err := startDemoApp(ctx, demoOptions{FunctionBin: bin, PythonDir: pyDir, NodeDir: nodeDir, Addr: *addr, XRayAddr: *xray, Logs: sinks,
 		DynamoDBEndpoint: *ddbURL, Logger: log})
 	if err != nil {
 		return err
@@ -163,19 +167,9 @@ func probe(base string) error {
 
 // buildExample compiles the example function into a temporary directory.
 func buildExample(ctx context.Context, repo string) (string, func(), error) {
-	if repo == "" {
-		out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-		if err != nil {
-			return "", nil, fmt.Errorf("counterspy demo builds the example function and needs the Go toolchain: %w", err)
-		}
-		gomod := strings.TrimSpace(string(out))
-		if gomod == "" || gomod == os.DevNull {
-			return "", nil, errors.New("run counterspy demo from the Counterspy repository (or pass --repo DIR): it builds " + demoPackage)
-		}
-		repo = filepath.Dir(gomod)
-	}
-	if b, err := os.ReadFile(filepath.Join(repo, "go.mod")); err != nil || !strings.Contains(string(b), "module "+modulePath+"\n") {
-		return "", nil, fmt.Errorf("%s is not the Counterspy repository (module %s)", repo, modulePath)
+	repo, err := findRepo(ctx, repo)
+	if err != nil {
+		return "", nil, err
 	}
 	dir, err := os.MkdirTemp("", "counterspy-demo-")
 	if err != nil {
@@ -194,13 +188,36 @@ func buildExample(ctx context.Context, repo string) (string, func(), error) {
 	return bin, cleanup, nil
 }
 
+// findRepo returns the Counterspy repository's directory: repo, or the
+// module of the working directory.
+func findRepo(ctx context.Context, repo string) (string, error) {
+	if repo == "" {
+		out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+		if err != nil {
+			return "", fmt.Errorf("counterspy demo builds the example function and needs the Go toolchain: %w", err)
+		}
+		gomod := strings.TrimSpace(string(out))
+		if gomod == "" || gomod == os.DevNull {
+			return "", errors.New("run counterspy demo from the Counterspy repository (or pass --repo DIR): it builds " + demoPackage)
+		}
+		repo = filepath.Dir(gomod)
+	}
+	if b, err := os.ReadFile(filepath.Join(repo, "go.mod")); err != nil || !strings.Contains(string(b), "module "+modulePath+"\n") {
+		return "", fmt.Errorf("%s is not the Counterspy repository (module %s)", repo, modulePath)
+	}
+	return repo, nil
+}
+
 type demoOptions struct {
-	FunctionBin      string
-	Addr             string
-	XRayAddr         string
-	Logs             lambdalog.Sink
-	DynamoDBEndpoint string
-	Logger           *slog.Logger
+	FunctionBin string
+	// PythonDir and NodeDir are the code directories of the seed's
+	// Python and TypeScript functions (empty: not run).
+	PythonDir, NodeDir string
+	Addr               string
+	XRayAddr           string
+	Logs               lambdalog.Sink
+	DynamoDBEndpoint   string
+	Logger             *slog.Logger
 	// RetryDelays shortens the asynchronous retries (tests).
 	RetryDelays []lambda.Duration
 }
@@ -227,17 +244,22 @@ func startDemoApp(ctx context.Context, o demoOptions) (*demoApp, error) {
 		ddb.CreateTable(demoTable, "id")
 		a.ddb, a.ddbURL = ddb, ddb.URL()
 	}
+	env := map[string]string{"TABLE_NAME": demoTable, "AWS_ENDPOINT_URL_DYNAMODB": a.ddbURL}
+	fns := append([]lambda.FunctionConfig{{
+		Name: demoFunction, Command: []string{o.FunctionBin}, Handler: "bootstrap", MemoryMB: 128,
+		Timeout: lambda.Duration(10 * time.Second), Tracing: "Active", Environment: env,
+	}}, seedFunctions(o.PythonDir, o.NodeDir, env)...)
+	var subscribers []string
+	for _, f := range fns {
+		subscribers = append(subscribers, f.Name)
+	}
 	e, err := lambda.Start(ctx, lambda.Config{
 		XRayAddr: o.XRayAddr, Logs: o.Logs, Logger: o.Logger,
-		Observe: func(string, *pool.Execution) { a.attempts.Add(1) },
-		Functions: []lambda.FunctionConfig{{
-			Name: demoFunction, Command: []string{o.FunctionBin}, Handler: "bootstrap", MemoryMB: 128,
-			Timeout: lambda.Duration(10 * time.Second), Tracing: "Active",
-			Environment: map[string]string{"TABLE_NAME": demoTable, "AWS_ENDPOINT_URL_DYNAMODB": a.ddbURL},
-		}},
-		Buckets: []eventsource.Bucket{{Name: demoBucket, Topic: demoTopic}},
-		Topics:  []eventsource.Topic{{Name: demoTopic, Subscribers: []string{demoFunction}}},
-		Async:   lambda.AsyncConfig{RetryDelays: o.RetryDelays},
+		Observe:   func(string, *pool.Execution) { a.attempts.Add(1) },
+		Functions: fns,
+		Buckets:   []eventsource.Bucket{{Name: demoBucket, Topic: demoTopic}},
+		Topics:    []eventsource.Topic{{Name: demoTopic, Subscribers: subscribers}},
+		Async:     lambda.AsyncConfig{RetryDelays: o.RetryDelays},
 	})
 	if err != nil {
 		a.Close(ctx)

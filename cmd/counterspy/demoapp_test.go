@@ -188,7 +188,9 @@ func TestDemoCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
 	}
-	if n := strings.Count(stdout.String(), "uploaded s3://"+demoBucket+"/upload-"); n != 2 {
+	// One line per invocation: the Go function's, and the Python and
+	// TypeScript ones' where python3 and node_modules are installed.
+	if n := strings.Count(stdout.String(), " → "+demoFunction+" request "); n != 2 {
 		t.Errorf("%d uploads in the output:\n%s", n, &stdout)
 	}
 	mu.Lock()

@@ -1,6 +1,7 @@
 package lambda_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/counterspy/counterspy/internal/lambda"
 	"github.com/counterspy/counterspy/internal/lambda/eventsource"
+	"github.com/counterspy/counterspy/internal/logs"
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/testenv"
 )
@@ -144,15 +146,13 @@ func TestAsyncRetries(t *testing.T) {
 	if starts < 1 {
 		t.Errorf("no START for %s", id)
 	}
-	ctxRecs := mem.Records(nil)
-	n := 0
-	for _, r := range ctxRecs {
-		if strings.HasPrefix(r.Message, "START RequestId: "+id) {
-			n++
-		}
-	}
-	if n != 3 {
-		t.Errorf("%d START lines for the request, want 3 (one per attempt)", n)
+	// The segments can arrive before the last attempts' log records.
+	wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	startLines, err := mem.Wait(wctx, func(r logs.Record) bool { return strings.HasPrefix(r.Message, "START RequestId: "+id) },
+		func(rs []logs.Record) bool { return len(rs) >= 3 })
+	if err != nil || len(startLines) != 3 {
+		t.Errorf("%d START lines for the request, want 3 (one per attempt): %v", len(startLines), err)
 	}
 }
 

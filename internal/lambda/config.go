@@ -16,6 +16,7 @@ import (
 	"github.com/counterspy/counterspy/internal/lambda/eventsource"
 	"github.com/counterspy/counterspy/internal/lambda/lambdalog"
 	"github.com/counterspy/counterspy/internal/lambda/pool"
+	"github.com/counterspy/counterspy/internal/lambda/runtimes"
 )
 
 // Config is the emulator's configuration: the functions, the event
@@ -52,10 +53,16 @@ type FunctionConfig struct {
 	// Command runs the function: an executable built for a Lambda runtime
 	// client (aws-lambda-go's lambda.Start, a bootstrap, "python3 -m
 	// awslambdaric app.handler", "npx aws-lambda-ric index.handler").
-	Command []string `json:"command"`
-	// Dir is the working directory and LAMBDA_TASK_ROOT (default: the
-	// directory of the config file, or of the executable).
-	Dir         string            `json:"dir,omitempty"`
+	// Without it the emulator starts Runtime as Lambda does (see package
+	// runtimes); with it Runtime only names the runtime in INIT_START.
+	Command []string `json:"command,omitempty"`
+	// Dir is the code directory: the working directory and
+	// LAMBDA_TASK_ROOT (default: the directory of the config file, or of
+	// the executable).
+	Dir string `json:"dir,omitempty"`
+	// Handler and Runtime are Lambda's: "app.lambda_handler" with
+	// "python3.12", "index.handler" with "nodejs20.x", "bootstrap" with
+	// "provided.al2023" (runs Dir/bootstrap) or "go1.x".
 	Handler     string            `json:"handler,omitempty"`
 	Runtime     string            `json:"runtime,omitempty"`
 	MemoryMB    int               `json:"memory,omitempty"`
@@ -134,7 +141,8 @@ type fileConfig struct {
 //	{
 //	  "region": "us-east-1",
 //	  "functions": [{"name": "hello", "command": ["./hello"], "memory": 128,
-//	                 "timeout": 3, "tracing": "Active", "environment": {"TABLE": "items"}}],
+//	                 "timeout": 3, "tracing": "Active", "environment": {"TABLE": "items"}},
+//	                {"name": "py", "runtime": "python3.12", "handler": "app.lambda_handler", "dir": "py"}],
 //	  "buckets": [{"name": "uploads", "topic": "uploads-topic"}],
 //	  "topics":  [{"name": "uploads-topic", "subscribers": ["hello"]}],
 //	  "async":   {"max_retries": 2, "retry_delays": ["1m", "2m"]}
@@ -195,8 +203,17 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("function %q declared twice", f.Name))
 		}
 		seen[f.Name] = true
-		if len(f.Command) == 0 || f.Command[0] == "" {
-			errs = append(errs, fmt.Errorf("function %q: no command", f.Name))
+		kind, rerr := runtimes.Parse(f.Runtime)
+		switch {
+		case len(f.Command) > 0 && f.Command[0] == "":
+			errs = append(errs, fmt.Errorf("function %q: empty command", f.Name))
+		case len(f.Command) > 0:
+		case f.Runtime == "":
+			errs = append(errs, fmt.Errorf("function %q: no command or runtime", f.Name))
+		case rerr != nil:
+			errs = append(errs, fmt.Errorf("function %q: %w", f.Name, rerr))
+		case kind != runtimes.Custom && f.Handler == "":
+			errs = append(errs, fmt.Errorf("function %q: runtime %s needs a handler (module.function)", f.Name, f.Runtime))
 		}
 		if f.MemoryMB != 0 && (f.MemoryMB < 128 || f.MemoryMB > 10240) {
 			errs = append(errs, fmt.Errorf("function %q: memory %d MB: Lambda allows 128 to 10240", f.Name, f.MemoryMB))

@@ -11,6 +11,7 @@
 //	eventsource  S3 upload → SNS notification → subscribed functions
 //	pool         a function's instances: cold/warm, concurrency, idle, timeouts
 //	instance     one instance's process: env, output lines, memory, kill
+//	runtimes     python3.x / nodejsNN.x / provided: how a runtime starts, the shipped clients
 //	runtimeapi   the Runtime API one instance talks to
 //	xraysegments the AWS::Lambda and AWS::Lambda::Function segments, UDP emitter
 //	lambdalog    START/END/REPORT/XRAY lines and log sinks
@@ -35,6 +36,7 @@ import (
 	"github.com/counterspy/counterspy/internal/lambda/invoke"
 	"github.com/counterspy/counterspy/internal/lambda/lambdalog"
 	"github.com/counterspy/counterspy/internal/lambda/pool"
+	"github.com/counterspy/counterspy/internal/lambda/runtimes"
 	"github.com/counterspy/counterspy/internal/lambda/xraysegments"
 )
 
@@ -54,6 +56,7 @@ type Emulator struct {
 	src     *eventsource.Source
 	emitter *xraysegments.Emitter
 	writer  *lambdalog.Writer
+	rt      *runtimes.Set
 	handler http.Handler
 }
 
@@ -75,7 +78,8 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Emulator{cfg: cfg, log: cfg.Logger, pools: map[string]*pool.Pool{}, fns: map[string]*invoke.Function{}}
+	e := &Emulator{cfg: cfg, log: cfg.Logger, pools: map[string]*pool.Pool{}, fns: map[string]*invoke.Function{},
+		rt: runtimes.New(runtimes.Options{})}
 	if cfg.XRayAddr != "" {
 		em, err := xraysegments.NewEmitter(cfg.XRayAddr)
 		if err != nil {
@@ -129,6 +133,9 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 }
 
 func (e *Emulator) poolFunction(fc FunctionConfig) (pool.Function, error) {
+	if len(fc.Command) == 0 {
+		return e.managedFunction(fc)
+	}
 	cmd := append([]string(nil), fc.Command...)
 	dir := fc.Dir
 	if dir == "" {
@@ -166,6 +173,36 @@ func (e *Emulator) poolFunction(fc FunctionConfig) (pool.Function, error) {
 		Command: cmd, Dir: dir, Handler: handler, Runtime: fc.Runtime, Env: fc.Environment,
 		MemoryMB: fc.MemoryMB, Timeout: time.Duration(fc.Timeout), InitTimeout: time.Duration(fc.InitTimeout),
 		IdleTimeout: time.Duration(fc.IdleTimeout), Concurrency: fc.Concurrency, XRayDaemonAddr: xray,
+	}, nil
+}
+
+// managedFunction is a function defined by its runtime, handler and code
+// directory, started the way Lambda starts that runtime.
+func (e *Emulator) managedFunction(fc FunctionConfig) (pool.Function, error) {
+	dir := fc.Dir
+	if dir == "" {
+		dir = "."
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return pool.Function{}, err
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return pool.Function{}, fmt.Errorf("function %q: code directory %s: not a directory", fc.Name, dir)
+	}
+	l, err := e.rt.Launch(fc.Runtime, fc.Handler, dir)
+	if err != nil {
+		return pool.Function{}, fmt.Errorf("function %q: %w", fc.Name, err)
+	}
+	handler := fc.Handler
+	if handler == "" {
+		handler = "bootstrap"
+	}
+	return pool.Function{
+		Name: fc.Name, ARN: e.ARN(fc.Name), AccountID: e.cfg.AccountID, Region: e.cfg.Region,
+		Command: l.Command, Dir: dir, RuntimeDir: l.RuntimeDir, RuntimeEnv: l.Env, Handler: handler, Runtime: fc.Runtime,
+		Env: fc.Environment, MemoryMB: fc.MemoryMB, Timeout: time.Duration(fc.Timeout), InitTimeout: time.Duration(fc.InitTimeout),
+		IdleTimeout: time.Duration(fc.IdleTimeout), Concurrency: fc.Concurrency, XRayDaemonAddr: e.cfg.XRayAddr,
 	}, nil
 }
 
@@ -241,6 +278,7 @@ func (e *Emulator) Close(ctx context.Context) error {
 	if e.emitter != nil {
 		errs = append(errs, e.emitter.Close())
 	}
+	errs = append(errs, e.rt.Close())
 	return errors.Join(errs...)
 }
 

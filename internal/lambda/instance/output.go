@@ -135,5 +135,10 @@ func (r *reader) process(p []byte, eof bool) []byte {
 
 func (r *reader) emit(line []byte, at time.Time) {
 	line = bytes.TrimSuffix(line, []byte("\r"))
+	// The Lambda runtime clients write a multi-line record (a traceback,
+	// a logged object) on stdout with its newlines as "\r", so that it
+	// stays one record (awslambdaric's StandardLogSink, the Node client's
+	// LogPatch); CloudWatch shows it as one event of several lines.
+	line = bytes.ReplaceAll(line, []byte("\r"), []byte("\n"))
 	r.out(Line{Stream: r.stream, Time: at, Text: string(line), Attr: r.cur})
 }

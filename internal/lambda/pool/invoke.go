@@ -388,6 +388,10 @@ func (p *Pool) waitNext(sb *sandbox, seq int, deadline time.Time) (time.Time, bo
 // variables, then the function's own.
 func (p *Pool) env(sb *sandbox) []string {
 	fn := p.fn
+	runtimeDir := fn.RuntimeDir
+	if runtimeDir == "" {
+		runtimeDir = fn.Dir
+	}
 	env := append([]string(nil), p.opts.Env...)
 	env = append(env,
 		"AWS_LAMBDA_FUNCTION_NAME="+fn.Name,
@@ -403,7 +407,7 @@ func (p *Pool) env(sb *sandbox) []string {
 		"AWS_SECRET_ACCESS_KEY=test",
 		"AWS_SESSION_TOKEN=test",
 		"LAMBDA_TASK_ROOT="+fn.Dir,
-		"LAMBDA_RUNTIME_DIR="+fn.Dir,
+		"LAMBDA_RUNTIME_DIR="+runtimeDir,
 		"_HANDLER="+fn.Handler,
 		"AWS_XRAY_CONTEXT_MISSING=LOG_ERROR",
 		"TZ=:UTC",
@@ -415,6 +419,7 @@ func (p *Pool) env(sb *sandbox) []string {
 	if fn.XRayDaemonAddr != "" {
 		env = append(env, "AWS_XRAY_DAEMON_ADDRESS="+fn.XRayDaemonAddr)
 	}
+	env = append(env, fn.RuntimeEnv...)
 	for k, v := range fn.Env {
 		env = append(env, k+"="+v)
 	}

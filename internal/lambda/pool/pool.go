@@ -29,8 +29,13 @@ type Function struct {
 	// aws-lambda-go, a bootstrap script, "python3 -m awslambdaric app.handler", ...
 	Command []string
 	// Dir is the working directory and LAMBDA_TASK_ROOT.
-	Dir     string
-	Handler string
+	Dir string
+	// RuntimeDir is LAMBDA_RUNTIME_DIR (default Dir); RuntimeEnv the
+	// runtime's own variables (AWS_EXECUTION_ENV, PYTHONPATH, ...), set
+	// before the function's Env.
+	RuntimeDir string
+	RuntimeEnv []string
+	Handler    string
 	// Runtime names the runtime in INIT_START (e.g. provided.al2023).
 	Runtime string
 	// Env is the function's own environment (Environment.Variables).

@@ -1,0 +1,1 @@
+export const handler = async (event) => ({ esm: true, n: event.n });

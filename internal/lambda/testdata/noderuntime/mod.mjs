@@ -1,0 +1,3 @@
+export async function handler(event) {
+  throw new TypeError('bad ' + event.x);
+}
