@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/counterspy/counterspy/internal/auth"
 	"github.com/counterspy/counterspy/internal/lambda"
 	"github.com/counterspy/counterspy/internal/lambda/lambdalog"
 )
@@ -100,7 +101,7 @@ flags:
 	cfg.XRayAddr, cfg.Logger = *xray, log
 	var sinks lambdalog.Tee
 	if *server != "" {
-		sinks = append(sinks, lambdalog.NewHTTPSink(*server, nil))
+		sinks = append(sinks, lambdalog.NewHTTPSink(*server, auth.HTTPClient(10*time.Second)))
 	}
 	if !*quiet {
 		p := lambdalog.NewPrinter(stdout)

@@ -40,6 +40,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.UDPReaders, "udp-readers", 0, "UDP sockets and reading goroutines (0 = one per CPU)")
 	fs.StringVar(&cfg.LambdaConfig, "lambda-config", "",
 		"functions.json `file`: run the Lambda emulator in this server (Invoke API and S3/SNS event endpoints on the HTTP address; see counterspy lambda -h)")
+	addSecurityFlags(fs, &cfg)
 	demo := fs.Bool("demo", false, "feed the demo traffic (the seed scenario: S3 → SNS → three Lambda functions → DynamoDB) so there is data to look at")
 	// The Go runtime's own GOMEMLIMIT, when set, stays in charge unless
 	// -memory-limit is given.
@@ -72,7 +73,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "counterspy: X-Ray API on http://%s, segments on udp://%s, data in %s\n", srv.HTTPAddr(), srv.UDPAddr(), cfg.DataDir)
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "counterspy: X-Ray API on %s://%s, segments on udp://%s, data in %s\n", scheme, srv.HTTPAddr(), srv.UDPAddr(), cfg.DataDir)
+	if cfg.AuthFile != "" {
+		fmt.Fprintf(stdout, "counterspy: console: open %s to sign in\n", srv.ConsoleURL())
+	}
 	if *demo {
 		go runDemo(ctx, srv, log)
 	}

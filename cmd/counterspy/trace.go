@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/xray/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/counterspy/counterspy/internal/auth"
 	"github.com/counterspy/counterspy/internal/render"
 	"github.com/counterspy/counterspy/internal/sdkhttp"
 	"github.com/counterspy/counterspy/internal/xrayid"
@@ -218,8 +219,9 @@ func addClientFlags(fs *flag.FlagSet) *clientFlags {
 	return cf
 }
 
-// client is the AWS SDK's X-Ray client pointed at the endpoint, with dummy
-// credentials (the server accepts any) and no retries (a local server that
+// client is the AWS SDK's X-Ray client pointed at the endpoint, signing with
+// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment (a server
+// with an auth file checks them), dummy credentials otherwise, and no retries (a local server that
 // refuses a connection will refuse the next one too).
 func (cf *clientFlags) client(optFns ...func(*xray.Options)) (*xray.Client, error) {
 	s := strings.TrimSpace(cf.endpoint)
@@ -231,9 +233,13 @@ func (cf *clientFlags) client(optFns ...func(*xray.Options)) (*xray.Client, erro
 		return nil, usageError{fmt.Errorf("--endpoint %q: want a URL like %s", cf.endpoint, defaultEndpoint)}
 	}
 	cf.endpoint = strings.TrimRight(u.String(), "/")
+	creds := credentials.NewStaticCredentialsProvider("counterspy", "counterspy", "")
+	if c, ok := auth.EnvCredentials(); ok {
+		creds = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
+	}
 	return xray.NewFromConfig(aws.Config{
 		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider("counterspy", "counterspy", ""),
+		Credentials:      creds,
 		BaseEndpoint:     aws.String(cf.endpoint),
 		RetryMaxAttempts: 1,
 		HTTPClient:       sdkhttp.Client(),

@@ -95,6 +95,14 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 // SessionCookie is the console's session cookie.
 const SessionCookie = "counterspy_session"
 
+// MiddlewareWith is Middleware with another Public predicate, for routes
+// known only once the handler is built.
+func (a *Authenticator) MiddlewareWith(next http.Handler, public func(*http.Request) bool) http.Handler {
+	b := *a
+	b.opts.Public = public
+	return b.Middleware(next)
+}
+
 // Middleware refuses requests that do not carry valid credentials for
 // their action: a SigV4 signature (header or presigned URL), a bearer
 // token, or the console's session cookie.

@@ -91,7 +91,9 @@ func do(t *testing.T, req *http.Request) result {
 	b, _ := io.ReadAll(resp.Body)
 	res := result{status: resp.StatusCode, code: resp.Header.Get("x-amzn-ErrorType"), body: string(b)}
 	if res.code != "" {
-		var e struct{ Type string `json:"__type"` }
+		var e struct {
+			Type string `json:"__type"`
+		}
 		if err := json.Unmarshal(b, &e); err != nil || e.Type != res.code {
 			t.Errorf("error body %s does not carry __type %s", b, res.code)
 		}

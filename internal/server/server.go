@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -58,6 +59,18 @@ type Config struct {
 	// receiver and its logs into the store.
 	LambdaConfig string
 	Logger       *slog.Logger
+
+	// Who gets in (security.go, docs/security-auth.md). AuthFile lists the
+	// key pairs and tokens the HTTP API accepts; without one, only
+	// loopback addresses may be bound unless InsecureNoAuth. UDPAllow
+	// lists the networks UDP segments may come from. TLSCert and TLSKey
+	// serve HTTPS, reloaded when the files change. LoginToken is the
+	// console's (default: random at every start).
+	AuthFile        string
+	InsecureNoAuth  bool
+	UDPAllow        []netip.Prefix
+	TLSCert, TLSKey string
+	LoginToken      string
 }
 
 // DefaultAddr is the X-Ray daemon's address.
@@ -84,6 +97,7 @@ type Server struct {
 	http     *http.Server
 	httpLn   net.Listener
 	lambda   *lambda.Emulator
+	sec      security
 
 	logsStored *metrics.Counter
 
@@ -111,6 +125,9 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.NewSet()}
+	if err := s.prepareSecurity(cfg.listenAddrs()); err != nil {
+		return nil, err
+	}
 	s.logsStored = s.metrics.NewCounter(`counterspy_function_log_lines_stored_total`)
 	st, err := pebblestore.Open(filepath.Join(cfg.DataDir, "traces"), pebblestore.Options{
 		NoSync: cfg.NoSync, Logger: cfg.Logger,
@@ -134,14 +151,7 @@ func Start(cfg Config) (*Server, error) {
 	sum := summarize.New(st, summarize.Options{Groups: reg}, s.metrics, cfg.Logger)
 	s.pipeline = ingest.New(st, ingest.Options{FlushInterval: cfg.FlushInterval, Observer: sum}, s.metrics, cfg.Logger)
 
-	httpAddr, udpAddr := cfg.Addr, cfg.Addr
-	if cfg.HTTPAddr != "" {
-		httpAddr = cfg.HTTPAddr
-	}
-	if cfg.UDPAddr != "" {
-		udpAddr = cfg.UDPAddr
-	}
-	if err := s.listen(httpAddr, udpAddr); err != nil {
+	if err := s.listen(cfg.listenAddrs()); err != nil {
 		s.pipeline.Close(context.Background())
 		st.Close()
 		return nil, err
@@ -159,9 +169,16 @@ func Start(cfg Config) (*Server, error) {
 
 	a := api.New(s.pipeline, st, api.Options{MaxDocumentSize: cfg.MaxDocumentSize, SamplingRate: cfg.SamplingRate,
 		Registry: reg, Region: region, AccountID: accountID}, s.metrics, cfg.Logger)
-	s.http = &http.Server{Handler: s.routes(a), ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: s.secure(s.routes(a), a), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
-		if err := s.http.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if s.sec.tls != nil {
+			s.http.TLSConfig = s.sec.tls.Config()
+			err = s.http.ServeTLS(s.httpLn, "", "")
+		} else {
+			err = s.http.Serve(s.httpLn)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "err", err)
 		}
 	}()
@@ -170,14 +187,27 @@ func Start(cfg Config) (*Server, error) {
 	s.stop = cancel
 	s.bg.Add(1)
 	go s.retentionLoop(ctx)
-	s.log.Info("counterspy serving", "http", s.HTTPAddr(), "udp", s.UDPAddr(), "data_dir", cfg.DataDir)
+	s.log.Info("counterspy serving", "http", s.HTTPAddr(), "udp", s.UDPAddr(), "data_dir", cfg.DataDir,
+		"auth", s.sec.authn != nil, "tls", s.sec.tls != nil)
 	return s, nil
+}
+
+// listenAddrs are the HTTP and UDP addresses to bind.
+func (cfg Config) listenAddrs() (httpAddr, udpAddr string) {
+	httpAddr, udpAddr = cfg.Addr, cfg.Addr
+	if cfg.HTTPAddr != "" {
+		httpAddr = cfg.HTTPAddr
+	}
+	if cfg.UDPAddr != "" {
+		udpAddr = cfg.UDPAddr
+	}
+	return httpAddr, udpAddr
 }
 
 // listen binds the TCP and UDP ports. With port 0 in both it looks for one
 // port free for both protocols, so SDKs can use a single daemon address.
 func (s *Server) listen(httpAddr, udpAddr string) error {
-	ropts := udp.Options{Readers: s.cfg.UDPReaders, MaxDocumentSize: s.cfg.MaxDocumentSize}
+	ropts := udp.Options{Readers: s.cfg.UDPReaders, MaxDocumentSize: s.cfg.MaxDocumentSize, Allow: s.sec.udpAllow}
 	samePort := httpAddr == udpAddr
 	for attempt := 0; ; attempt++ {
 		ln, err := net.Listen("tcp", httpAddr)
@@ -202,7 +232,7 @@ func (s *Server) listen(httpAddr, udpAddr string) error {
 	}
 }
 
-func (s *Server) routes(a *api.API) http.Handler {
+func (s *Server) routes(a *api.API) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")

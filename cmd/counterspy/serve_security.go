@@ -1,0 +1,22 @@
+package main
+
+import (
+	"flag"
+
+	"github.com/counterspy/counterspy/internal/server"
+)
+
+// addSecurityFlags adds serve's flags of who gets in (docs/security-auth.md).
+func addSecurityFlags(fs *flag.FlagSet, cfg *server.Config) {
+	fs.StringVar(&cfg.AuthFile, "auth-file", "",
+		"`file` of principals, one a line: ACCESS_KEY_ID SECRET_ACCESS_KEY [read|write], or token TOKEN [read|write]; every API request must then be SigV4-signed with one of the keys (or carry Authorization: Bearer TOKEN), and the console signs in through the URL printed at start")
+	fs.BoolVar(&cfg.InsecureNoAuth, "insecure-no-auth", false,
+		"listen on an address other machines can reach (such as 0.0.0.0) without an auth file or --udp-allow: anyone who can reach the port can read and write every trace")
+	fs.Func("udp-allow", "comma-separated `networks` (CIDR, or single addresses) UDP segments are accepted from, besides loopback; others are dropped and counted (reason SourceNotAllowed in /metrics)", func(v string) error {
+		p, err := server.ParseCIDRs(v)
+		cfg.UDPAllow = p
+		return err
+	})
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate `file` (with its chain) to serve the HTTP API over TLS; reloaded when it changes")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key `file` of -tls-cert; reloaded when it changes")
+}

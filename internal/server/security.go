@@ -1,0 +1,136 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/counterspy/counterspy/internal/api"
+	"github.com/counterspy/counterspy/internal/auth"
+	"github.com/counterspy/counterspy/internal/tlsreload"
+)
+
+// Who gets in (docs/security-auth.md): loopback by default; an auth file for
+// the HTTP API, --udp-allow for the daemon protocol, or --insecure-no-auth
+// to expose a listener anyway.
+
+// security is what prepareSecurity set up from the Config.
+type security struct {
+	authn      *auth.Authenticator // nil without an auth file
+	loginToken string
+	tls        *tlsreload.Reloader // nil without --tls-cert
+	udpAllow   []netip.Prefix      // nil: every source
+}
+
+// loopbackNets are always allowed on UDP: this machine's SDKs and the
+// in-process Lambda emulator.
+var loopbackNets = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+// prepareSecurity loads the auth file and the TLS pair and refuses exposed,
+// unprotected listeners, before anything is opened.
+func (s *Server) prepareSecurity(httpAddr, udpAddr string) error {
+	cfg := s.cfg
+	var keys *auth.Keys
+	if cfg.AuthFile != "" {
+		k, err := auth.LoadKeys(cfg.AuthFile)
+		if err != nil {
+			return err
+		}
+		keys = k
+	}
+	exposed, err := auth.CheckListeners([]auth.Listener{
+		{Name: "HTTP API", Addr: httpAddr, Protected: keys != nil},
+		{Name: "UDP segment receiver", Addr: udpAddr, Protected: len(cfg.UDPAllow) > 0,
+			Remedy: "--udp-allow CIDR,... to name the networks that may send segments, as the daemon protocol has no credentials"},
+	}, cfg.InsecureNoAuth)
+	if err != nil {
+		return err
+	}
+	for _, l := range exposed {
+		s.log.Warn("--insecure-no-auth: listening where other machines can reach it, without authentication",
+			"listener", l.Name, "addr", l.Addr)
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together: give both or neither")
+	}
+	if cfg.TLSCert != "" {
+		r, err := tlsreload.New(cfg.TLSCert, cfg.TLSKey, s.log)
+		if err != nil {
+			return err
+		}
+		s.sec.tls = r
+	}
+	if len(cfg.UDPAllow) > 0 {
+		s.sec.udpAllow = append(append([]netip.Prefix{}, cfg.UDPAllow...), loopbackNets...)
+	}
+	if keys != nil {
+		s.sec.loginToken = cfg.LoginToken
+		if s.sec.loginToken == "" {
+			s.sec.loginToken = auth.NewLoginToken()
+		}
+		s.sec.authn, err = auth.New(auth.Options{Keys: keys, LoginToken: s.sec.loginToken, Metrics: s.metrics, Logger: s.log})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// secure puts the authentication middleware in front of the routes: the
+// console's pages and /healthz are public, everything else (the X-Ray and
+// Lambda APIs, logs, metrics) needs credentials.
+func (s *Server) secure(mux *http.ServeMux, a *api.API) http.Handler {
+	if s.sec.authn == nil {
+		return mux
+	}
+	return s.sec.authn.MiddlewareWith(mux, func(r *http.Request) bool {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			return false
+		}
+		_, pattern := mux.Handler(r)
+		return pattern == "GET /healthz" || (pattern == "/" && !a.Handles(r.URL.Path))
+	})
+}
+
+// ConsoleURL is the console's address; with an auth file, the login URL
+// that sets the session cookie (like Jupyter's ?token=).
+func (s *Server) ConsoleURL() string {
+	scheme := "http"
+	if s.sec.tls != nil {
+		scheme = "https"
+	}
+	host, port, _ := net.SplitHostPort(s.HTTPAddr())
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	u := fmt.Sprintf("%s://%s/", scheme, net.JoinHostPort(host, port))
+	if s.sec.loginToken != "" {
+		u += "?token=" + s.sec.loginToken
+	}
+	return u
+}
+
+// ParseCIDRs reads --udp-allow's comma-separated networks; a bare address
+// is a network of one.
+func ParseCIDRs(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for f := range strings.SplitSeq(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q: want a network such as 10.0.0.0/8 or an address", f)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
