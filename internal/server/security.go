@@ -71,7 +71,7 @@ func (s *Server) prepareSecurity(httpAddr, udpAddr string) error {
 		if s.sec.loginToken == "" {
 			s.sec.loginToken = auth.NewLoginToken()
 		}
-		s.sec.authn, err = auth.New(auth.Options{Keys: keys, LoginToken: s.sec.loginToken, Metrics: s.metrics, Logger: s.log})
+		s.sec.authn, err = auth.New(auth.Options{Keys: keys, LoginToken: s.sec.loginToken, Metrics: s.metrics, Logger: s.log, Now: cfg.authNow})
 		if err != nil {
 			return err
 		}

@@ -71,6 +71,7 @@ type Config struct {
 	UDPAllow        []netip.Prefix
 	TLSCert, TLSKey string
 	LoginToken      string
+	authNow         func() time.Time // X-Amz-Date's clock, for tests
 }
 
 // DefaultAddr is the X-Ray daemon's address.
@@ -121,12 +122,12 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("server: no data directory")
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
-	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.NewSet()}
 	if err := s.prepareSecurity(cfg.listenAddrs()); err != nil {
 		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	s.logsStored = s.metrics.NewCounter(`counterspy_function_log_lines_stored_total`)
 	st, err := pebblestore.Open(filepath.Join(cfg.DataDir, "traces"), pebblestore.Options{
