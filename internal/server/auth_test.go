@@ -92,8 +92,8 @@ func freshSegment() string {
 // authCase is one client call and what the server must answer.
 type authCase struct {
 	name, akid, secret, op string // op: put (a write) or summaries (a read)
-	code                       string // "" for success
-	message                    string // part of the message
+	code                   string // "" for success
+	message                string // part of the message
 }
 
 func authCases() []authCase {
