@@ -27,6 +27,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	awsxray "github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/smithy-go"
 
@@ -417,5 +419,39 @@ func TestAuthTLS(t *testing.T) {
 	writeCert(t, certFile, keyFile, 2)
 	if got := serial(); got != 2 {
 		t.Errorf("after replacing the files: serial %d, want the new certificate's 2", got)
+	}
+}
+
+// The Lambda Invoke API of the embedded emulator takes the same keys: a
+// DryRun invocation (it checks the function and the caller, runs nothing)
+// with the AWS SDK's Lambda client.
+func TestAuthLambdaInvoke(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "functions.json")
+	if err := os.WriteFile(cfgPath, []byte(`{"functions":[{"name":"greeter","command":["/bin/true"],"memory":128,"timeout":"10s"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := startAuthServer(t, nil, func(c *server.Config) { c.LambdaConfig = cfgPath })
+	for _, c := range authCases() {
+		if c.op != "put" {
+			continue // invoking is a write
+		}
+		lc := awslambda.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(c.akid, c.secret, ""),
+			BaseEndpoint: aws.String("http://" + srv.HTTPAddr()), HTTPClient: sdkhttp.Client(), RetryMaxAttempts: 1})
+		_, err := lc.Invoke(context.Background(), &awslambda.InvokeInput{FunctionName: aws.String("greeter"), InvocationType: lambdatypes.InvocationTypeDryRun})
+		var ae smithy.APIError
+		switch {
+		case c.code == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.code != "" && (!errors.As(err, &ae) || ae.ErrorCode() != c.code):
+			t.Errorf("%s: %v, want %s", c.name, err, c.code)
+		}
+	}
+	lc := awslambda.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDWRITER", "wrong", ""),
+		BaseEndpoint: aws.String("http://" + srv.HTTPAddr()), HTTPClient: sdkhttp.Client(), RetryMaxAttempts: 1})
+	_, err := lc.Invoke(context.Background(), &awslambda.InvokeInput{FunctionName: aws.String("greeter"), InvocationType: lambdatypes.InvocationTypeDryRun})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidSignatureException" {
+		t.Errorf("Invoke with a wrong secret: %v", err)
 	}
 }
