@@ -455,3 +455,35 @@ func TestAuthLambdaInvoke(t *testing.T) {
 		t.Errorf("Invoke with a wrong secret: %v", err)
 	}
 }
+
+// Chromium opens the login URL the server prints and the console shows the
+// map, its API calls authenticated by the session cookie; without the
+// token the console gets AWS's refusal.
+func TestAuthConsoleInBrowser(t *testing.T) {
+	chromium := testenv.Chromium(t)
+	srv := startAuthServer(t, nil, nil)
+	client := awsxray.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDWRITER", "secretW", ""),
+		BaseEndpoint: aws.String("http://" + srv.HTTPAddr()), HTTPClient: sdkhttp.Client(), RetryMaxAttempts: 1})
+	if _, err := client.PutTraceSegments(context.Background(), &awsxray.PutTraceSegmentsInput{TraceSegmentDocuments: []string{freshSegment()}}); err != nil {
+		t.Fatal(err)
+	}
+	dom := func(url string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+			"--user-data-dir="+t.TempDir(), "--virtual-time-budget=8000", "--dump-dom", url)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("chromium %s: %v", url, err)
+		}
+		return string(out)
+	}
+	login := strings.Replace(srv.ConsoleURL(), "/?token=", "/map?token=", 1)
+	if page := dom(login); !strings.Contains(page, `aria-label="edge from auth-test (client) to auth-test`) {
+		t.Errorf("the map after signing in shows no edge to auth-test:\n%s", page)
+	}
+	if page := dom("http://" + srv.HTTPAddr() + "/map"); !strings.Contains(page, "Missing Authentication Token") || strings.Contains(page, `aria-label="edge`) {
+		t.Errorf("the map without signing in does not show the refusal:\n%s", page)
+	}
+}
