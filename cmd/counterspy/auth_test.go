@@ -64,6 +64,10 @@ func TestServeRefusesExposedWithoutAuth(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "--auth-file FILE") || !strings.Contains(errOut, "--insecure-no-auth") {
 		t.Errorf("serve on 0.0.0.0: exit %d: %s", code, errOut)
 	}
+	code, _, errOut = runCLI("lambda", "--addr", "0.0.0.0:0", "--function", "f=/bin/true", "--server", "")
+	if code != 1 || !strings.Contains(errOut, "Lambda Invoke API on 0.0.0.0:0") || !strings.Contains(errOut, "--insecure-no-auth") {
+		t.Errorf("lambda on 0.0.0.0: exit %d: %s", code, errOut)
+	}
 	t.Setenv("COUNTERSPY_UDP_ALLOW", "10.0.0.0/8,not-a-network")
 	if code, _, errOut := runCLI("serve", "--data-dir", dir); code != 2 || !strings.Contains(errOut, "not-a-network") {
 		t.Errorf("a bad COUNTERSPY_UDP_ALLOW: exit %d: %s", code, errOut)

@@ -2,7 +2,10 @@ package main
 
 import (
 	"flag"
+	"log/slog"
+	"net/http"
 
+	"github.com/counterspy/counterspy/internal/auth"
 	"github.com/counterspy/counterspy/internal/server"
 )
 
@@ -19,4 +22,36 @@ func addSecurityFlags(fs *flag.FlagSet, cfg *server.Config) {
 	})
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate `file` (with its chain) to serve the HTTP API over TLS; reloaded when it changes")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key `file` of -tls-cert; reloaded when it changes")
+}
+
+// protectLambda applies the listener rule to `counterspy lambda`'s Invoke
+// API: on a non-loopback address it needs an auth file (then every request
+// is checked like serve's) or --insecure-no-auth. It returns what wraps the
+// API's handler.
+func protectLambda(addr, authFile string, insecure bool, log *slog.Logger) (func(http.Handler) http.Handler, error) {
+	var keys *auth.Keys
+	if authFile != "" {
+		k, err := auth.LoadKeys(authFile)
+		if err != nil {
+			return nil, err
+		}
+		keys = k
+	}
+	exposed, err := auth.CheckListeners([]auth.Listener{{Name: "Lambda Invoke API", Addr: addr, Protected: keys != nil}}, insecure)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range exposed {
+		log.Warn("--insecure-no-auth: listening where other machines can reach it, without authentication", "listener", l.Name, "addr", l.Addr)
+	}
+	if keys == nil {
+		return func(h http.Handler) http.Handler { return h }, nil
+	}
+	a, err := auth.New(auth.Options{Keys: keys, Logger: log, MaxBodyBytes: 6 << 20})
+	if err != nil {
+		return nil, err
+	}
+	return func(h http.Handler) http.Handler {
+		return a.MiddlewareWith(h, func(r *http.Request) bool { return r.Method == http.MethodGet && r.URL.Path == "/healthz" })
+	}, nil
 }
