@@ -134,6 +134,10 @@ func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (Pr
 	h := r.Header.Get("Authorization")
 	switch {
 	case isSigV4(r):
+		s, key, e := a.opts.Keys.checkSigV4Header(r, a.opts.Now())
+		if e != nil {
+			return Principal{}, e
+		}
 		body, err := httpbody.Read(w, r, a.opts.MaxBodyBytes)
 		if err != nil {
 			var mbe *http.MaxBytesError
@@ -144,7 +148,7 @@ func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (Pr
 			return Principal{}, &Error{http.StatusBadRequest, "InvalidRequestException", "reading request body: " + err.Error()}
 		}
 		httpbody.Keep(r, body)
-		return a.opts.Keys.verifySigV4(r, body, a.opts.Now())
+		return s.verify(r, body, key)
 	case h != "":
 		return a.bearer(h)
 	}

@@ -194,6 +194,11 @@ func TestSigV4(t *testing.T) {
 	signADOT(t, req, []byte(big), "AKIDWRITER", "secretW", now)
 	check("body over the cap", req, 413, "RequestEntityTooLargeException", "1024-byte limit")
 
+	// The key and the date are checked before the body is read.
+	req = post(t, srv.URL, "/TraceSegments", big)
+	signADOT(t, req, []byte(big), "AKIDNOBODY", "secretW", now)
+	check("body over the cap, unknown key", req, 403, "UnrecognizedClientException", "")
+
 	req = post(t, srv.URL, "/TraceSegments", body)
 	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDWRITER/20260101/us-east-1/xray/aws4_request")
 	req.Header.Set("X-Amz-Date", now.UTC().Format(amzDateFormat))

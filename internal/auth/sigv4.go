@@ -162,17 +162,33 @@ func (s *sigv4Request) checkDate(now time.Time) *Error {
 // verifySigV4 checks r's signature against the key it names. body is the
 // whole request body (the payload hash covers it).
 func (k *Keys) verifySigV4(r *http.Request, body []byte, now time.Time) (Principal, *Error) {
-	s, e := parseSigV4(r)
+	s, key, e := k.checkSigV4Header(r, now)
 	if e != nil {
 		return Principal{}, e
 	}
+	return s.verify(r, body, key)
+}
+
+// checkSigV4Header checks what can be checked before the body is read: the
+// signature's form, the key and the date. A request that fails here costs
+// no body read.
+func (k *Keys) checkSigV4Header(r *http.Request, now time.Time) (*sigv4Request, keyEntry, *Error) {
+	s, e := parseSigV4(r)
+	if e != nil {
+		return nil, keyEntry{}, e
+	}
 	key, ok := k.secret(s.accessKeyID)
 	if !ok {
-		return Principal{}, errUnrecognized()
+		return nil, keyEntry{}, errUnrecognized()
 	}
 	if e := s.checkDate(now); e != nil {
-		return Principal{}, e
+		return nil, keyEntry{}, e
 	}
+	return s, key, nil
+}
+
+// verify compares the signature with the one the SDK's signer computes.
+func (s *sigv4Request) verify(r *http.Request, body []byte, key keyEntry) (Principal, *Error) {
 	sum := sha256.Sum256(body)
 	payloadHash := hex.EncodeToString(sum[:])
 	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" && h != payloadHash {
