@@ -487,3 +487,31 @@ func TestAuthConsoleInBrowser(t *testing.T) {
 		t.Errorf("the map without signing in does not show the refusal:\n%s", page)
 	}
 }
+
+// The X-Ray SDKs ask the daemon address for sampling rules and targets
+// without signing; from loopback (as from --udp-allow networks) those two
+// calls get in unsigned, nothing else does.
+func TestAuthUnsignedSamplingFromLoopback(t *testing.T) {
+	srv := startAuthServer(t, nil, nil)
+	f := func(path, authz string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, "http://"+srv.HTTPAddr()+path, strings.NewReader(`{}`))
+		if authz != "" {
+			req.Header.Set("Authorization", authz)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("x-amzn-ErrorType")
+	}
+	for path, want := range map[string]int{"/GetSamplingRules": 200, "/SamplingTargets": 200, "/TraceSummaries": 403, "/TraceSegments": 403} {
+		if got, code := f(path, ""); got != want {
+			t.Errorf("unsigned POST %s: %d %s, want %d", path, got, code, want)
+		}
+	}
+	if got, code := f("/GetSamplingRules", "Bearer not-a-token-of-the-file"); got != 403 || code != "UnrecognizedClientException" {
+		t.Errorf("GetSamplingRules with bad credentials: %d %s, want 403 UnrecognizedClientException", got, code)
+	}
+}

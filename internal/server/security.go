@@ -71,7 +71,8 @@ func (s *Server) prepareSecurity(httpAddr, udpAddr string) error {
 		if s.sec.loginToken == "" {
 			s.sec.loginToken = auth.NewLoginToken()
 		}
-		s.sec.authn, err = auth.New(auth.Options{Keys: keys, LoginToken: s.sec.loginToken, Metrics: s.metrics, Logger: s.log, Now: cfg.authNow})
+		s.sec.authn, err = auth.New(auth.Options{Keys: keys, LoginToken: s.sec.loginToken, Metrics: s.metrics, Logger: s.log, Now: cfg.authNow,
+			Unsigned: s.daemonClient})
 		if err != nil {
 			return err
 		}
@@ -93,6 +94,31 @@ func (s *Server) secure(mux *http.ServeMux, a *api.API) http.Handler {
 		_, pattern := mux.Handler(r)
 		return pattern == "GET /healthz" || (pattern == "/" && !a.Handles(r.URL.Path))
 	})
+}
+
+// daemonClient lets in the X-Ray SDKs' sampling calls: they send
+// GetSamplingRules and GetSamplingTargets unsigned to the daemon address,
+// whose proxy signs them for AWS
+// (https://docs.aws.amazon.com/xray/latest/devguide/xray-daemon.html). Here
+// the server is the daemon, so these two calls are taken unsigned from the
+// sources UDP segments are taken from: loopback and --udp-allow.
+func (s *Server) daemonClient(r *http.Request) (auth.Principal, bool) {
+	if r.Method != http.MethodPost || (r.URL.Path != "/GetSamplingRules" && r.URL.Path != "/SamplingTargets") {
+		return auth.Principal{}, false
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return auth.Principal{}, false
+	}
+	ip := ap.Addr().Unmap()
+	allowed := ip.IsLoopback()
+	for _, p := range s.sec.udpAllow {
+		allowed = allowed || p.Contains(ip)
+	}
+	if !allowed {
+		return auth.Principal{}, false
+	}
+	return auth.Principal{Name: "daemon-client " + ip.String(), Role: auth.RoleWrite}, true
 }
 
 // ConsoleURL is the console's address; with an auth file, the login URL
