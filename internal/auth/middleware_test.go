@@ -2,6 +2,7 @@ package auth
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -330,5 +331,37 @@ func TestBodyReadOnce(t *testing.T) {
 	}
 	if _, err := httpbody.Read(httptest.NewRecorder(), req, 3); err == nil {
 		t.Fatal("a kept body over the cap was returned")
+	}
+}
+
+// An OTLP/HTTP export as the ADOT collector's otlphttp exporter sends it
+// through the sigv4auth extension: gzip-compressed protobuf, Content-Type
+// and Content-Encoding among the signed headers, the hash over the
+// compressed bytes. Unsigned, the same export is refused.
+func TestADOTStyleOTLPExport(t *testing.T) {
+	srv, _ := newTestServer(t)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("\x0a\x00 an ExportTraceServiceRequest"))
+	zw.Close()
+	mk := func() *http.Request {
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/v1/traces", bytes.NewReader(gz.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-protobuf")
+		req.Header.Set("Content-Encoding", "gzip")
+		return req
+	}
+	req := mk()
+	signADOT(t, req, gz.Bytes(), "AKIDWRITER", "secretW", time.Now())
+	if !strings.Contains(req.Header.Get("Authorization"), "content-encoding;content-length;content-type;host;x-amz-date") {
+		t.Fatalf("the signer did not sign the headers an exporter sends: %s", req.Header.Get("Authorization"))
+	}
+	if got := do(t, req); got.status != 200 || !strings.Contains(got.body, "AKIDWRITER write kept=true") {
+		t.Errorf("signed export: %+v", got)
+	}
+	if got := do(t, mk()); got.status != 403 || got.code != "MissingAuthenticationTokenException" {
+		t.Errorf("unsigned export: %+v", got)
 	}
 }
