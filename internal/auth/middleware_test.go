@@ -365,3 +365,30 @@ func TestADOTStyleOTLPExport(t *testing.T) {
 		t.Errorf("unsigned export: %+v", got)
 	}
 }
+
+// SigningTransport (counterspy logs, the Lambda emulator's log sink) signs
+// what the middleware checks, bodies included.
+func TestSigningTransport(t *testing.T) {
+	srv, _ := newTestServer(t)
+	c := &http.Client{Transport: &SigningTransport{Credentials: aws.Credentials{AccessKeyID: "AKIDWRITER", SecretAccessKey: "secretW"}}}
+	resp, err := c.Post(srv.URL+"/counterspy/v1/logs", "application/json", strings.NewReader(`[{"message":"hi"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != `AKIDWRITER write kept=true body=[{"message":"hi"}]` {
+		t.Errorf("signed POST: %d %s", resp.StatusCode, b)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDREADER")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secretR")
+	resp, err = HTTPClient(10*time.Second).Get(srv.URL + "/counterspy/v1/logs?function=f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(b), "AKIDREADER read") {
+		t.Errorf("GET with the environment's keys: %d %s", resp.StatusCode, b)
+	}
+}
