@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strings"
 
 	"github.com/counterspy/counterspy/internal/api"
@@ -40,6 +41,9 @@ func (s *Server) prepareSecurity(httpAddr, udpAddr string) error {
 			return err
 		}
 		keys = k
+		if fi, err := os.Stat(cfg.AuthFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			s.log.Warn("the auth file holds secrets and other users can read it; chmod 600 it", "file", cfg.AuthFile, "mode", fi.Mode().Perm().String())
+		}
 	}
 	exposed, err := auth.CheckListeners([]auth.Listener{
 		{Name: "HTTP API", Addr: httpAddr, Protected: keys != nil},
