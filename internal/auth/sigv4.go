@@ -245,6 +245,8 @@ func (s *sigv4Request) expected(r *http.Request, payloadHash string, creds aws.C
 		}
 		req.Header[textproto.CanonicalMIMEHeaderKey(h)] = vals
 	}
+	// A signer per request: a shared one would cache a derived key for
+	// every region/service pair callers name, without bound.
 	signer := v4.NewSigner()
 	ctx := context.Background()
 	if s.presigned {
