@@ -66,7 +66,7 @@ func newTestServer(t *testing.T) (*httptest.Server, *metrics.Set) {
 
 // signADOT signs req as the collector's sigv4auth extension does: the SDK's
 // signer over the SHA-256 of the body, service xray, any region.
-func signADOT(t *testing.T, req *http.Request, body []byte, akid, secret string, at time.Time) {
+func signADOT(t testing.TB, req *http.Request, body []byte, akid, secret string, at time.Time) {
 	t.Helper()
 	sum := sha256.Sum256(body)
 	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret},
