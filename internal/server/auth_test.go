@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -185,14 +186,16 @@ func TestAuthAWSCLI(t *testing.T) {
 			t.Errorf("%s: %v: %s; want (%s) and %q", c.name, err, out, c.code, c.message)
 		}
 	}
-	// Each CLI run takes seconds: the read by a write key is left to the
-	// SDK tests.
+	// Each CLI run takes seconds, so they run side by side, and the read by
+	// a write key is left to the SDK tests.
+	var wg sync.WaitGroup
 	for _, c := range authCases() {
 		if c.name != "writer reads" {
-			call(srv, c)
+			wg.Go(func() { call(srv, c) })
 		}
 	}
-	call(late, expiredCase)
+	wg.Go(func() { call(late, expiredCase) })
+	wg.Wait()
 }
 
 const boto3Script = `
