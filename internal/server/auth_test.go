@@ -253,7 +253,44 @@ func TestAuthBoto3(t *testing.T) {
 	}
 	run(srv, authCases())
 	run(late, []authCase{expiredCase})
+
+	// A presigned URL from boto3 (GetGroups), sent as botocore would send
+	// the request: POST, Content-Type signed, an empty body.
+	for _, c := range []struct {
+		srv         *server.Server
+		secret      string
+		status      int
+		code, inOut string
+	}{
+		{srv, "secretR", 200, "", "Default"},
+		{srv, "wrong", 403, "InvalidSignatureException", "does not match"},
+		{late, "secretR", 403, "InvalidSignatureException", "Signature expired"},
+	} {
+		cmd := exec.Command(py, "-c", boto3PresignScript, "http://"+c.srv.HTTPAddr(), "AKIDREADER", c.secret)
+		cmd.Env = append(os.Environ(), "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("boto3 presign: %v: %s", err, out)
+		}
+		got := strings.TrimSpace(string(out))
+		if !strings.HasPrefix(got, fmt.Sprintf("%d %s", c.status, c.code)) || !strings.Contains(got, c.inOut) {
+			t.Errorf("presigned GetGroups with secret %q: %s; want %d %s with %q", c.secret, got, c.status, c.code, c.inOut)
+		}
+	}
 }
+
+const boto3PresignScript = `
+import sys, urllib.request, urllib.error, boto3
+endpoint, akid, secret = sys.argv[1:4]
+c = boto3.client("xray", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=akid, aws_secret_access_key=secret)
+url = c.generate_presigned_url("get_groups", Params={}, ExpiresIn=60)
+req = urllib.request.Request(url, data=b"", method="POST", headers={"Content-Type": "application/json"})
+try:
+    r = urllib.request.urlopen(req)
+    print(r.status, "", r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.headers.get("x-amzn-ErrorType"), e.read().decode())
+`
 
 func TestAuthConsoleAndRoutes(t *testing.T) {
 	srv := startAuthServer(t, nil, nil)
