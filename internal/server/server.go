@@ -188,8 +188,7 @@ func Start(cfg Config) (*Server, error) {
 	s.stop = cancel
 	s.bg.Add(1)
 	go s.retentionLoop(ctx)
-	s.log.Info("counterspy serving", "http", s.HTTPAddr(), "udp", s.UDPAddr(), "data_dir", cfg.DataDir,
-		"auth", s.sec.authn != nil, "tls", s.sec.tls != nil)
+	s.log.Info("counterspy serving", "http", s.HTTPAddr(), "udp", s.UDPAddr(), "data_dir", cfg.DataDir)
 	return s, nil
 }
 
