@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/counterspy/counterspy/internal/auth"
 	"github.com/counterspy/counterspy/internal/server"
 )
@@ -54,4 +57,15 @@ func protectLambda(addr, authFile string, insecure bool, log *slog.Logger) (func
 	return func(h http.Handler) http.Handler {
 		return a.MiddlewareWith(h, func(r *http.Request) bool { return r.Method == http.MethodGet && r.URL.Path == "/healthz" })
 	}, nil
+}
+
+// clientCredentials are what the query commands sign with: the
+// environment's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY when set (a
+// server with an auth file checks them), as the AWS CLI reads them, dummy
+// ones otherwise (a server without one accepts any).
+func clientCredentials() aws.CredentialsProvider {
+	if c, ok := auth.EnvCredentials(); ok {
+		return credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
+	}
+	return credentials.NewStaticCredentialsProvider("counterspy", "counterspy", "")
 }

@@ -15,12 +15,10 @@ import (
 	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/aws-sdk-go-v2/service/xray/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/counterspy/counterspy/internal/auth"
 	"github.com/counterspy/counterspy/internal/render"
 	"github.com/counterspy/counterspy/internal/sdkhttp"
 	"github.com/counterspy/counterspy/internal/xrayid"
@@ -219,9 +217,8 @@ func addClientFlags(fs *flag.FlagSet) *clientFlags {
 	return cf
 }
 
-// client is the AWS SDK's X-Ray client pointed at the endpoint, signing with
-// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment (a server
-// with an auth file checks them), dummy credentials otherwise, and no retries (a local server that
+// client is the AWS SDK's X-Ray client pointed at the endpoint, with
+// clientCredentials and no retries (a local server that
 // refuses a connection will refuse the next one too).
 func (cf *clientFlags) client(optFns ...func(*xray.Options)) (*xray.Client, error) {
 	s := strings.TrimSpace(cf.endpoint)
@@ -233,13 +230,9 @@ func (cf *clientFlags) client(optFns ...func(*xray.Options)) (*xray.Client, erro
 		return nil, usageError{fmt.Errorf("--endpoint %q: want a URL like %s", cf.endpoint, defaultEndpoint)}
 	}
 	cf.endpoint = strings.TrimRight(u.String(), "/")
-	creds := credentials.NewStaticCredentialsProvider("counterspy", "counterspy", "")
-	if c, ok := auth.EnvCredentials(); ok {
-		creds = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
-	}
 	return xray.NewFromConfig(aws.Config{
 		Region:           "us-east-1",
-		Credentials:      creds,
+		Credentials:      clientCredentials(),
 		BaseEndpoint:     aws.String(cf.endpoint),
 		RetryMaxAttempts: 1,
 		HTTPClient:       sdkhttp.Client(),
