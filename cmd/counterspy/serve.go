@@ -73,17 +73,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	scheme := "http"
-	if cfg.TLSCert != "" {
-		scheme = "https"
-	}
-	fmt.Fprintf(stdout, "counterspy: X-Ray API on %s://%s, segments on udp://%s, data in %s\n", scheme, srv.HTTPAddr(), srv.UDPAddr(), cfg.DataDir)
-	if cfg.AuthFile != "" {
-		fmt.Fprintf(stdout, "counterspy: console: open %s to sign in\n", srv.ConsoleURL())
-	}
+	fmt.Fprintf(stdout, "counterspy: X-Ray API on http://%s, segments on udp://%s, data in %s\n", srv.HTTPAddr(), srv.UDPAddr(), cfg.DataDir)
 	if *demo {
 		go runDemo(ctx, srv, log)
 	}
+	printSignIn(stdout, srv)
 	<-ctx.Done()
 	log.Info("shutting down")
 	closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

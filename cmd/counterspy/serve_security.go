@@ -2,8 +2,11 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -68,4 +71,12 @@ func clientCredentials() aws.CredentialsProvider {
 		return credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
 	}
 	return credentials.NewStaticCredentialsProvider("counterspy", "counterspy", "")
+}
+
+// printSignIn prints the console's login URL when the server has an auth
+// file, like Jupyter's: opening it signs the browser in.
+func printSignIn(w io.Writer, srv *server.Server) {
+	if u := srv.ConsoleURL(); strings.Contains(u, "?token=") {
+		fmt.Fprintf(w, "counterspy: console: open %s to sign in\n", u)
+	}
 }
