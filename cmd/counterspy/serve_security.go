@@ -53,10 +53,7 @@ func protectLambda(addr, authFile string, insecure bool, log *slog.Logger) (func
 	if keys == nil {
 		return func(h http.Handler) http.Handler { return h }, nil
 	}
-	a, err := auth.New(auth.Options{Keys: keys, Logger: log, MaxBodyBytes: 6 << 20})
-	if err != nil {
-		return nil, err
-	}
+	a := auth.New(auth.Options{Keys: keys, Logger: log, MaxBodyBytes: 6 << 20})
 	return func(h http.Handler) http.Handler {
 		return a.MiddlewareWith(h, func(r *http.Request) bool { return r.Method == http.MethodGet && r.URL.Path == "/healthz" })
 	}, nil

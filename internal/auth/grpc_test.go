@@ -16,10 +16,7 @@ func TestUnaryServerInterceptor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Options{Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := New(Options{Keys: keys})
 	const export = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 	icpt := a.UnaryServerInterceptor(nil) // every method writes
 	call := func(md metadata.MD) (string, codes.Code) {

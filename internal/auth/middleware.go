@@ -55,11 +55,8 @@ type Authenticator struct {
 	opts Options
 }
 
-// New builds an Authenticator.
-func New(opts Options) (*Authenticator, error) {
-	if opts.Keys == nil {
-		return nil, errors.New("auth: no keys")
-	}
+// New builds an Authenticator. Nil Keys know no principal.
+func New(opts Options) *Authenticator {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 8 << 20
 	}
@@ -78,7 +75,10 @@ func New(opts Options) (*Authenticator, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Authenticator{opts: opts}, nil
+	if opts.Keys == nil {
+		opts.Keys = &Keys{}
+	}
+	return &Authenticator{opts: opts}
 }
 
 // NewLoginToken returns a random console login token.

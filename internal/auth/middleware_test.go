@@ -43,12 +43,9 @@ func newTestServer(t *testing.T) (*httptest.Server, *metrics.Set) {
 		t.Fatal(err)
 	}
 	ms := metrics.NewSet()
-	a, err := New(Options{Keys: keys, MaxBodyBytes: 1 << 10, LoginToken: loginToken, Metrics: ms,
+	a := New(Options{Keys: keys, MaxBodyBytes: 1 << 10, LoginToken: loginToken, Metrics: ms,
 		Logger: slog.New(slog.DiscardHandler),
 		Public: func(r *http.Request) bool { return r.Method == http.MethodGet && r.URL.Path == "/" }})
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := PrincipalFrom(r.Context())
 		_, kept := r.Body.(*httpbody.Buffered)
@@ -382,7 +379,7 @@ func TestSigningTransport(t *testing.T) {
 	}
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDREADER")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secretR")
-	resp, err = HTTPClient(10*time.Second).Get(srv.URL + "/counterspy/v1/logs?function=f")
+	resp, err = HTTPClient(10 * time.Second).Get(srv.URL + "/counterspy/v1/logs?function=f")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -434,11 +434,14 @@ func TestAuthTLS(t *testing.T) {
 	}
 	serial := func() int64 {
 		t.Helper()
-		c, err := tls.Dial("tcp", srv.HTTPAddr(), &tls.Config{InsecureSkipVerify: true})
+		c, err := tls.Dial("tcp", srv.HTTPAddr(), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
+		if p := c.ConnectionState().NegotiatedProtocol; p != "h2" {
+			t.Errorf("ALPN negotiated %q, want h2", p)
+		}
 		return c.ConnectionState().PeerCertificates[0].SerialNumber.Int64()
 	}
 	// The AWS SDK over HTTPS, trusting the certificate.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/counterspy/counterspy/internal/api"
 	"github.com/counterspy/counterspy/internal/auth"
@@ -18,12 +20,17 @@ import (
 // the HTTP API, --udp-allow for the daemon protocol, or --insecure-no-auth
 // to expose a listener anyway.
 
+// Networks are source networks (--udp-allow).
+type Networks = []netip.Prefix
+
 // security is what prepareSecurity set up from the Config.
 type security struct {
-	authn      *auth.Authenticator // nil without an auth file
+	keys       *auth.Keys          // nil without an auth file
+	authn      *auth.Authenticator // built by secure, with the server's metrics
 	loginToken string
 	tls        *tlsreload.Reloader // nil without --tls-cert
 	udpAllow   []netip.Prefix      // nil: every source
+	now        func() time.Time
 }
 
 // loopbackNets are always allowed on UDP: this machine's SDKs and the
@@ -31,67 +38,79 @@ type security struct {
 var loopbackNets = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
 // prepareSecurity loads the auth file and the TLS pair and refuses exposed,
-// unprotected listeners, before anything is opened.
-func (s *Server) prepareSecurity(httpAddr, udpAddr string) error {
-	cfg := s.cfg
-	var keys *auth.Keys
+// unprotected listeners, before anything is opened or created.
+func prepareSecurity(cfg Config) (security, error) {
+	var sec security
+	log := cfg.Logger
 	if cfg.AuthFile != "" {
 		k, err := auth.LoadKeys(cfg.AuthFile)
 		if err != nil {
-			return err
+			return sec, err
 		}
-		keys = k
+		sec.keys = k
 		if fi, err := os.Stat(cfg.AuthFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			s.log.Warn("the auth file holds secrets and other users can read it; chmod 600 it", "file", cfg.AuthFile, "mode", fi.Mode().Perm().String())
+			log.Warn("the auth file holds secrets and other users can read it; chmod 600 it", "file", cfg.AuthFile, "mode", fi.Mode().Perm().String())
 		}
 	}
+	httpAddr, udpAddr := cfg.Addr, cfg.Addr
+	if cfg.HTTPAddr != "" {
+		httpAddr = cfg.HTTPAddr
+	}
+	if cfg.UDPAddr != "" {
+		udpAddr = cfg.UDPAddr
+	}
 	exposed, err := auth.CheckListeners([]auth.Listener{
-		{Name: "HTTP API", Addr: httpAddr, Protected: keys != nil},
+		{Name: "HTTP API", Addr: httpAddr, Protected: sec.keys != nil},
 		{Name: "UDP segment receiver", Addr: udpAddr, Protected: len(cfg.UDPAllow) > 0,
 			Remedy: "--udp-allow CIDR,... to name the networks that may send segments, as the daemon protocol has no credentials"},
 	}, cfg.InsecureNoAuth)
 	if err != nil {
-		return err
+		return sec, err
 	}
 	for _, l := range exposed {
-		s.log.Warn("--insecure-no-auth: listening where other machines can reach it, without authentication",
+		log.Warn("--insecure-no-auth: listening where other machines can reach it, without authentication",
 			"listener", l.Name, "addr", l.Addr)
 	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
-		return errors.New("--tls-cert and --tls-key go together: give both or neither")
+		return sec, errors.New("--tls-cert and --tls-key go together: give both or neither")
 	}
 	if cfg.TLSCert != "" {
-		r, err := tlsreload.New(cfg.TLSCert, cfg.TLSKey, s.log)
+		r, err := tlsreload.New(cfg.TLSCert, cfg.TLSKey, log)
 		if err != nil {
-			return err
+			return sec, err
 		}
-		s.sec.tls = r
+		sec.tls = r
 	}
 	if len(cfg.UDPAllow) > 0 {
-		s.sec.udpAllow = append(append([]netip.Prefix{}, cfg.UDPAllow...), loopbackNets...)
+		sec.udpAllow = append(append([]netip.Prefix{}, cfg.UDPAllow...), loopbackNets...)
 	}
-	if keys != nil {
-		s.sec.loginToken = cfg.LoginToken
-		if s.sec.loginToken == "" {
-			s.sec.loginToken = auth.NewLoginToken()
-		}
-		s.sec.authn, err = auth.New(auth.Options{Keys: keys, LoginToken: s.sec.loginToken, Metrics: s.metrics, Logger: s.log, Now: cfg.authNow,
-			Unsigned: s.daemonClient})
-		if err != nil {
-			return err
+	if sec.keys != nil {
+		sec.loginToken = cfg.LoginToken
+		if sec.loginToken == "" {
+			sec.loginToken = auth.NewLoginToken()
 		}
 	}
-	return nil
+	sec.now = cfg.authNow
+	return sec, nil
 }
 
-// secure puts the authentication middleware in front of the routes: the
-// console's pages and /healthz are public, everything else (the X-Ray and
-// Lambda APIs, logs, metrics) needs credentials.
+// secure puts TLS on the HTTP listener and the authentication middleware in
+// front of the routes: the console's pages and /healthz are public,
+// everything else (the X-Ray and Lambda APIs, logs, metrics) needs
+// credentials.
 func (s *Server) secure(mux *http.ServeMux, a *api.API) http.Handler {
-	if s.sec.authn == nil {
+	if s.sec.tls != nil {
+		cfg := s.sec.tls.Config()
+		cfg.NextProtos = []string{"h2", "http/1.1"}
+		s.httpLn = tls.NewListener(s.httpLn, cfg)
+	}
+	if s.sec.keys == nil {
 		return mux
 	}
-	return s.sec.authn.MiddlewareWith(mux, func(r *http.Request) bool {
+	authn := auth.New(auth.Options{Keys: s.sec.keys, LoginToken: s.sec.loginToken, Metrics: s.metrics, Logger: s.log,
+		Now: s.sec.now, Unsigned: s.daemonClient})
+	s.sec.authn = authn
+	return authn.MiddlewareWith(mux, func(r *http.Request) bool {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return false
 		}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -68,7 +67,7 @@ type Config struct {
 	// console's (default: random at every start).
 	AuthFile        string
 	InsecureNoAuth  bool
-	UDPAllow        []netip.Prefix
+	UDPAllow        Networks
 	TLSCert, TLSKey string
 	LoginToken      string
 	authNow         func() time.Time // X-Amz-Date's clock, for tests
@@ -98,9 +97,9 @@ type Server struct {
 	http     *http.Server
 	httpLn   net.Listener
 	lambda   *lambda.Emulator
-	sec      security
 
 	logsStored *metrics.Counter
+	sec        security // who gets in (security.go)
 
 	stop     context.CancelFunc
 	bg       sync.WaitGroup
@@ -119,17 +118,20 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Retention <= 0 {
 		cfg.Retention = 30 * 24 * time.Hour
 	}
+	sec, err := prepareSecurity(cfg)
+	if err != nil {
+		return nil, err
+	}
+
 	if cfg.DataDir == "" {
 		return nil, errors.New("server: no data directory")
-	}
-	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.NewSet()}
-	if err := s.prepareSecurity(cfg.listenAddrs()); err != nil {
-		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.NewSet()}
 	s.logsStored = s.metrics.NewCounter(`counterspy_function_log_lines_stored_total`)
+	s.sec = sec
 	st, err := pebblestore.Open(filepath.Join(cfg.DataDir, "traces"), pebblestore.Options{
 		NoSync: cfg.NoSync, Logger: cfg.Logger,
 	})
@@ -152,7 +154,14 @@ func Start(cfg Config) (*Server, error) {
 	sum := summarize.New(st, summarize.Options{Groups: reg}, s.metrics, cfg.Logger)
 	s.pipeline = ingest.New(st, ingest.Options{FlushInterval: cfg.FlushInterval, Observer: sum}, s.metrics, cfg.Logger)
 
-	if err := s.listen(cfg.listenAddrs()); err != nil {
+	httpAddr, udpAddr := cfg.Addr, cfg.Addr
+	if cfg.HTTPAddr != "" {
+		httpAddr = cfg.HTTPAddr
+	}
+	if cfg.UDPAddr != "" {
+		udpAddr = cfg.UDPAddr
+	}
+	if err := s.listen(httpAddr, udpAddr); err != nil {
 		s.pipeline.Close(context.Background())
 		st.Close()
 		return nil, err
@@ -172,14 +181,7 @@ func Start(cfg Config) (*Server, error) {
 		Registry: reg, Region: region, AccountID: accountID}, s.metrics, cfg.Logger)
 	s.http = &http.Server{Handler: s.secure(s.routes(a), a), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
-		var err error
-		if s.sec.tls != nil {
-			s.http.TLSConfig = s.sec.tls.Config()
-			err = s.http.ServeTLS(s.httpLn, "", "")
-		} else {
-			err = s.http.Serve(s.httpLn)
-		}
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.http.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "err", err)
 		}
 	}()
@@ -190,18 +192,6 @@ func Start(cfg Config) (*Server, error) {
 	go s.retentionLoop(ctx)
 	s.log.Info("counterspy serving", "http", s.HTTPAddr(), "udp", s.UDPAddr(), "data_dir", cfg.DataDir)
 	return s, nil
-}
-
-// listenAddrs are the HTTP and UDP addresses to bind.
-func (cfg Config) listenAddrs() (httpAddr, udpAddr string) {
-	httpAddr, udpAddr = cfg.Addr, cfg.Addr
-	if cfg.HTTPAddr != "" {
-		httpAddr = cfg.HTTPAddr
-	}
-	if cfg.UDPAddr != "" {
-		udpAddr = cfg.UDPAddr
-	}
-	return httpAddr, udpAddr
 }
 
 // listen binds the TCP and UDP ports. With port 0 in both it looks for one
