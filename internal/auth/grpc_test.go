@@ -44,3 +44,29 @@ func TestUnaryServerInterceptor(t *testing.T) {
 		t.Errorf("no metadata: %v, want Unauthenticated", code)
 	}
 }
+
+type stream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s stream) Context() context.Context { return s.ctx }
+
+func TestStreamServerInterceptor(t *testing.T) {
+	keys, err := ParseKeys(strings.NewReader(testFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	icpt := New(Options{Keys: keys}).StreamServerInterceptor(func(string) bool { return false }) // every method reads
+	call := func(md metadata.MD) codes.Code {
+		ctx := metadata.NewIncomingContext(context.Background(), md)
+		err := icpt(nil, stream{ctx: ctx}, &grpc.StreamServerInfo{FullMethod: "/x.Y/Z"}, func(any, grpc.ServerStream) error { return nil })
+		return status.Code(err)
+	}
+	if code := call(metadata.Pairs("authorization", "Bearer tokentokentoken-read")); code != codes.OK {
+		t.Errorf("read token on a read method: %v", code)
+	}
+	if code := call(metadata.Pairs("authorization", "Bearer tokentokentoken-none")); code != codes.Unauthenticated {
+		t.Errorf("unknown token: %v", code)
+	}
+}
