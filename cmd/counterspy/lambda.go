@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/counterspy/counterspy/internal/auth"
 	"github.com/counterspy/counterspy/internal/lambda"
 	"github.com/counterspy/counterspy/internal/lambda/lambdalog"
 )
@@ -57,6 +58,8 @@ flags:
 	addr := fs.String("addr", defaultLambdaAddr, "`host:port` of the Invoke API and the S3/SNS event endpoints")
 	xray := fs.String("xray", "127.0.0.1:2000", "X-Ray daemon `address` (counterspy serve's) for the Lambda segments and the functions' AWS_XRAY_DAEMON_ADDRESS; empty sends none")
 	server := fs.String("server", "http://127.0.0.1:2000", "Counterspy server `URL` the function logs are posted to (POST /counterspy/v1/logs); empty keeps them local")
+	authFile := fs.String("auth-file", "", "`file` of principals as for serve --auth-file: every Invoke API request must then be SigV4-signed with one of its keys (invoking is a write)")
+	insecure := fs.Bool("insecure-no-auth", false, "serve the Invoke API on an address other machines can reach without --auth-file")
 	quiet := fs.Bool("quiet", false, "do not print the functions' logs here")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	if err := envDefaults(fs, "COUNTERSPY_LAMBDA_"); err != nil {
@@ -100,7 +103,7 @@ flags:
 	cfg.XRayAddr, cfg.Logger = *xray, log
 	var sinks lambdalog.Tee
 	if *server != "" {
-		sinks = append(sinks, lambdalog.NewHTTPSink(*server, nil))
+		sinks = append(sinks, lambdalog.NewHTTPSink(*server, auth.HTTPClient(10*time.Second)))
 	}
 	if !*quiet {
 		p := lambdalog.NewPrinter(stdout)
@@ -109,6 +112,10 @@ flags:
 	}
 	if len(sinks) > 0 {
 		cfg.Logs = sinks
+	}
+	protect, err := protectLambda(*addr, *authFile, *insecure, log)
+	if err != nil {
+		return err
 	}
 	e, err := lambda.Start(ctx, cfg)
 	if err != nil {
@@ -119,7 +126,7 @@ flags:
 		e.Close(context.Background())
 		return err
 	}
-	srv := &http.Server{Handler: e.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: protect(e.Handler()), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	fmt.Fprintf(stdout, "counterspy lambda: Invoke API on http://%s (segments to %s, logs to %s)\n%s",
 		ln.Addr(), orNone(*xray), orNone(*server), e)

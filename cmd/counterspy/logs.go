@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/counterspy/counterspy/internal/auth"
 	"github.com/counterspy/counterspy/internal/lambda/lambdalog"
 	"github.com/counterspy/counterspy/internal/logs"
 )
@@ -56,8 +57,8 @@ what the function printed), like CloudWatch Logs, from a running counterspy serv
 		return usageError{errors.New("say whose logs: --trace ID, --function NAME or --request-id ID")}
 	}
 	from := time.Now().Add(-*since)
-	client := &http.Client{Timeout: 30 * time.Second}
-	seen := map[string]bool{} // records at the last timestamp, against repeats
+	client := auth.HTTPClient(30 * time.Second) // signed with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY when set
+	seen := map[string]bool{}                   // records at the last timestamp, against repeats
 	for {
 		q.Set("since", from.UTC().Format(time.RFC3339Nano))
 		recs, err := fetchLogs(ctx, client, base+lambdalog.Path+"?"+q.Encode())

@@ -15,7 +15,6 @@ import (
 	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/aws-sdk-go-v2/service/xray/types"
 	"github.com/aws/smithy-go"
@@ -218,8 +217,8 @@ func addClientFlags(fs *flag.FlagSet) *clientFlags {
 	return cf
 }
 
-// client is the AWS SDK's X-Ray client pointed at the endpoint, with dummy
-// credentials (the server accepts any) and no retries (a local server that
+// client is the AWS SDK's X-Ray client pointed at the endpoint, with
+// clientCredentials and no retries (a local server that
 // refuses a connection will refuse the next one too).
 func (cf *clientFlags) client(optFns ...func(*xray.Options)) (*xray.Client, error) {
 	if _, err := cf.baseURL(); err != nil {
@@ -227,7 +226,7 @@ func (cf *clientFlags) client(optFns ...func(*xray.Options)) (*xray.Client, erro
 	}
 	return xray.NewFromConfig(aws.Config{
 		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider("counterspy", "counterspy", ""),
+		Credentials:      clientCredentials(),
 		BaseEndpoint:     aws.String(cf.endpoint),
 		RetryMaxAttempts: 1,
 		HTTPClient:       sdkhttp.Client(),

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/counterspy/counterspy/internal/groups"
+	"github.com/counterspy/counterspy/internal/httpbody"
 	"github.com/counterspy/counterspy/internal/query"
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/store"
@@ -165,7 +165,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.opts.MaxBodyBytes))
+	body, err := httpbody.Read(w, r, a.opts.MaxBodyBytes) // the auth middleware may have read it already
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

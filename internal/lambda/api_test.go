@@ -81,9 +81,10 @@ func TestAWSCLI(t *testing.T) {
 func TestInvokeAPIErrors(t *testing.T) {
 	bin := buildFunction(t, "xrayfn")
 	e, _, url := startEmulator(t, lambda.Config{Functions: []lambda.FunctionConfig{{Name: "greeter", Command: []string{bin}}}})
+	payload := `{}`
 	f := func(path, typ string, wantStatus int, wantType string) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, url+path, strings.NewReader(`{}`))
+		req, _ := http.NewRequest(http.MethodPost, url+path, strings.NewReader(payload))
 		if typ != "" {
 			req.Header.Set("X-Amz-Invocation-Type", typ)
 		}
@@ -103,6 +104,9 @@ func TestInvokeAPIErrors(t *testing.T) {
 	f("/2015-03-31/functions/greeter/invocations", "DryRun", 204, "")
 	f("/2015-03-31/functions/"+e.ARN("greeter")+"/invocations", "DryRun", 204, "")
 	f("/2015-03-31/functions/123456789012:function:greeter:$LATEST/invocations", "DryRun", 204, "")
+	payload = `"` + strings.Repeat("x", 1<<20) + `"` // over the 1 MiB of an Event, under 6 MiB
+	f("/2015-03-31/functions/greeter/invocations", "Event", 413, "RequestTooLargeException")
+	f("/2015-03-31/functions/greeter/invocations", "DryRun", 204, "")
 }
 
 // TestAsyncRetries: a failing Event invocation is retried twice (Lambda's

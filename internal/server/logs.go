@@ -3,11 +3,11 @@ package server
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/counterspy/counterspy/internal/httpbody"
 	"github.com/counterspy/counterspy/internal/logs"
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/xrayid"
@@ -25,7 +25,7 @@ const (
 
 // postLogs stores a JSON array of logs.Record durably before answering 204.
 func (s *Server) postLogs(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxLogsBody))
+	body, err := httpbody.Read(w, r, maxLogsBody)
 	if err != nil {
 		httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("reading log records: %v", err))
 		return

@@ -57,6 +57,19 @@ type Config struct {
 	// receiver and its logs into the store.
 	LambdaConfig string
 	Logger       *slog.Logger
+
+	// Who gets in (security.go, docs/security-auth.md). AuthFile lists the
+	// key pairs and tokens the HTTP API accepts; without one, only
+	// loopback addresses may be bound unless InsecureNoAuth. UDPAllow
+	// lists the networks UDP segments may come from. TLSCert and TLSKey
+	// serve HTTPS, reloaded when the files change. LoginToken is the
+	// console's (default: random at every start).
+	AuthFile        string
+	InsecureNoAuth  bool
+	UDPAllow        Networks
+	TLSCert, TLSKey string
+	LoginToken      string
+	authNow         func() time.Time // X-Amz-Date's clock, for tests
 }
 
 // DefaultAddr is the X-Ray daemon's address.
@@ -86,6 +99,7 @@ type Server struct {
 	lock     *dataDirLock
 
 	logsStored *metrics.Counter
+	sec        security // who gets in (security.go)
 
 	stop     context.CancelFunc
 	bg       sync.WaitGroup
@@ -104,6 +118,11 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Retention <= 0 {
 		cfg.Retention = 30 * 24 * time.Hour
 	}
+	sec, err := prepareSecurity(cfg)
+	if err != nil {
+		return nil, err
+	}
+
 	if cfg.DataDir == "" {
 		return nil, errors.New("server: no data directory")
 	}
@@ -119,6 +138,7 @@ func Start(cfg Config) (*Server, error) {
 		}
 	}()
 	s.logsStored = s.metrics.NewCounter(`counterspy_function_log_lines_stored_total`)
+	s.sec = sec
 	st, err := pebblestore.Open(filepath.Join(cfg.DataDir, "traces"), pebblestore.Options{
 		NoSync: cfg.NoSync, Logger: cfg.Logger,
 	})
@@ -166,7 +186,7 @@ func Start(cfg Config) (*Server, error) {
 
 	a := api.New(s.pipeline, st, api.Options{MaxDocumentSize: cfg.MaxDocumentSize, SamplingRate: cfg.SamplingRate,
 		Registry: reg, Region: region, AccountID: accountID}, s.metrics, cfg.Logger)
-	s.http = &http.Server{Handler: s.routes(a), ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: s.secure(s.routes(a), a), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := s.http.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "err", err)
@@ -185,7 +205,7 @@ func Start(cfg Config) (*Server, error) {
 // listen binds the TCP and UDP ports. With port 0 in both it looks for one
 // port free for both protocols, so SDKs can use a single daemon address.
 func (s *Server) listen(httpAddr, udpAddr string) error {
-	ropts := udp.Options{Readers: s.cfg.UDPReaders, MaxDocumentSize: s.cfg.MaxDocumentSize}
+	ropts := udp.Options{Readers: s.cfg.UDPReaders, MaxDocumentSize: s.cfg.MaxDocumentSize, Allow: s.sec.udpAllow}
 	samePort := httpAddr == udpAddr
 	for attempt := 0; ; attempt++ {
 		ln, err := net.Listen("tcp", httpAddr)
@@ -210,7 +230,7 @@ func (s *Server) listen(httpAddr, udpAddr string) error {
 	}
 }
 
-func (s *Server) routes(a *api.API) http.Handler {
+func (s *Server) routes(a *api.API) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")

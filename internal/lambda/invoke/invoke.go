@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/counterspy/counterspy/internal/httpbody"
 	"github.com/counterspy/counterspy/internal/lambda/pool"
 	"github.com/counterspy/counterspy/internal/lambda/xraysegments"
 	"github.com/counterspy/counterspy/internal/xrayid"
@@ -219,14 +219,14 @@ func (s *Service) serveInvoke(w http.ResponseWriter, r *http.Request) {
 	if typ == "Event" {
 		limit = MaxAsyncPayload
 	}
-	payload, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		writeError(w, &Error{Status: http.StatusBadRequest, Type: "InvalidRequestContentException", Message: "reading the payload: " + err.Error()})
-		return
-	}
-	if int64(len(payload)) > limit {
+	payload, err := httpbody.Read(w, r, limit) // the auth middleware may have read it already
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 		writeError(w, &Error{Status: http.StatusRequestEntityTooLarge, Type: "RequestTooLargeException",
 			Message: "Request must be smaller than " + itoa(limit) + " bytes for the InvokeFunction operation"})
+		return
+	}
+	if err != nil {
+		writeError(w, &Error{Status: http.StatusBadRequest, Type: "InvalidRequestContentException", Message: "reading the payload: " + err.Error()})
 		return
 	}
 	if len(payload) == 0 {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"runtime"
 	"strings"
 	"sync"
@@ -59,6 +60,13 @@ type Options struct {
 	// are split so that one busy client (one socket under SO_REUSEPORT's
 	// hashing) can still use every core. Default GOMAXPROCS.
 	Decoders int
+	// Allow, when not empty, lists the source networks accepted: the
+	// daemon protocol has no credentials, so on an address other machines
+	// can reach the source address is all there is to check. Datagrams
+	// from elsewhere are dropped undecoded and counted with the reason
+	// SourceNotAllowed. (The server adds the loopback networks, for this
+	// machine's SDKs and its in-process Lambda emulator.)
+	Allow []netip.Prefix
 }
 
 func (o *Options) setDefaults() {
@@ -86,6 +94,7 @@ func (o *Options) setDefaults() {
 const (
 	reasonMissingHeader = "MissingHeader"
 	reasonInvalidHeader = "InvalidHeader"
+	reasonNotAllowed    = "SourceNotAllowed"
 )
 
 // Receiver owns the sockets and the reading goroutines.
@@ -131,7 +140,7 @@ func Listen(addr string, sink Sink, opts Options, ms *metrics.Set, log *slog.Log
 		rejected:    map[string]*metrics.Counter{},
 		rejectLog:   newRateLog(log, 10*time.Second),
 	}
-	for _, reason := range append([]string{reasonMissingHeader, reasonInvalidHeader}, segment.Codes...) {
+	for _, reason := range append([]string{reasonMissingHeader, reasonInvalidHeader, reasonNotAllowed}, segment.Codes...) {
 		r.rejected[reason] = ms.GetOrCreateCounter(fmt.Sprintf(`counterspy_segments_rejected_total{protocol="udp",reason=%q}`, reason))
 	}
 	lc := net.ListenConfig{Control: reusePort}
@@ -204,6 +213,12 @@ func (r *Receiver) read(c net.PacketConn) {
 			r.kernelDrops.Add(int(drops - lastDrops))
 			lastDrops = drops
 		}
+		if len(r.opts.Allow) > 0 {
+			n = r.filterSources(msgs[:n])
+			if n == 0 {
+				continue
+			}
+		}
 		// One allocation holds this read's datagrams; accepted documents
 		// keep pointing into it until the store has copied them.
 		total := 0
@@ -221,6 +236,39 @@ func (r *Receiver) read(c net.PacketConn) {
 		}
 		r.packets <- p
 	}
+}
+
+// filterSources moves the datagrams from allowed sources to the front of
+// msgs (swapping buffers, copying nothing) and returns how many there are.
+func (r *Receiver) filterSources(msgs []ipv4.Message) int {
+	kept := 0
+	for i := range msgs {
+		if r.allowed(msgs[i].Addr) {
+			msgs[kept], msgs[i] = msgs[i], msgs[kept]
+			kept++
+			continue
+		}
+		r.reject(reasonNotAllowed, "source address not in --udp-allow", msgs[i].Addr)
+	}
+	return kept
+}
+
+func (r *Receiver) allowed(a net.Addr) bool {
+	ua, ok := a.(*net.UDPAddr)
+	if !ok {
+		return false
+	}
+	ip, ok := netip.AddrFromSlice(ua.IP)
+	if !ok {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range r.opts.Allow {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Receiver) decode() {
