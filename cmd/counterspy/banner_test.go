@@ -15,7 +15,7 @@ import (
 )
 
 var (
-	bannerHTTPRE = regexp.MustCompile(`X-Ray API \+ console\s+http://(\S+)/`)
+	bannerHTTPRE = regexp.MustCompile(`X-Ray API \+ console\s+https?://(\S+)/`)
 	bannerUDPRE  = regexp.MustCompile(`X-Ray daemon \(UDP\)\s+(\S+)`)
 )
 

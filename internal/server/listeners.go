@@ -25,8 +25,13 @@ func (s *Server) Listeners() []Listener {
 	return ls
 }
 
-// baseURL is the HTTP API's URL.
-func (s *Server) baseURL() string { return "http://" + s.HTTPAddr() }
+// baseURL is the HTTP API's URL (https with --tls-cert).
+func (s *Server) baseURL() string {
+	if s.sec.tls != nil {
+		return "https://" + s.HTTPAddr()
+	}
+	return "http://" + s.HTTPAddr()
+}
 
 // DataDir is the data directory in use.
 func (s *Server) DataDir() string { return s.cfg.DataDir }
