@@ -57,7 +57,12 @@ type Config struct {
 	// event endpoints on the HTTP address, its segments through the UDP
 	// receiver and its logs into the store.
 	LambdaConfig string
-	Logger       *slog.Logger
+	// OTLPHTTPAddr and OTLPGRPCAddr are the OTLP listeners' addresses; ""
+	// or "off" turns one off. OTLPAnnotations names span attributes
+	// indexed as annotations (docs/otlp.md).
+	OTLPHTTPAddr, OTLPGRPCAddr string
+	OTLPAnnotations            []string
+	Logger                     *slog.Logger
 }
 
 // DefaultAddr is the X-Ray daemon's address.
@@ -84,6 +89,7 @@ type Server struct {
 	http     *http.Server
 	httpLn   net.Listener
 	lambda   *lambda.Emulator
+	otlp     otlpServers
 
 	logsStored *metrics.Counter
 
@@ -170,6 +176,10 @@ func Start(cfg Config) (*Server, error) {
 	s.stop = cancel
 	s.bg.Add(1)
 	go s.retentionLoop(ctx)
+	if err := s.startOTLP(); err != nil {
+		s.Close(context.Background())
+		return nil, err
+	}
 	s.log.Info("counterspy serving", "http", s.HTTPAddr(), "udp", s.UDPAddr(), "data_dir", cfg.DataDir)
 	return s, nil
 }
@@ -259,6 +269,7 @@ func (s *Server) Close(ctx context.Context) error {
 			errs = append(errs, s.lambda.Close(ctx))
 		}
 		errs = append(errs, s.udp.Close())
+		errs = append(errs, s.closeOTLP(ctx))
 		errs = append(errs, s.http.Shutdown(ctx))
 		errs = append(errs, s.pipeline.Close(ctx))
 		s.bg.Wait()
