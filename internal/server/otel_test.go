@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -350,5 +351,92 @@ func TestMixedXRayAndOTelTrace(t *testing.T) {
 	}
 	if !linked {
 		t.Errorf("no storefront → inventory edge in the map: %v", names)
+	}
+}
+
+// TestOTelJSSDK runs a Node script that sends a trace with the OpenTelemetry
+// JavaScript SDK (@opentelemetry/sdk-trace-node, OTLP/HTTP protobuf
+// exporter): a Lambda function's span calling DynamoDB. Its trace ID is a
+// random W3C one (not an X-Ray epoch), which must not matter.
+func TestOTelJSSDK(t *testing.T) {
+	node := testenv.Node(t)
+	dir := filepath.Join("..", "receiver", "otlp", "testdata", "js")
+	testenv.NodeModule(t, dir, "@opentelemetry/sdk-trace-node")
+	srv := startOTLPServer(t)
+	start := time.Now().Add(-time.Minute)
+	cmd := exec.Command(node, "send.js", "http://"+srv.OTLPHTTPAddr())
+	cmd.Dir = dir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node send.js: %v\n%s", err, stderr.String())
+	}
+	otelID := strings.TrimSpace(string(out))
+	if len(otelID) != 32 {
+		t.Fatalf("trace ID %q; stderr: %s", otelID, stderr.String())
+	}
+	traceID := "1-" + otelID[:8] + "-" + otelID[8:]
+	end := time.Now().Add(time.Minute)
+	client := xrayClient(srv)
+
+	// The exporter's answer came after the spans were durable.
+	got, err := client.BatchGetTraces(context.Background(), &awsxray.BatchGetTracesInput{TraceIds: []string{traceID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Traces) != 1 {
+		t.Fatalf("BatchGetTraces %s: %d traces; node stderr: %s", traceID, len(got.Traces), stderr.String())
+	}
+	var fn map[string]any
+	for _, s := range got.Traces[0].Segments {
+		var d map[string]any
+		if err := json.Unmarshal([]byte(aws.ToString(s.Document)), &d); err != nil {
+			t.Fatal(err)
+		}
+		if d["name"] == "cart-js" {
+			fn = d
+		}
+	}
+	if fn == nil || fn["origin"] != "AWS::Lambda::Function" || fn["fault"] != true {
+		t.Fatalf("function segment %v", fn)
+	}
+	// validate → DynamoDB nested under the function's segment.
+	subs, _ := fn["subsegments"].([]any)
+	if len(subs) != 1 {
+		t.Fatalf("subsegments %v in %v", subs, fn)
+	}
+	inner, _ := subs[0].(map[string]any)["subsegments"].([]any)
+	if len(inner) != 1 {
+		t.Fatalf("validate's subsegments %v", subs[0])
+	}
+	call := inner[0].(map[string]any)
+	if call["name"] != "DynamoDB" || path(call, "aws", "table_name") != "carts" || call["fault"] != true ||
+		path(call, "cause", "exceptions") == nil {
+		t.Errorf("DynamoDB call %v", call)
+	}
+
+	for _, c := range []struct {
+		expr string
+		want []string
+	}{
+		{`service("cart-js") { fault }`, []string{traceID}},
+		{`annotation.cart_size = 3`, []string{traceID}},
+		{`edge("cart-js", "carts")`, []string{traceID}},
+	} {
+		if ids := summaryIDs(t, client, start, end, c.expr); !slices.Equal(ids, c.want) {
+			t.Errorf("%s: got %v, want %v", c.expr, ids, c.want)
+		}
+	}
+	g, err := client.GetServiceGraph(context.Background(), &awsxray.GetServiceGraphInput{StartTime: aws.Time(start), EndTime: aws.Time(end)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := false
+	for _, s := range g.Services {
+		table = table || aws.ToString(s.Name) == "carts" && aws.ToString(s.Type) == "AWS::DynamoDB::Table"
+	}
+	if !table {
+		t.Errorf("no DynamoDB table node in the map: %+v", g.Services)
 	}
 }
