@@ -55,6 +55,7 @@ func (t *Translator) writeServiceSegment(b []byte, r int) []byte {
 	ref := &t.spans[r]
 	sp := ref.span
 	id := serviceSegmentID(ref.spanID)
+	t.docSynth++
 	start, end := t.times(sp)
 	b = append(b, '{')
 	b = strField(b, "name", sanitizeName(t.res.service, sp.Name()))

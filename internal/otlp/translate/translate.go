@@ -81,6 +81,9 @@ type Stats struct {
 	Spans     int // spans in the request
 	Stored    int // spans inside the returned segments
 	Documents int
+	// Synthetic counts the service segments made for call spans without
+	// parent: entities that stand for no span of their own.
+	Synthetic int
 	// Rejected counts spans in documents the decoder refused, by reason.
 	Rejected map[string]int
 	// Fixed counts adjusted fields, by Fix name.
@@ -120,6 +123,7 @@ type Translator struct {
 	// Per document: spans moved out to documents of their own.
 	deferred []int
 	docSpans int
+	docSynth int
 	docStart int
 	docIDs   map[[8]byte]bool
 
@@ -286,6 +290,7 @@ func (t *Translator) document(dst []segment.Segment, r int) []segment.Segment {
 		}
 		t.deferred = t.deferred[:0]
 		t.docSpans = 0
+		t.docSynth = 0
 		t.docStart = 0
 		clear(t.docIDs)
 		t.buf = t.writeDocument(t.buf[:0], r)
@@ -311,6 +316,7 @@ func (t *Translator) decode(dst []segment.Segment) []segment.Segment {
 	}
 	t.stats.Documents += len(dst) - n
 	t.stats.Stored += t.docSpans
+	t.stats.Synthetic += t.docSynth
 	return dst
 }
 
