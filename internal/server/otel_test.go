@@ -70,9 +70,11 @@ func tracerProvider(t *testing.T, srv *server.Server, protocol, service string) 
 	var exp sdktrace.SpanExporter
 	var err error
 	if protocol == "grpc" {
-		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(srv.OTLPGRPCAddr()), otlptracegrpc.WithInsecure())
+		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(srv.OTLPGRPCAddr()), otlptracegrpc.WithInsecure(),
+			otlptracegrpc.WithCompressor("gzip"))
 	} else {
-		exp, err = otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(srv.OTLPHTTPAddr()), otlptracehttp.WithInsecure())
+		exp, err = otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(srv.OTLPHTTPAddr()), otlptracehttp.WithInsecure(),
+			otlptracehttp.WithCompression(otlptracehttp.GzipCompression))
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -56,7 +56,7 @@ func (t *Translator) writeServiceSegment(b []byte, r int) []byte {
 	sp := ref.span
 	id := serviceSegmentID(ref.spanID)
 	t.docSynth++
-	start, end := t.times(sp)
+	start, end := t.times(r)
 	b = append(b, '{')
 	b = strField(b, "name", sanitizeName(t.res.service, sp.Name()))
 	b = hexField(b, "id", id[:])
@@ -102,7 +102,7 @@ func (t *Translator) writeEntity(b []byte, i, depth int, ro role) []byte {
 	t.docSpans++
 	t.docIDs[ref.spanID] = true
 	attrs := sp.Attributes()
-	start, end := t.times(sp)
+	start, end := t.times(i)
 
 	b = append(b, '{')
 	b = strField(b, "name", t.name(sp, ro))
@@ -174,7 +174,8 @@ func (t *Translator) appendChildren(b []byte, i, depth int) []byte {
 
 // times returns the span's start and end in nanoseconds, fixed when one is
 // missing or the end is before the start.
-func (t *Translator) times(sp ptrace.Span) (start, end uint64) {
+func (t *Translator) times(i int) (start, end uint64) {
+	sp := t.spans[i].span
 	start, end = uint64(sp.StartTimestamp()), uint64(sp.EndTimestamp())
 	fixed := false
 	if start == 0 {
@@ -188,10 +189,10 @@ func (t *Translator) times(sp ptrace.Span) (start, end uint64) {
 		fixed = true
 		end = start
 	}
-	if fixed && !t.timesFixed[sp.SpanID()] {
+	if fixed && !t.timesFixed[i] {
 		// Counted once per span, though a span's times are read twice when
 		// a service segment wraps it.
-		t.timesFixed[sp.SpanID()] = true
+		t.timesFixed[i] = true
 		t.stats.fix(FixTimestamps)
 	}
 	return start, end

@@ -131,7 +131,7 @@ type Translator struct {
 	resSchema string
 	res       resourceInfo
 	// timesFixed remembers the spans whose timestamps were counted as fixed.
-	timesFixed map[[8]byte]bool
+	timesFixed []bool
 }
 
 type spanRef struct {
@@ -154,7 +154,7 @@ func New(opts Options) *Translator {
 		opts.Now = time.Now
 	}
 	t := &Translator{opts: opts, indexed: map[string]bool{}, dec: segment.NewDecoder(MaxDocumentSize), byID: map[spanKey]int{},
-		docIDs: map[[8]byte]bool{}, timesFixed: map[[8]byte]bool{}}
+		docIDs: map[[8]byte]bool{}}
 	for _, k := range opts.Annotations {
 		t.indexed[k] = true
 	}
@@ -167,7 +167,6 @@ func New(opts Options) *Translator {
 func (t *Translator) Translate(dst []segment.Segment, td ptrace.Traces) ([]segment.Segment, Stats) {
 	var st Stats
 	t.stats = &st
-	clear(t.timesFixed)
 	defer func() { t.stats = nil; t.resource = pcommon.Resource{} }()
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
@@ -213,6 +212,7 @@ func (t *Translator) resourceSpans(dst []segment.Segment, rs ptrace.ResourceSpan
 	}
 	t.children = resize(t.children, n)
 	t.done = append(t.done[:0], make([]bool, n)...)
+	t.timesFixed = append(t.timesFixed[:0], make([]bool, n)...)
 	t.roots = t.roots[:0]
 	for i := range t.spans {
 		p := t.parentIndex(i)

@@ -114,7 +114,9 @@ func (r *Receiver) export(ctx context.Context, td ptrace.Traces, proto string) (
 	// asks for at most 1 MiB of room so that a request larger than the
 	// whole queue is not refused forever (SubmitWait takes it when the
 	// queue drains).
-	if r.ingest.Shed(min(docBytes(segs), 1<<20), st.Stored) {
+	// Shed counts the documents as dropped (the dropped and stored counters
+	// count documents; received and rejected count spans).
+	if r.ingest.Shed(min(docBytes(segs), 1<<20), len(segs)) {
 		return res, errQueueFull
 	}
 	if err := r.ingest.SubmitWait(ctx, segs); err != nil {
