@@ -16,6 +16,12 @@
 // independent subsegment documents ("type":"subsegment" with parent_id).
 // Every span of the original is kept under metadata.otel of its entity, so
 // nothing OTLP carried is lost.
+//
+// Trace IDs map as AWS maps them ("1-" + 8 hex + "-" + 24 hex) whatever
+// their first four bytes hold: X-Ray accepts W3C-format (random) trace IDs
+// since October 2023, and the ADOT collector skips the translator's
+// timestamp check. The store places a trace whose epoch is implausible by
+// its arrival time.
 package translate
 
 import (
