@@ -66,7 +66,7 @@ func (t *Translator) writeServiceSegment(b []byte, r int) []byte {
 	}
 	b = appendSeconds(key(b, "start_time"), start)
 	b = appendSeconds(key(b, "end_time"), end)
-	b = t.segmentFields(b)
+	b = t.segmentFields(b, pcommon.NewMap())
 	fl := t.flags(sp)
 	b = fl.append(b)
 	b = append(key(b, "metadata"), '{')
@@ -79,13 +79,26 @@ func (t *Translator) writeServiceSegment(b []byte, r int) []byte {
 	return append(b, ']', '}')
 }
 
-// segmentFields writes what every segment carries about its service.
-func (t *Translator) segmentFields(b []byte) []byte {
+// segmentFields writes what every segment carries about its service: the
+// origin, the aws object (from the resource, plus a Lambda invocation's
+// request ID and function ARN from the span, as the Lambda instrumentation
+// sets them) and the service version.
+func (t *Translator) segmentFields(b []byte, attrs pcommon.Map) []byte {
 	if t.res.origin != "" {
 		b = strField(b, "origin", t.res.origin)
 	}
-	if len(t.res.aws) > 2 {
-		b = append(key(b, "aws"), t.res.aws...)
+	reqID, hasReq := attrStr(attrs, "faas.invocation_id", "faas.execution", "aws.request_id")
+	arn, hasARN := attrStr(attrs, "cloud.resource_id", "faas.id")
+	hasARN = hasARN && !t.res.hasARN && t.res.origin == OriginLambda
+	if len(t.res.aws) > 2 || hasReq || hasARN {
+		b = append(key(b, "aws"), t.res.aws[:len(t.res.aws)-1]...)
+		if hasReq {
+			b = strField(b, "request_id", reqID)
+		}
+		if hasARN {
+			b = strField(b, "function_arn", arn)
+		}
+		b = append(b, '}')
 	}
 	if t.res.serviceVersion != "" {
 		b = append(key(b, "service"), '{')
@@ -119,7 +132,7 @@ func (t *Translator) writeEntity(b []byte, i, depth int, ro role) []byte {
 	b = appendSeconds(key(b, "start_time"), start)
 	b = appendSeconds(key(b, "end_time"), end)
 	if ro == roleSegment {
-		b = t.segmentFields(b)
+		b = t.segmentFields(b, attrs)
 	} else if ns := namespace(sp); ns != "" {
 		b = strField(b, "namespace", ns)
 	}

@@ -25,6 +25,7 @@ type resourceInfo struct {
 	serviceVersion string
 	origin         string
 	language       string // telemetry.sdk.language, for stack trace parsing
+	hasARN         bool   // the aws object has the function ARN already
 	// aws is the resource part of a segment's aws object, written once.
 	aws []byte
 }
@@ -37,6 +38,8 @@ func readResource(r pcommon.Resource) resourceInfo {
 	ri.language, _ = attrStr(a, "telemetry.sdk.language")
 	ri.origin = origin(a)
 	ri.aws = resourceAWS(nil, a, ri.origin)
+	_, ri.hasARN = attrStr(a, "cloud.resource_id", "faas.id")
+	ri.hasARN = ri.hasARN && ri.origin == OriginLambda
 	return ri
 }
 

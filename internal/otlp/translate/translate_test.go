@@ -229,6 +229,16 @@ func TestMapping(t *testing.T) {
 					t.Errorf("origin %q aws %+v", r.Origin, r.AWS)
 				}
 			}},
+		{"Lambda invocation: request ID and function ARN from the span", Options{}, build(map[string]any{
+			"service.name": "fn", "cloud.provider": "aws", "cloud.platform": "aws_lambda", "faas.name": "fn"},
+			span(sidA, none, ptrace.SpanKindServer, "fn", map[string]any{"faas.invocation_id": "req-1",
+				"cloud.resource_id": "arn:aws:lambda:us-east-1:123456789012:function:fn"})),
+			func(t *testing.T, segs []segment.Segment, _ Stats) {
+				r := segs[0].Root()
+				if r.AWS.RequestID != "req-1" || r.AWS.FunctionARN != "arn:aws:lambda:us-east-1:123456789012:function:fn" || r.AWS.FunctionName != "fn" {
+					t.Errorf("aws %+v", r.AWS)
+				}
+			}},
 		{"origin: aws_ec2 → AWS::EC2::Instance with instance", Options{}, build(map[string]any{
 			"service.name": "web", "cloud.provider": "aws", "cloud.platform": "aws_ec2",
 			"host.id": "i-0123", "cloud.availability_zone": "us-east-1a", "cloud.account.id": "123456789012"},
