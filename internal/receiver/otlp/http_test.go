@@ -32,7 +32,9 @@ type env struct {
 	srv *httptest.Server
 }
 
-func newEnv(t *testing.T, opts ingest.Options) *env {
+func newEnv(t *testing.T, opts ingest.Options) *env { return newEnvWith(t, opts, Options{}) }
+
+func newEnvWith(t *testing.T, opts ingest.Options, ropts Options) *env {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, err := pebblestore.Open(t.TempDir(), pebblestore.Options{NoSync: true, Logger: log})
@@ -41,7 +43,7 @@ func newEnv(t *testing.T, opts ingest.Options) *env {
 	}
 	ms := metrics.NewSet()
 	p := ingest.New(st, opts, ms, log)
-	r := New(p, Options{}, ms, log)
+	r := New(p, ropts, ms, log)
 	srv := httptest.NewServer(r.HTTPHandler())
 	t.Cleanup(func() {
 		srv.Close()
@@ -224,6 +226,23 @@ func TestHTTPQueueFull(t *testing.T) {
 	var st status.Status
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || proto.Unmarshal(body, &st) != nil {
 		t.Errorf("queue full: %d Retry-After %q body %q", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if n := e.storedDocs(t); n != 0 {
+		t.Errorf("stored %d documents", n)
+	}
+}
+
+// A body over the limit, sent as is or gzipped, gets 413 and stores nothing.
+func TestHTTPBodyTooLarge(t *testing.T) {
+	e := newEnvWith(t, ingest.Options{}, Options{MaxBodyBytes: 2000})
+	pb, _ := request(1, 5000).MarshalProto()
+	if resp, body := e.post(t, contentProto, "", pb); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("plain: %d %s", resp.StatusCode, body)
+	}
+	if z := gz(pb); len(z) >= 2000 {
+		t.Fatalf("gzipped body is %d bytes; the test needs it under the limit", len(z))
+	} else if resp, body := e.post(t, contentProto, "gzip", z); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("gzip: %d %s", resp.StatusCode, body)
 	}
 	if n := e.storedDocs(t); n != 0 {
 		t.Errorf("stored %d documents", n)
