@@ -14,7 +14,7 @@ import (
 // appendHTTP writes the http object from the HTTP semantic conventions, old
 // (http.method, http.url, http.status_code...) and new (http.request.method,
 // url.full, http.response.status_code...), as the translator's makeHTTP does.
-func appendHTTP(b []byte, sp ptrace.Span) []byte {
+func (t *Translator) appendHTTP(b []byte, sp ptrace.Span) []byte {
 	a := sp.Attributes()
 	method, hasMethod := attrStr(a, "http.request.method", "http.method")
 	status, hasStatus := attrInt(a, "http.response.status_code", "http.status_code")
@@ -28,10 +28,10 @@ func appendHTTP(b []byte, sp ptrace.Span) []byte {
 		b = strField(b, "method", method)
 	}
 	if u := requestURL(a, server); u != "" {
-		b = strField(b, "url", u)
+		b = strField(b, "url", t.cut(u))
 	}
 	if v, ok := attrStr(a, "user_agent.original", "http.user_agent"); ok {
-		b = strField(b, "user_agent", v)
+		b = strField(b, "user_agent", t.cut(v))
 	}
 	if server {
 		if v, ok := attrStr(a, "client.address", "http.client_ip"); ok {
@@ -199,14 +199,14 @@ func dbHost(a pcommon.Map) string {
 }
 
 // appendSQL writes the sql object of a call to an SQL database.
-func appendSQL(b []byte, a pcommon.Map) []byte {
+func (t *Translator) appendSQL(b []byte, a pcommon.Map) []byte {
 	if !isSQL(a) {
 		return b
 	}
 	sys, _ := attrStr(a, "db.system.name", "db.system")
 	b = append(key(b, "sql"), '{')
 	if cs, ok := attrStr(a, "db.connection_string"); ok {
-		b = strField(b, "url", cs)
+		b = strField(b, "url", t.cut(cs))
 	} else if host := dbHost(a); host != "" {
 		u := host
 		if port, ok := attrInt(a, "server.port", "net.peer.port"); ok {
@@ -218,7 +218,7 @@ func appendSQL(b []byte, a pcommon.Map) []byte {
 		b = strField(b, "url", u)
 	}
 	if q, ok := attrStr(a, "db.query.text", "db.statement"); ok {
-		b = strField(b, "sanitized_query", q)
+		b = strField(b, "sanitized_query", t.cut(q))
 	}
 	b = strField(b, "database_type", sys)
 	if u, ok := attrStr(a, "db.user"); ok {

@@ -53,10 +53,10 @@ func (t *Translator) appendException(b []byte, id [8]byte, typ, msg, stack strin
 	b = append(b, '{')
 	b = hexField(b, "id", id[:])
 	if typ != "" {
-		b = strField(b, "type", typ)
+		b = strField(b, "type", t.cut(typ))
 	}
 	if msg != "" {
-		b = strField(b, "message", msg)
+		b = strField(b, "message", t.cut(msg))
 	}
 	frames, truncated := parseStack(stack, t.res.language)
 	if len(frames) > 0 {

@@ -113,6 +113,7 @@ func (t *Translator) writeEntity(b []byte, i, depth int, ro role) []byte {
 	sp := ref.span
 	t.done[i] = true
 	t.docSpans++
+	t.docMembers = append(t.docMembers, i)
 	t.docIDs[ref.spanID] = true
 	attrs := sp.Attributes()
 	start, end := t.times(i)
@@ -141,11 +142,11 @@ func (t *Translator) writeEntity(b []byte, i, depth int, ro role) []byte {
 	if v, ok := attrStr(attrs, "enduser.id"); ok {
 		b = strField(b, "user", v)
 	}
-	b = appendHTTP(b, sp)
+	b = t.appendHTTP(b, sp)
 	if ro != roleSegment {
 		b = appendAWS(b, attrs)
 	}
-	b = appendSQL(b, attrs)
+	b = t.appendSQL(b, attrs)
 	b = t.appendCause(b, sp, ref.spanID)
 	b = t.appendAnnotations(b, sp, ro != roleNested)
 	b = t.appendLinks(b, sp)
@@ -156,7 +157,7 @@ func (t *Translator) writeEntity(b []byte, i, depth int, ro role) []byte {
 
 func (t *Translator) appendChildren(b []byte, i, depth int) []byte {
 	kids := t.children[i]
-	if len(kids) == 0 {
+	if len(kids) == 0 || t.single {
 		return b
 	}
 	b = append(key(b, "subsegments"), '[')
@@ -168,7 +169,7 @@ func (t *Translator) appendChildren(b []byte, i, depth int) []byte {
 		switch {
 		case depth+1 >= maxNesting:
 			t.stats.fix(FixSplitDeep)
-		case len(b)-t.docStart > softDocSize:
+		case len(b) > softDocSize:
 			t.stats.fix(FixTooLarge)
 		case t.docIDs[t.spans[c].spanID]:
 			t.stats.fix(FixDuplicate)
@@ -527,7 +528,7 @@ func (t *Translator) appendMetadata(b []byte, i int, root bool) []byte {
 	sp := ref.span
 	b = append(key(b, "metadata"), '{')
 	b = append(key(b, "otel"), '{')
-	b = strField(b, "name", sp.Name())
+	b = strField(b, "name", t.cut(sp.Name()))
 	b = strField(b, "kind", sp.Kind().String())
 	// IDs the document already shows are not repeated: a nested span has
 	// its document's trace and its parent entity's ID as parent; the span
@@ -544,7 +545,7 @@ func (t *Translator) appendMetadata(b []byte, i int, root bool) []byte {
 		b = hexField(b, "parent_span_id", pid[:])
 	}
 	if ts := sp.TraceState().AsRaw(); ts != "" {
-		b = strField(b, "trace_state", ts)
+		b = strField(b, "trace_state", t.cut(ts))
 	}
 	if f := sp.Flags(); f != 0 {
 		b = intField(b, "flags", int64(f))
@@ -555,7 +556,7 @@ func (t *Translator) appendMetadata(b []byte, i int, root bool) []byte {
 		b = append(key(b, "status"), '{')
 		b = strField(b, "code", st.Code().String())
 		if st.Message() != "" {
-			b = strField(b, "message", st.Message())
+			b = strField(b, "message", t.cut(st.Message()))
 		}
 		b = append(b, '}')
 	}
@@ -573,7 +574,7 @@ func (t *Translator) appendMetadata(b []byte, i int, root bool) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, '{')
-			b = strField(b, "name", ev.Name())
+			b = strField(b, "name", t.cut(ev.Name()))
 			b = intField(b, "time_unix_nano", int64(ev.Timestamp()))
 			if ev.Attributes().Len() > 0 {
 				b = append(key(b, "attributes"), t.appendMap(nil, ev.Attributes(), 0)...)

@@ -80,6 +80,12 @@ const (
 	FixAnnotation = "annotation"  // annotation key rewritten to X-Ray's alphabet
 	FixTooLarge   = "split"       // children moved out of a large document
 	FixSplitDeep  = "split_depth" // children moved out of a deep document
+	// FixSplitRefused counts documents the decoder refused whose spans
+	// were then written one document each.
+	FixSplitRefused = "split_refused"
+	// FixTruncated counts spans refused on their own (too large) and
+	// stored with strings and bytes over 4 KiB cut.
+	FixTruncated = "truncated"
 )
 
 // Stats counts one Translate call.
@@ -127,11 +133,14 @@ type Translator struct {
 	done     []bool
 	roots    []int
 	// Per document: spans moved out to documents of their own.
-	deferred []int
-	docSpans int
-	docSynth int
-	docStart int
-	docIDs   map[[8]byte]bool
+	deferred   []int
+	docSpans   int
+	docSynth   int
+	docMembers []int
+	docIDs     map[[8]byte]bool
+	// single writes spans without their children (a refused document's
+	// spans, one by one); trim cuts long values (a refused span's retry).
+	single, trim bool
 
 	resource  pcommon.Resource
 	resSchema string
@@ -287,6 +296,11 @@ func resize(s [][]int, n int) [][]int {
 // document writes the document that starts at span r (and every span nested
 // in it), decodes it and appends the result to dst. Children moved out of it
 // (size or depth) are written as documents of their own afterwards.
+//
+// A document the decoder refuses costs as few spans as possible: its spans
+// are written again one document each, and a span refused on its own is
+// tried once more with long values cut (FixTruncated); only then is it
+// counted as rejected.
 func (t *Translator) document(dst []segment.Segment, r int) []segment.Segment {
 	queue := []int{r}
 	for len(queue) > 0 {
@@ -294,36 +308,69 @@ func (t *Translator) document(dst []segment.Segment, r int) []segment.Segment {
 		if t.done[r] {
 			continue
 		}
-		t.deferred = t.deferred[:0]
-		t.docSpans = 0
-		t.docSynth = 0
-		t.docStart = 0
-		clear(t.docIDs)
-		t.buf = t.writeDocument(t.buf[:0], r)
+		t.write(r)
 		queue = append(queue, t.deferred...)
-		dst = t.decode(dst)
+		var err error
+		if dst, err = t.decode(dst); err == nil {
+			continue
+		}
+		members := append([]int(nil), t.docMembers...)
+		if len(members) > 1 {
+			t.stats.fix(FixSplitRefused)
+		}
+		t.single = true
+		for _, m := range members {
+			t.done[m] = false
+		}
+		for _, m := range members {
+			t.write(m)
+			if dst, err = t.decode(dst); err == nil {
+				continue
+			}
+			t.trim = true
+			t.write(m)
+			t.trim = false
+			if dst, err = t.decode(dst); err == nil {
+				t.stats.fix(FixTruncated)
+				continue
+			}
+			reason := ReasonDecode
+			if se, ok := err.(*segment.Error); ok {
+				reason = se.Code
+			}
+			t.stats.reject(reason, t.docSpans)
+		}
+		t.single = false
 	}
 	return dst
 }
 
-func (t *Translator) decode(dst []segment.Segment) []segment.Segment {
+// write writes the document starting at span r into t.buf.
+func (t *Translator) write(r int) {
+	t.deferred = t.deferred[:0]
+	t.docMembers = t.docMembers[:0]
+	t.docSpans = 0
+	t.docSynth = 0
+	clear(t.docIDs)
+	t.done[r] = false
+	t.buf = t.writeDocument(t.buf[:0], r)
+}
+
+// decode decodes t.buf and appends the result to dst, counting it as stored;
+// on error dst is unchanged and nothing is counted.
+func (t *Translator) decode(dst []segment.Segment) ([]segment.Segment, error) {
 	// The decoded segment keeps Raw: it needs bytes of its own.
 	raw := make([]byte, len(t.buf))
 	copy(raw, t.buf)
 	n := len(dst)
 	dst, err := t.dec.Decode(dst, raw)
 	if err != nil {
-		reason := ReasonDecode
-		if se, ok := err.(*segment.Error); ok {
-			reason = se.Code
-		}
-		t.stats.reject(reason, t.docSpans)
-		return dst
+		return dst, err
 	}
 	t.stats.Documents += len(dst) - n
 	t.stats.Stored += t.docSpans
 	t.stats.Synthetic += t.docSynth
-	return dst
+	return dst, nil
 }
 
 // syntheticTraceID makes a trace ID for a span that came without one: the

@@ -604,3 +604,23 @@ func TestTreeShapes(t *testing.T) {
 		t.Errorf("split document is not an independent subsegment: %.200s", segs[1].Raw)
 	}
 }
+
+// A span too large for one document is stored with its long values cut; the
+// spans that shared its document are stored on their own.
+func TestOversizedSpan(t *testing.T) {
+	td := build(nil,
+		span(sidA, none, ptrace.SpanKindServer, "GET /", nil),
+		span(sidB, sidA, ptrace.SpanKindInternal, "big", map[string]any{"blob": strings.Repeat("x", MaxDocumentSize+1)}),
+		span(sidC, sidA, ptrace.SpanKindInternal, "small", nil))
+	segs, st := translate(t, Options{}, td)
+	if st.Stored != 3 || len(segs) != 3 || st.Fixed[FixTruncated] != 1 || st.Fixed[FixSplitRefused] != 1 {
+		t.Fatalf("stored %d in %d documents, fixed %v", st.Stored, len(segs), st.Fixed)
+	}
+	m := rawEntity(t, segs, sidB)
+	if v, _ := path(m, "metadata", "otel", "attributes", "blob").(string); len(v) > trimBytes+8 || !strings.HasPrefix(v, "xxxx") {
+		t.Errorf("blob kept %d bytes", len(v))
+	}
+	if _, e := entity(t, segs, sidC); e.Name != "small" {
+		t.Errorf("sibling %q", e.Name)
+	}
+}

@@ -16,12 +16,19 @@ import (
 // stays within the JSON parser's nesting limit.
 const maxValueDepth = 12
 
+// trimBytes is how much of a long string or bytes value a refused span keeps
+// on its second try.
+const trimBytes = 4 << 10
+
 // appendValue writes an OTLP AnyValue as plain JSON: strings, numbers and
 // booleans as themselves, arrays and key/value lists as arrays and objects,
 // bytes as base64 text, an empty value as null. docs/otlp.md lists this.
 func (t *Translator) appendValue(b []byte, v pcommon.Value, depth int) []byte {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
+		if t.trim && len(v.Str()) > trimBytes {
+			return jsonenc.AppendString(b, v.Str()[:trimBytes]+"…")
+		}
 		return jsonenc.AppendString(b, v.Str())
 	case pcommon.ValueTypeInt:
 		return strconv.AppendInt(b, v.Int(), 10)
@@ -30,7 +37,11 @@ func (t *Translator) appendValue(b []byte, v pcommon.Value, depth int) []byte {
 	case pcommon.ValueTypeBool:
 		return strconv.AppendBool(b, v.Bool())
 	case pcommon.ValueTypeBytes:
-		return jsonenc.AppendString(b, base64.StdEncoding.EncodeToString(v.Bytes().AsRaw()))
+		raw := v.Bytes().AsRaw()
+		if t.trim && len(raw) > trimBytes {
+			raw = raw[:trimBytes]
+		}
+		return jsonenc.AppendString(b, base64.StdEncoding.EncodeToString(raw))
 	case pcommon.ValueTypeSlice:
 		if depth >= maxValueDepth {
 			t.stats.fix(FixDeepValue)
@@ -177,4 +188,12 @@ func attrStrings(m pcommon.Map, k string) []string {
 		return out
 	}
 	return nil
+}
+
+// cut shortens s on a refused span's second try (trim mode).
+func (t *Translator) cut(s string) string {
+	if t.trim && len(s) > trimBytes {
+		return s[:trimBytes] + "…"
+	}
+	return s
 }

@@ -35,7 +35,7 @@ func grpcClient(t *testing.T, e *env) ptraceotlp.GRPCClient {
 func TestGRPCExport(t *testing.T) {
 	e := newEnv(t, ingest.Options{})
 	c := grpcClient(t, e)
-	resp, err := c.Export(context.Background(), request(3, 5<<20))
+	resp, err := c.Export(context.Background(), request(3, 6<<20))
 	if err != nil {
 		t.Fatal(err)
 	}
