@@ -471,6 +471,59 @@ func TestMapping(t *testing.T) {
 					t.Errorf("annotations %+v", got)
 				}
 			}},
+		{"aws.local.service and aws.remote.service name the entities", Options{}, build(nil,
+			span(sidA, none, ptrace.SpanKindServer, "GET /", map[string]any{"aws.local.service": "cart-api"}),
+			span(sidB, sidA, ptrace.SpanKindClient, "call", map[string]any{"aws.remote.service": "AWS::DynamoDB", "rpc.system": "aws-api",
+				"peer.service": "ignored"})),
+			func(t *testing.T, segs []segment.Segment, _ Stats) {
+				if n := segs[0].Root().Name; n != "cart-api" {
+					t.Errorf("segment %q", n)
+				}
+				if _, e := entity(t, segs, sidB); e.Name != "DynamoDB" || e.Namespace != "aws" {
+					t.Errorf("subsegment %q %q", e.Name, e.Namespace)
+				}
+			}},
+		{"internal span without remote attributes: named after the span, no namespace", Options{}, build(nil,
+			span(sidB, sidA, ptrace.SpanKindInternal, "compute totals", nil)),
+			func(t *testing.T, segs []segment.Segment, _ Stats) {
+				if _, e := entity(t, segs, sidB); e.Name != "compute totals" || e.Namespace != "" {
+					t.Errorf("%q %q", e.Name, e.Namespace)
+				}
+				if _, ok := assemble.InferNode(segs[0].Root()); ok {
+					t.Error("an internal span makes an inferred node")
+				}
+			}},
+		{"resource: service.version, SDK, ECS container, log groups", Options{}, build(map[string]any{
+			"service.name": "web", "service.version": "2.1", "telemetry.sdk.name": "opentelemetry", "telemetry.sdk.language": "java",
+			"telemetry.sdk.version": "1.40", "cloud.provider": "aws", "cloud.platform": "aws_ecs", "aws.ecs.launchtype": "fargate",
+			"container.name": "web-1", "container.id": "c0ffee", "aws.log.group.names": []any{"/ecs/web"}},
+			span(sidA, none, ptrace.SpanKindServer, "GET /", nil)),
+			func(t *testing.T, segs []segment.Segment, _ Stats) {
+				r := segs[0].Root()
+				if r.Origin != OriginECSFargate || len(r.AWS.LogGroups) != 1 || r.AWS.LogGroups[0] != "/ecs/web" {
+					t.Errorf("origin %q aws %+v", r.Origin, r.AWS)
+				}
+				m := rawEntity(t, segs, sidA)
+				if path(m, "service", "version") != "2.1" || path(m, "aws", "xray", "sdk") != "opentelemetry for java" ||
+					path(m, "aws", "ecs", "container") != "web-1" || path(m, "aws", "ecs", "container_id") != "c0ffee" {
+					t.Errorf("segment %v", m)
+				}
+			}},
+		{"more than 20 links: 20 in links, all in metadata", Options{}, build(nil,
+			func(sp ptrace.Span) {
+				span(sidA, none, ptrace.SpanKindConsumer, "x", nil)(sp)
+				for i := range 25 {
+					l := sp.Links().AppendEmpty()
+					l.SetTraceID(tid)
+					l.SetSpanID(pcommon.SpanID{1, 1, 1, 1, 1, 1, 1, byte(i + 1)})
+				}
+			}),
+			func(t *testing.T, segs []segment.Segment, st Stats) {
+				links, _ := path(rawEntity(t, segs, sidA), "metadata", "otel", "links").([]any)
+				if len(segs[0].Links) != segment.MaxLinks || len(links) != 25 || st.Fixed[FixLinks] != 1 {
+					t.Errorf("%d links, %d in metadata, fixed %v", len(segs[0].Links), len(links), st.Fixed)
+				}
+			}},
 		{"enduser.id → user", Options{}, build(nil,
 			span(sidA, none, ptrace.SpanKindServer, "x", map[string]any{"enduser.id": "alice"})),
 			func(t *testing.T, segs []segment.Segment, _ Stats) {
