@@ -63,7 +63,7 @@ func startProcess(t *testing.T, dataDir string, extra ...string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn"}, extra...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--otlp-http-addr", "off", "--otlp-grpc-addr", "off", "--data-dir", dataDir, "--log-level", "warn"}, extra...)...)
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = &testWriter{t: t}
 	if err := cmd.Start(); err != nil {

@@ -21,10 +21,10 @@ func init() {
 
 func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("loadgen", stderr)
-	scenario := fs.String("scenario", "large", "what to send: "+strings.Join(loadgen.Names(), " or ")+
-		"\n(seed: the S3→SNS→three Lambda functions system, one upload = 3 traces;\n large: a ~30-service shop with ~1.3 KB documents)")
+	scenario := fs.String("scenario", "large", "what to send: "+strings.Join(loadgen.Names(), " or ")+", or with an OTLP protocol tracegen or large"+
+		"\n(seed: the S3→SNS→three Lambda functions system, one upload = 3 traces;\n large: a ~30-service shop with ~1.3 KB documents;\n tracegen: Jaeger tracegen's shape, 10 spans per trace with ~11 attributes each)")
 	addr := fs.String("addr", "127.0.0.1:2000", "where to send: the daemon UDP address, or the API's host:port or URL with --protocol api")
-	protocol := fs.String("protocol", "udp", "udp (daemon protocol, one document per datagram) or api (PutTraceSegments, batches of 50)")
+	protocol := fs.String("protocol", "udp", "udp (daemon protocol, one document per datagram), api (PutTraceSegments, batches of 50),\notlp-http (OTLP/HTTP protobuf, --addr 127.0.0.1:4318) or otlp-grpc (--addr 127.0.0.1:4317), 50 traces per request")
 	rate := fs.Float64("rate", 0, "traces per second; 0 sends as fast as possible")
 	traces := fs.Int("traces", 0, "stop after this many traces (0: no limit)")
 	duration := fs.Duration("duration", 0, "stop after this long (0: no limit); with neither limit, run until interrupted")
@@ -37,6 +37,11 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	serverURL := fs.String("server", "", "base `URL` (or host:port) of the Counterspy server receiving the traffic: read its /metrics before and after\nand report segments durably stored per server CPU-second, drops and memory")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if strings.HasPrefix(*protocol, "otlp") {
+		return runOTLPLoadgen(ctx, stdout, stderr, otlpLoad{scenario: *scenario, addr: *addr, addrSet: flagSet(fs, "addr"),
+			protocol: *protocol, rate: *rate, traces: *traces, duration: *duration, senders: *senders, seed: *seed,
+			start: *start, quiet: *quiet, server: *serverURL})
 	}
 	sc, err := loadgen.New(*scenario, *seed)
 	if err != nil {

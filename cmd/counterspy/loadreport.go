@@ -28,6 +28,8 @@ type serverProbe struct {
 // serverMetrics are the counters the report uses.
 type serverMetrics struct {
 	cpu, stored, received, rejected, dropped, kernelDrops, rss, diskBytes float64
+	// otlpSpans counts spans the OTLP receivers stored (acknowledged).
+	otlpSpans float64
 }
 
 func newServerProbe(base string) *serverProbe {
@@ -80,6 +82,9 @@ func parseServerMetrics(r io.Reader) (serverMetrics, error) {
 			m.stored = v
 		case "counterspy_segments_received_total":
 			m.received += v
+			if strings.Contains(name, `protocol="otlp_`) {
+				m.otlpSpans += v
+			}
 		case "counterspy_segments_rejected_total":
 			m.rejected += v
 		case "counterspy_segments_dropped_total":

@@ -41,6 +41,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.LambdaConfig, "lambda-config", "",
 		"functions.json `file`: run the Lambda emulator in this server (Invoke API and S3/SNS event endpoints on the HTTP address; see counterspy lambda -h)")
 	addSecurityFlags(fs, &cfg)
+	fs.StringVar(&cfg.OTLPHTTPAddr, "otlp-http-addr", "127.0.0.1:4318", "`host:port` for OTLP/HTTP traces (POST /v1/traces); empty or off turns it off (docs/otlp.md)")
+	fs.StringVar(&cfg.OTLPGRPCAddr, "otlp-grpc-addr", "127.0.0.1:4317", "`host:port` for OTLP/gRPC traces; empty or off turns it off")
+	otlpAnnotations := fs.String("otlp-annotations", "", "comma-separated span attribute `names` indexed as annotations on every OTLP span, besides those listed in aws.xray.annotations")
 	demo := fs.Bool("demo", false, "feed the demo traffic (the seed scenario: S3 → SNS → three Lambda functions → DynamoDB) so there is data to look at")
 	// The Go runtime's own GOMEMLIMIT, when set, stays in charge unless
 	// -memory-limit is given.
@@ -63,6 +66,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{err}
 	}
 	cfg.Logger = log
+	cfg.OTLPAnnotations = splitList(*otlpAnnotations)
 	if memLimit > 0 {
 		debug.SetMemoryLimit(int64(memLimit))
 	}

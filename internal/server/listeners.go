@@ -19,6 +19,12 @@ func (s *Server) Listeners() []Listener {
 		{Name: "X-Ray API + console", Addr: s.baseURL() + "/", Hint: "aws --endpoint-url, AWS_ENDPOINT_URL_XRAY"},
 		{Name: "X-Ray daemon (UDP)", Addr: s.UDPAddr(), Hint: "AWS_XRAY_DAEMON_ADDRESS"},
 	}
+	if a := s.OTLPHTTPAddr(); a != "" {
+		ls = append(ls, Listener{Name: "OTLP/HTTP", Addr: "http://" + a, Hint: "OTEL_EXPORTER_OTLP_ENDPOINT"})
+	}
+	if a := s.OTLPGRPCAddr(); a != "" {
+		ls = append(ls, Listener{Name: "OTLP/gRPC", Addr: a, Hint: "OTEL_EXPORTER_OTLP_PROTOCOL=grpc"})
+	}
 	if s.lambda != nil {
 		ls = append(ls, Listener{Name: "Lambda Invoke API", Addr: s.baseURL(), Hint: "aws lambda --endpoint-url, AWS_ENDPOINT_URL_LAMBDA"})
 	}

@@ -59,11 +59,18 @@ func prepareSecurity(cfg Config) (security, error) {
 	if cfg.UDPAddr != "" {
 		udpAddr = cfg.UDPAddr
 	}
-	exposed, err := auth.CheckListeners([]auth.Listener{
+	listeners := []auth.Listener{
 		{Name: "HTTP API", Addr: httpAddr, Protected: sec.keys != nil},
 		{Name: "UDP segment receiver", Addr: udpAddr, Protected: len(cfg.UDPAllow) > 0,
 			Remedy: "--udp-allow CIDR,... to name the networks that may send segments, as the daemon protocol has no credentials"},
-	}, cfg.InsecureNoAuth)
+	}
+	if !otlpOff(cfg.OTLPHTTPAddr) {
+		listeners = append(listeners, auth.Listener{Name: "OTLP/HTTP receiver", Addr: cfg.OTLPHTTPAddr, Protected: sec.keys != nil})
+	}
+	if !otlpOff(cfg.OTLPGRPCAddr) {
+		listeners = append(listeners, auth.Listener{Name: "OTLP/gRPC receiver", Addr: cfg.OTLPGRPCAddr, Protected: sec.keys != nil})
+	}
+	exposed, err := auth.CheckListeners(listeners, cfg.InsecureNoAuth)
 	if err != nil {
 		return sec, err
 	}

@@ -56,7 +56,12 @@ type Config struct {
 	// event endpoints on the HTTP address, its segments through the UDP
 	// receiver and its logs into the store.
 	LambdaConfig string
-	Logger       *slog.Logger
+	// OTLPHTTPAddr and OTLPGRPCAddr are the OTLP listeners' addresses; ""
+	// or "off" turns one off. OTLPAnnotations names span attributes
+	// indexed as annotations (docs/otlp.md).
+	OTLPHTTPAddr, OTLPGRPCAddr string
+	OTLPAnnotations            []string
+	Logger                     *slog.Logger
 
 	// Who gets in (security.go, docs/security-auth.md). AuthFile lists the
 	// key pairs and tokens the HTTP API accepts; without one, only
@@ -97,6 +102,7 @@ type Server struct {
 	httpLn   net.Listener
 	lambda   *lambda.Emulator
 	lock     *dataDirLock
+	otlp     otlpServers
 
 	logsStored *metrics.Counter
 	sec        security // who gets in (security.go)
@@ -197,6 +203,10 @@ func Start(cfg Config) (*Server, error) {
 	s.stop = cancel
 	s.bg.Add(1)
 	go s.retentionLoop(ctx)
+	if err := s.startOTLP(); err != nil {
+		s.Close(context.Background())
+		return nil, err
+	}
 	s.log.Debug("counterspy serving", "http", s.HTTPAddr(), "udp", s.UDPAddr(), "data_dir", cfg.DataDir)
 	started = true
 	return s, nil
@@ -297,6 +307,7 @@ func (s *Server) Close(ctx context.Context) error {
 			errs = append(errs, s.lambda.Close(ctx))
 		}
 		errs = append(errs, s.udp.Close())
+		errs = append(errs, s.closeOTLP(ctx))
 		errs = append(errs, s.http.Shutdown(ctx))
 		errs = append(errs, s.pipeline.Close(ctx))
 		s.bg.Wait()

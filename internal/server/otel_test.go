@@ -1,0 +1,444 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsxray "github.com/aws/aws-sdk-go-v2/service/xray"
+	"github.com/aws/aws-xray-sdk-go/strategy/sampling"
+	"github.com/aws/aws-xray-sdk-go/xray"
+	"github.com/aws/aws-xray-sdk-go/xraylog"
+	otelxray "go.opentelemetry.io/contrib/propagators/aws/xray"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/counterspy/counterspy/internal/server"
+	"github.com/counterspy/counterspy/internal/testenv"
+)
+
+// startOTLPServer starts a server with both OTLP receivers on free ports,
+// indexing the attribute "tier" as an annotation.
+func startOTLPServer(t *testing.T) *server.Server {
+	t.Helper()
+	srv, err := server.Start(server.Config{
+		Addr:            "127.0.0.1:0",
+		OTLPHTTPAddr:    "127.0.0.1:0",
+		OTLPGRPCAddr:    "127.0.0.1:0",
+		OTLPAnnotations: []string{"tier"},
+		DataDir:         t.TempDir(),
+		FlushInterval:   10 * time.Millisecond,
+		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Close(ctx); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return srv
+}
+
+// tracerProvider is the OpenTelemetry Go SDK exporting to srv over protocol
+// ("http" or "grpc"), with the X-Ray ID generator, for a service on EC2.
+func tracerProvider(t *testing.T, srv *server.Server, protocol, service string) *sdktrace.TracerProvider {
+	t.Helper()
+	ctx := context.Background()
+	var exp sdktrace.SpanExporter
+	var err error
+	if protocol == "grpc" {
+		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(srv.OTLPGRPCAddr()), otlptracegrpc.WithInsecure(),
+			otlptracegrpc.WithCompressor("gzip"))
+	} else {
+		exp, err = otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(srv.OTLPHTTPAddr()), otlptracehttp.WithInsecure(),
+			otlptracehttp.WithCompression(otlptracehttp.GzipCompression))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := resource.NewSchemaless(attribute.String("service.name", service), attribute.String("cloud.provider", "aws"),
+		attribute.String("cloud.platform", "aws_ec2"), attribute.String("host.id", "i-0abc"),
+		attribute.String("telemetry.sdk.language", "go"))
+	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithIDGenerator(otelxray.NewIDGenerator()),
+		sdktrace.WithResource(res))
+}
+
+// xrayTraceID is the X-Ray form of an OTel trace ID.
+func xrayTraceID(id trace.TraceID) string {
+	h := id.String()
+	return "1-" + h[:8] + "-" + h[8:]
+}
+
+// orderRequest records a server span calling DynamoDB; failed requests end
+// with HTTP 500, an exception event and an error status.
+func orderRequest(ctx context.Context, tr trace.Tracer, fail bool) string {
+	status := 200
+	if fail {
+		status = 500
+	}
+	ctx, s := tr.Start(ctx, "POST /orders", trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
+		attribute.String("http.request.method", "POST"), attribute.String("url.scheme", "http"),
+		attribute.String("server.address", "orders.local"), attribute.String("url.path", "/orders"),
+		attribute.Int("http.response.status_code", status), attribute.Int("tier", 3),
+		attribute.String("customer.id", "c-42"), attribute.StringSlice("aws.xray.annotations", []string{"customer.id"})))
+	_, c := tr.Start(ctx, "DynamoDB.PutItem", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+		attribute.String("rpc.system", "aws-api"), attribute.String("rpc.service", "DynamoDB"),
+		attribute.String("rpc.method", "PutItem"), attribute.StringSlice("aws.dynamodb.table_names", []string{"orders"}),
+		attribute.String("aws.region", "us-east-1")))
+	c.End()
+	if fail {
+		s.RecordError(errors.New("payment declined"), trace.WithStackTrace(true))
+		s.SetStatus(codes.Error, "payment declined")
+	}
+	s.End()
+	return xrayTraceID(s.SpanContext().TraceID())
+}
+
+// TestOTelSDKForGo sends traces with the OpenTelemetry Go SDK over both OTLP
+// exporters and reads them back with the AWS SDK for Go v2: the documents,
+// the filters (service, edge, annotations from attributes, root causes from
+// exception events, http.status) and the service graph's inferred DynamoDB
+// table all work on OTel data.
+func TestOTelSDKForGo(t *testing.T) {
+	srv := startOTLPServer(t)
+	client := xrayClient(srv)
+	start := time.Now().Add(-time.Minute)
+	for _, protocol := range []string{"http", "grpc"} {
+		t.Run(protocol, func(t *testing.T) {
+			service := "orders-api-" + protocol
+			tp := tracerProvider(t, srv, protocol, service)
+			tr := tp.Tracer("counterspy-test")
+			okID := orderRequest(context.Background(), tr, false)
+			faultID := orderRequest(context.Background(), tr, true)
+			// Shutdown flushes: the exporter returns once the server has
+			// answered, and the server answers once the spans are durable.
+			if err := tp.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			end := time.Now().Add(time.Minute)
+
+			out, err := client.BatchGetTraces(context.Background(), &awsxray.BatchGetTracesInput{TraceIds: []string{okID}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Traces) != 1 {
+				t.Fatalf("BatchGetTraces: %d traces", len(out.Traces))
+			}
+			var sawSegment, sawInferred bool
+			for _, s := range out.Traces[0].Segments {
+				var doc map[string]any
+				if err := json.Unmarshal([]byte(aws.ToString(s.Document)), &doc); err != nil {
+					t.Fatal(err)
+				}
+				switch doc["name"] {
+				case service:
+					sawSegment = true
+					subs, _ := doc["subsegments"].([]any)
+					if doc["origin"] != "AWS::EC2::Instance" || len(subs) != 1 {
+						t.Errorf("segment %v", doc)
+						continue
+					}
+					sub := subs[0].(map[string]any)
+					if sub["name"] != "DynamoDB" || sub["namespace"] != "aws" || path(sub, "aws", "table_name") != "orders" ||
+						path(sub, "metadata", "otel", "kind") != "Client" || path(doc, "metadata", "otel", "attributes", "tier") != 3.0 {
+						t.Errorf("segment %v", doc)
+					}
+				case "DynamoDB":
+					sawInferred = doc["origin"] == "AWS::DynamoDB::Table"
+				}
+			}
+			if !sawSegment || !sawInferred {
+				t.Errorf("segments: service %v, inferred DynamoDB %v", sawSegment, sawInferred)
+			}
+
+			for _, c := range []struct {
+				expr string
+				want []string
+			}{
+				{`service("` + service + `") { fault }`, []string{faultID}},
+				{`service("` + service + `")`, []string{okID, faultID}},
+				{`edge("` + service + `", "orders")`, []string{okID, faultID}},
+				{`service("` + service + `") AND annotation.tier = 3`, []string{okID, faultID}},
+				{`service("` + service + `") AND annotation.customer_id = "c-42"`, []string{okID, faultID}},
+				{`rootcause.fault.service { name = "` + service + `" }`, []string{faultID}},
+				{`service("` + service + `") AND rootcause.fault.exception { message = "payment declined" }`, []string{faultID}},
+				{`service("` + service + `") AND http.status = 500`, []string{faultID}},
+				{`service("` + service + `") AND http.status = 200`, []string{okID}},
+			} {
+				got := summaryIDs(t, client, start, end, c.expr)
+				slices.Sort(got)
+				slices.Sort(c.want)
+				if !slices.Equal(got, c.want) {
+					t.Errorf("%s: got %v, want %v", c.expr, got, c.want)
+				}
+			}
+
+			g, err := client.GetServiceGraph(context.Background(), &awsxray.GetServiceGraphInput{StartTime: aws.Time(start), EndTime: aws.Time(end)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var serviceRef, tableRef int32 = -1, -1
+			for _, s := range g.Services {
+				switch {
+				case aws.ToString(s.Name) == service && aws.ToString(s.Type) == "AWS::EC2::Instance":
+					serviceRef = aws.ToInt32(s.ReferenceId)
+				case aws.ToString(s.Name) == "orders" && aws.ToString(s.Type) == "AWS::DynamoDB::Table":
+					tableRef = aws.ToInt32(s.ReferenceId)
+				}
+			}
+			if serviceRef < 0 || tableRef < 0 {
+				t.Fatalf("graph lacks the service (%d) or the table (%d): %+v", serviceRef, tableRef, g.Services)
+			}
+			edge := false
+			for _, s := range g.Services {
+				if aws.ToInt32(s.ReferenceId) != serviceRef {
+					continue
+				}
+				for _, e := range s.Edges {
+					edge = edge || aws.ToInt32(e.ReferenceId) == tableRef
+				}
+			}
+			if !edge {
+				t.Error("no edge from the service to the DynamoDB table")
+			}
+		})
+	}
+}
+
+func path(m map[string]any, keys ...string) any {
+	var v any = m
+	for _, k := range keys {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[k]
+	}
+	return v
+}
+
+// TestMixedXRayAndOTelTrace: a service instrumented with the X-Ray SDK for Go
+// calls one instrumented with OpenTelemetry, which takes the X-Amzn-Trace-Id
+// header with OTel's X-Ray propagator. Both halves form one trace, the OTel
+// segment's parent is the X-Ray SDK's HTTP subsegment, and the map joins
+// them. Read back with the AWS CLI.
+func TestMixedXRayAndOTelTrace(t *testing.T) {
+	srv := startOTLPServer(t)
+	tp := tracerProvider(t, srv, "http", "inventory")
+	tr := tp.Tracer("inventory")
+	prop := otelxray.Propagator{}
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		_, s := tr.Start(ctx, "GET /stock", trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
+			attribute.String("http.request.method", "GET"), attribute.Int("http.response.status_code", 200)))
+		s.End()
+		w.Write([]byte("ok"))
+	}))
+	defer backend.Close()
+
+	xray.SetLogger(xraylog.NewDefaultLogger(io.Discard, xraylog.LogLevelError))
+	sampleAll, err := sampling.NewLocalizedStrategyFromJSONBytes([]byte(`{"version":2,"default":{"fixed_target":1,"rate":1.0}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	udpAddr, err := net.ResolveUDPAddr("udp", srv.UDPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	emitter, err := xray.NewDefaultEmitter(udpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, err := xray.ContextWithConfig(context.Background(), xray.Config{DaemonAddr: srv.UDPAddr(), Emitter: emitter, SamplingStrategy: sampleAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, seg := xray.BeginSegment(ctx, "storefront")
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, backend.URL+"/stock", nil)
+	resp, err := xray.Client(nil).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	seg.Close(nil)
+	traceID := seg.TraceID
+	if err := tp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	cli := testenv.AWSCLI(t)
+	var out struct {
+		Traces []struct {
+			Segments []struct{ Document string }
+		}
+	}
+	// The X-Ray SDK's segment comes over UDP: durable within the flush
+	// interval, so wait for both halves.
+	waitFor(t, "both halves of the mixed trace", func() bool {
+		cmd := exec.Command(cli, "xray", "batch-get-traces", "--trace-ids", traceID, "--endpoint-url", "http://"+srv.HTTPAddr(), "--output", "json")
+		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1",
+			"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=")
+		b, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("aws xray batch-get-traces: %v", err)
+		}
+		out.Traces = nil
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatal(err)
+		}
+		return len(out.Traces) == 1 && len(out.Traces[0].Segments) >= 2 && strings.Contains(string(b), `\"inventory\"`) &&
+			strings.Contains(string(b), `\"storefront\"`)
+	})
+	docs := map[string]map[string]any{}
+	for _, s := range out.Traces[0].Segments {
+		var d map[string]any
+		if err := json.Unmarshal([]byte(s.Document), &d); err != nil {
+			t.Fatal(err)
+		}
+		docs[d["name"].(string)] = d
+	}
+	front, inv := docs["storefront"], docs["inventory"]
+	if front == nil || inv == nil {
+		t.Fatalf("documents %v", docs)
+	}
+	subs, _ := front["subsegments"].([]any)
+	if len(subs) != 1 {
+		t.Fatalf("storefront subsegments %v", subs)
+	}
+	if callID := subs[0].(map[string]any)["id"]; inv["parent_id"] != callID {
+		t.Errorf("inventory's parent_id %v, want the X-Ray SDK's HTTP subsegment %v", inv["parent_id"], callID)
+	}
+
+	client := xrayClient(srv)
+	g, err := client.GetServiceGraph(context.Background(), &awsxray.GetServiceGraphInput{
+		StartTime: aws.Time(time.Now().Add(-time.Minute)), EndTime: aws.Time(time.Now().Add(time.Minute))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[int32]string{}
+	for _, s := range g.Services {
+		names[aws.ToInt32(s.ReferenceId)] = aws.ToString(s.Name)
+	}
+	linked := false
+	for _, s := range g.Services {
+		if aws.ToString(s.Name) != "storefront" {
+			continue
+		}
+		for _, e := range s.Edges {
+			linked = linked || names[aws.ToInt32(e.ReferenceId)] == "inventory"
+		}
+	}
+	if !linked {
+		t.Errorf("no storefront → inventory edge in the map: %v", names)
+	}
+}
+
+// TestOTelJSSDK runs a Node script that sends a trace with the OpenTelemetry
+// JavaScript SDK (@opentelemetry/sdk-trace-node, OTLP/HTTP protobuf
+// exporter): a Lambda function's span calling DynamoDB. Its trace ID is a
+// random W3C one (not an X-Ray epoch), which must not matter.
+func TestOTelJSSDK(t *testing.T) {
+	node := testenv.Node(t)
+	dir := filepath.Join("..", "receiver", "otlp", "testdata", "js")
+	testenv.NodeModule(t, dir, "@opentelemetry/sdk-trace-node")
+	srv := startOTLPServer(t)
+	start := time.Now().Add(-time.Minute)
+	cmd := exec.Command(node, "send.js", "http://"+srv.OTLPHTTPAddr())
+	cmd.Dir = dir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node send.js: %v\n%s", err, stderr.String())
+	}
+	otelID := strings.TrimSpace(string(out))
+	if len(otelID) != 32 {
+		t.Fatalf("trace ID %q; stderr: %s", otelID, stderr.String())
+	}
+	traceID := "1-" + otelID[:8] + "-" + otelID[8:]
+	end := time.Now().Add(time.Minute)
+	client := xrayClient(srv)
+
+	// The exporter's answer came after the spans were durable.
+	got, err := client.BatchGetTraces(context.Background(), &awsxray.BatchGetTracesInput{TraceIds: []string{traceID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Traces) != 1 {
+		t.Fatalf("BatchGetTraces %s: %d traces; node stderr: %s", traceID, len(got.Traces), stderr.String())
+	}
+	var fn map[string]any
+	for _, s := range got.Traces[0].Segments {
+		var d map[string]any
+		if err := json.Unmarshal([]byte(aws.ToString(s.Document)), &d); err != nil {
+			t.Fatal(err)
+		}
+		if d["name"] == "cart-js" {
+			fn = d
+		}
+	}
+	if fn == nil || fn["origin"] != "AWS::Lambda::Function" || fn["fault"] != true {
+		t.Fatalf("function segment %v", fn)
+	}
+	// validate → DynamoDB nested under the function's segment.
+	subs, _ := fn["subsegments"].([]any)
+	if len(subs) != 1 {
+		t.Fatalf("subsegments %v in %v", subs, fn)
+	}
+	inner, _ := subs[0].(map[string]any)["subsegments"].([]any)
+	if len(inner) != 1 {
+		t.Fatalf("validate's subsegments %v", subs[0])
+	}
+	call := inner[0].(map[string]any)
+	if call["name"] != "DynamoDB" || path(call, "aws", "table_name") != "carts" || call["fault"] != true ||
+		path(call, "cause", "exceptions") == nil {
+		t.Errorf("DynamoDB call %v", call)
+	}
+
+	for _, c := range []struct {
+		expr string
+		want []string
+	}{
+		{`service("cart-js") { fault }`, []string{traceID}},
+		{`annotation.cart_size = 3`, []string{traceID}},
+		{`edge("cart-js", "carts")`, []string{traceID}},
+	} {
+		if ids := summaryIDs(t, client, start, end, c.expr); !slices.Equal(ids, c.want) {
+			t.Errorf("%s: got %v, want %v", c.expr, ids, c.want)
+		}
+	}
+	g, err := client.GetServiceGraph(context.Background(), &awsxray.GetServiceGraphInput{StartTime: aws.Time(start), EndTime: aws.Time(end)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := false
+	for _, s := range g.Services {
+		table = table || aws.ToString(s.Name) == "carts" && aws.ToString(s.Type) == "AWS::DynamoDB::Table"
+	}
+	if !table {
+		t.Errorf("no DynamoDB table node in the map: %+v", g.Services)
+	}
+}
