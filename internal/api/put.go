@@ -40,10 +40,22 @@ func (a *API) putTraceSegments(ctx context.Context, body []byte) (any, error) {
 	defer a.decoders.Put(dec)
 	segs := make([]segment.Segment, 0, len(docs))
 	var err error
+	window, now := segment.Window{Retention: a.opts.Retention}, a.opts.Now()
 	for i, doc := range docs {
+		before := len(segs)
 		segs, err = dec.Decode(segs, []byte(doc))
 		if err == nil {
-			continue
+			// An array document is all or nothing, as in Decode.
+			for j := before; j < len(segs) && err == nil; j++ {
+				if e := window.Check(&segs[j], now); e != nil {
+					err = e
+				}
+			}
+			if err == nil {
+				continue
+			}
+			clear(segs[before:])
+			segs = segs[:before]
 		}
 		u := unprocessedTraceSegment{ErrorCode: segment.CodeInvalidSegment, Message: err.Error()}
 		var se *segment.Error

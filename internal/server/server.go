@@ -18,8 +18,10 @@ import (
 
 	"github.com/counterspy/counterspy/internal/api"
 	"github.com/counterspy/counterspy/internal/assemble/summarize"
+	"github.com/counterspy/counterspy/internal/connlimit"
 	"github.com/counterspy/counterspy/internal/console"
 	"github.com/counterspy/counterspy/internal/groups"
+	"github.com/counterspy/counterspy/internal/httpguard"
 	"github.com/counterspy/counterspy/internal/ingest"
 	"github.com/counterspy/counterspy/internal/lambda"
 	"github.com/counterspy/counterspy/internal/logs"
@@ -57,11 +59,32 @@ type Config struct {
 	// event endpoints on the HTTP address, its segments through the UDP
 	// receiver and its logs into the store.
 	LambdaConfig string
-	Logger       *slog.Logger
+	// AllowedHosts are names, besides the bound address, that the HTTP
+	// Host header may carry (see internal/httpguard).
+	AllowedHosts []string
+	// MaxConnections caps open HTTP connections; past it new ones are
+	// closed at once (0 = DefaultMaxConnections, <0 = no limit).
+	MaxConnections int
+	Logger         *slog.Logger
 }
 
 // DefaultAddr is the X-Ray daemon's address.
 const DefaultAddr = "127.0.0.1:2000"
+
+// DefaultMaxConnections is Config.MaxConnections' default: far below the
+// file descriptors Go raises its soft limit to, far above what SDKs and
+// consoles open.
+const DefaultMaxConnections = 4096
+
+// HTTP timeouts (docs/security.md): a client gets this long to send its
+// headers, its whole request, and an idle keep-alive connection is closed
+// after IdleTimeout. Nothing bounds a handler's answer: sync Lambda
+// invocations and large queries take what they take.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = time.Minute
+	idleTimeout       = 2 * time.Minute
+)
 
 // The region and account that ARNs the server makes up (groups, sampling
 // rules) name, as X-Ray's would.
@@ -158,8 +181,9 @@ func Start(cfg Config) (*Server, error) {
 	}
 
 	a := api.New(s.pipeline, st, api.Options{MaxDocumentSize: cfg.MaxDocumentSize, SamplingRate: cfg.SamplingRate,
-		Registry: reg, Region: region, AccountID: accountID}, s.metrics, cfg.Logger)
-	s.http = &http.Server{Handler: s.routes(a), ReadHeaderTimeout: 10 * time.Second}
+		Registry: reg, Region: region, AccountID: accountID, Retention: cfg.Retention}, s.metrics, cfg.Logger)
+	handler := httpguard.Wrap(s.routes(a), httpguard.Options{Addr: s.HTTPAddr(), AllowedHosts: cfg.AllowedHosts, Metrics: s.metrics, Logger: s.log})
+	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, IdleTimeout: idleTimeout}
 	go func() {
 		if err := s.http.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "err", err)
@@ -177,7 +201,7 @@ func Start(cfg Config) (*Server, error) {
 // listen binds the TCP and UDP ports. With port 0 in both it looks for one
 // port free for both protocols, so SDKs can use a single daemon address.
 func (s *Server) listen(httpAddr, udpAddr string) error {
-	ropts := udp.Options{Readers: s.cfg.UDPReaders, MaxDocumentSize: s.cfg.MaxDocumentSize}
+	ropts := udp.Options{Readers: s.cfg.UDPReaders, MaxDocumentSize: s.cfg.MaxDocumentSize, Retention: s.cfg.Retention}
 	samePort := httpAddr == udpAddr
 	for attempt := 0; ; attempt++ {
 		ln, err := net.Listen("tcp", httpAddr)
@@ -197,7 +221,11 @@ func (s *Server) listen(httpAddr, udpAddr string) error {
 			}
 			return err
 		}
-		s.httpLn, s.udp = ln, r
+		maxConns := s.cfg.MaxConnections
+		if maxConns == 0 {
+			maxConns = DefaultMaxConnections
+		}
+		s.httpLn, s.udp = connlimit.Wrap(ln, maxConns, "http", s.metrics), r
 		return nil
 	}
 }
