@@ -41,7 +41,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.LambdaConfig, "lambda-config", "",
 		"functions.json `file`: run the Lambda emulator in this server (Invoke API and S3/SNS event endpoints on the HTTP address; see counterspy lambda -h)")
 	fs.Func("allowed-hosts", "comma-separated `names` (name or name:port) the HTTP Host header may carry besides the bound address, e.g. behind a reverse proxy; \"*\" turns the check, which closes DNS rebinding, off",
-		func(v string) error { cfg.AllowedHosts = append(cfg.AllowedHosts, strings.Split(v, ",")...); return nil })
+		func(v string) error {
+			cfg.AllowedHosts = append(cfg.AllowedHosts, strings.Split(v, ",")...)
+			return nil
+		})
 	fs.IntVar(&cfg.MaxConnections, "max-connections", server.DefaultMaxConnections,
 		"most HTTP connections open at once; past it new ones are closed at once (-1: no limit)")
 	demo := fs.Bool("demo", false, "feed the demo traffic (the seed scenario: S3 → SNS → three Lambda functions → DynamoDB) so there is data to look at")
