@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/counterspy/counterspy/internal/httpguard"
 	"github.com/counterspy/counterspy/internal/lambda"
 	"github.com/counterspy/counterspy/internal/lambda/lambdalog"
 )
@@ -119,7 +120,9 @@ flags:
 		e.Close(context.Background())
 		return err
 	}
-	srv := &http.Server{Handler: e.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// The same browser guard as serve's (docs/security.md): no web page can invoke a function.
+	srv := &http.Server{Handler: httpguard.Wrap(e.Handler(), httpguard.Options{Addr: ln.Addr().String(), Logger: log}),
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	go srv.Serve(ln)
 	fmt.Fprintf(stdout, "counterspy lambda: Invoke API on http://%s (segments to %s, logs to %s)\n%s",
 		ln.Addr(), orNone(*xray), orNone(*server), e)
