@@ -98,3 +98,36 @@ func TestWrap(t *testing.T) {
 		})
 	}
 }
+
+// FuzzWrap sends arbitrary Host, Origin and Sec-Fetch-Site headers: the
+// guard never panics, a refusal is always X-Ray's 403 envelope, and a
+// cross-site mutating request never reaches the handler.
+func FuzzWrap(f *testing.F) {
+	f.Add(false, "POST", "127.0.0.1:2000", "http://127.0.0.1:2000", "same-origin")
+	f.Add(true, "POST", "[::1]:2000", "null", "cross-site")
+	f.Add(false, "GET", "evil.example", "", "")
+	f.Add(true, "PUT", "LOCALHOST:2000", "http://[::1", "same-site")
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	opts := httpguard.Options{AllowedHosts: []string{"box.example", "other.example:8080"}}
+	loopback, all := opts, opts
+	loopback.Addr, all.Addr = "127.0.0.1:2000", "[::]:2000"
+	guards := map[bool]http.Handler{false: httpguard.Wrap(ok, loopback), true: httpguard.Wrap(ok, all)}
+	f.Fuzz(func(t *testing.T, allInterfaces bool, method, host, origin, site string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Method, r.Host = method, host
+		r.Header.Set("Origin", origin)
+		r.Header.Set("Sec-Fetch-Site", site)
+		w := httptest.NewRecorder()
+		guards[allInterfaces].ServeHTTP(w, r)
+		if w.Code == 200 {
+			if (site == "cross-site" || site == "same-site") && method != "GET" && method != "HEAD" && method != "OPTIONS" {
+				t.Fatalf("%s from a %s page reached the handler", method, site)
+			}
+			return
+		}
+		var body map[string]string
+		if w.Code != 403 || json.Unmarshal(w.Body.Bytes(), &body) != nil || body["__type"] != "AccessDeniedException" {
+			t.Fatalf("refusal %d %s", w.Code, w.Body)
+		}
+	})
+}
