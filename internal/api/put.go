@@ -10,6 +10,12 @@ import (
 	"github.com/counterspy/counterspy/internal/segment"
 )
 
+// maxPutDocuments caps the documents of one PutTraceSegments call, so that
+// a body of millions of empty strings cannot make an answer of millions of
+// rejections. X-Ray documents no limit; its daemon and the OTel exporter
+// send at most 50. See docs/security.md.
+const maxPutDocuments = 10000
+
 type putTraceSegmentsInput struct {
 	TraceSegmentDocuments *[]string
 }
@@ -35,6 +41,9 @@ func (a *API) putTraceSegments(ctx context.Context, body []byte) (any, error) {
 		return nil, invalid("TraceSegmentDocuments is required")
 	}
 	docs := *in.TraceSegmentDocuments
+	if len(docs) > maxPutDocuments {
+		return nil, invalid("TraceSegmentDocuments holds %d documents; the limit is %d per call", len(docs), maxPutDocuments)
+	}
 	out := putTraceSegmentsOutput{UnprocessedTraceSegments: []unprocessedTraceSegment{}}
 	dec := a.decoders.Get().(*segment.Decoder)
 	defer a.decoders.Put(dec)

@@ -372,3 +372,35 @@ func errorsAs(err error, target *net.Error) bool {
 	}
 	return ok
 }
+
+// TestDocumentsPerCallCapped: a PutTraceSegments call of more than 10,000
+// documents is refused whole (a body of tiny documents would otherwise make
+// an answer of millions of rejections); 10,000 are answered one by one.
+func TestDocumentsPerCallCapped(t *testing.T) {
+	srv := startServerWith(t, server.Config{})
+	for _, c := range []struct {
+		n    int
+		want int
+	}{{10001, 400}, {10000, 200}} {
+		body := `{"TraceSegmentDocuments":["{}"` + strings.Repeat(`,"{}"`, c.n-1) + `]}`
+		resp, err := httpClient.Post("http://"+srv.HTTPAddr()+"/TraceSegments", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct {
+			Message                  string `json:"message"`
+			UnprocessedTraceSegments []json.RawMessage
+		}
+		err = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != c.want {
+			t.Fatalf("%d documents: %d %v; want %d", c.n, resp.StatusCode, err, c.want)
+		}
+		if c.want == 400 && !strings.Contains(out.Message, "the limit is 10000") {
+			t.Errorf("%d documents: message %q", c.n, out.Message)
+		}
+		if c.want == 200 && len(out.UnprocessedTraceSegments) != c.n {
+			t.Errorf("%d documents: %d rejections", c.n, len(out.UnprocessedTraceSegments))
+		}
+	}
+}
