@@ -48,7 +48,6 @@ const (
 
 type guard struct {
 	next     http.Handler
-	port     string
 	ip       net.IP // the bound IP; nil when unparsable
 	anyHost  bool
 	names    map[string]bool // lower-case names allowed on any port
@@ -65,8 +64,7 @@ type guard struct {
 // CORS headers are ever added: other origins cannot read any answer.
 func Wrap(h http.Handler, o Options) http.Handler {
 	g := &guard{next: h, names: map[string]bool{}, hostport: map[string]bool{}, refused: map[string]*metrics.Counter{}, log: o.Logger}
-	if host, port, err := net.SplitHostPort(o.Addr); err == nil {
-		g.port = port
+	if host, _, err := net.SplitHostPort(o.Addr); err == nil {
 		g.ip = net.ParseIP(host)
 		if g.ip == nil && host != "" {
 			g.names[strings.ToLower(host)] = true
@@ -122,9 +120,11 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // hostAllowed reports whether a Host header names this server. An IP
 // literal must be the bound IP (any IP when bound to all interfaces, any
-// loopback IP when bound to loopback); a name must be "localhost" on a
-// loopback address or one of the allowed names. The port, when given, must
-// be the bound one unless the allowed entry says otherwise.
+// loopback IP when bound to loopback); a name must be "localhost" (which
+// browsers never resolve through DNS) unless bound to one other IP, or one
+// of the allowed names. DNS rebinding needs a name of the attacker's, so
+// ports are not compared: behind a port mapping (docker -p 8080:2000) Host
+// names another port than the bound one.
 func (g *guard) hostAllowed(hostHeader string) bool {
 	if g.anyHost || hostHeader == "" { // HTTP/1.0 without Host: no browser sends that
 		return true
@@ -133,30 +133,30 @@ func (g *guard) hostAllowed(hostHeader string) bool {
 	if g.hostport[hostHeader] {
 		return true
 	}
-	host, port, err := net.SplitHostPort(hostHeader)
+	host, _, err := net.SplitHostPort(hostHeader)
 	if err != nil {
-		host, port = strings.Trim(hostHeader, "[]"), ""
+		host = strings.Trim(hostHeader, "[]")
 	}
 	if g.names[host] {
 		return true
 	}
-	if port != "" && port != g.port {
+	if g.ip == nil {
 		return false
 	}
-	if port == "" && g.port != "80" {
+	if host == "localhost" {
+		return g.ip.IsLoopback() || g.ip.IsUnspecified()
+	}
+	ip := net.ParseIP(host)
+	switch {
+	case ip == nil:
 		return false
+	case g.ip.IsUnspecified():
+		return true
+	case g.ip.IsLoopback():
+		return ip.IsLoopback()
+	default:
+		return ip.Equal(g.ip)
 	}
-	if ip := net.ParseIP(host); ip != nil && g.ip != nil {
-		switch {
-		case g.ip.IsUnspecified():
-			return true
-		case g.ip.IsLoopback():
-			return ip.IsLoopback()
-		default:
-			return ip.Equal(g.ip)
-		}
-	}
-	return host == "localhost" && g.ip != nil && g.ip.IsLoopback()
 }
 
 // sameOrigin reports whether an Origin header is the request's own

@@ -192,14 +192,14 @@ func TestHostHeaderChecked(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	for _, host := range []string{"rebound.example:" + port, "rebound.example", "127.0.0.1:1"} {
+	for _, host := range []string{"rebound.example:" + port, "rebound.example", "192.0.2.1:" + port} {
 		for _, path := range []string{"/", "/healthz", "/counterspy/v1/logs?function=fn"} {
 			if code, body := get(host, path); code != 403 || !strings.Contains(body, "AccessDeniedException") {
 				t.Errorf("Host %s GET %s: %d %.100s; want 403", host, path, code, body)
 			}
 		}
 	}
-	for _, host := range []string{"127.0.0.1:" + port, "localhost:" + port, "counterspy.test:8443"} {
+	for _, host := range []string{"127.0.0.1:" + port, "localhost:" + port, "localhost:8080", "counterspy.test:8443"} {
 		if code, body := get(host, "/healthz"); code != 200 {
 			t.Errorf("Host %s: %d %.100s; want 200", host, code, body)
 		}
