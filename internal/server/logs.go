@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,9 +26,18 @@ const (
 
 // postLogs stores a JSON array of logs.Record durably before answering 204.
 func (s *Server) postLogs(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > maxLogsBody {
+		httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is %d bytes; the limit is %d", r.ContentLength, maxLogsBody))
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxLogsBody))
 	if err != nil {
-		httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("reading log records: %v", err))
+		status := http.StatusBadRequest
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		httpError(w, status, fmt.Sprintf("reading log records: %v", err))
 		return
 	}
 	recs, err := parseLogRecords(body)
