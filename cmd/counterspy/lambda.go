@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/counterspy/counterspy/internal/connlimit"
 	"github.com/counterspy/counterspy/internal/httpguard"
 	"github.com/counterspy/counterspy/internal/lambda"
 	"github.com/counterspy/counterspy/internal/lambda/lambdalog"
@@ -120,7 +121,9 @@ flags:
 		e.Close(context.Background())
 		return err
 	}
-	// The same browser guard as serve's (docs/security.md): no web page can invoke a function.
+	// The same browser guard, connection limit and timeouts as serve's
+	// (docs/security.md): no web page can invoke a function.
+	ln = connlimit.Wrap(ln, connlimit.DefaultMax, "lambda", nil)
 	srv := &http.Server{Handler: httpguard.Wrap(e.Handler(), httpguard.Options{Addr: ln.Addr().String(), Logger: log}),
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	go srv.Serve(ln)

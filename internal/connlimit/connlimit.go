@@ -14,6 +14,11 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 )
 
+// DefaultMax is the limit Counterspy's listeners use unless told otherwise:
+// far below the file descriptors Go raises its soft limit to at start, far
+// above what SDKs and consoles open.
+const DefaultMax = 4096
+
 // Listener is a net.Listener that holds at most Max connections open.
 type Listener struct {
 	net.Listener

@@ -71,10 +71,8 @@ type Config struct {
 // DefaultAddr is the X-Ray daemon's address.
 const DefaultAddr = "127.0.0.1:2000"
 
-// DefaultMaxConnections is Config.MaxConnections' default: far below the
-// file descriptors Go raises its soft limit to, far above what SDKs and
-// consoles open.
-const DefaultMaxConnections = 4096
+// DefaultMaxConnections is Config.MaxConnections' default.
+const DefaultMaxConnections = connlimit.DefaultMax
 
 // HTTP timeouts (docs/security.md): a client gets this long to send its
 // headers, its whole request, and an idle keep-alive connection is closed
