@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/counterspy/counterspy/examples/dynamodblocal"
+	"github.com/counterspy/counterspy/internal/httpguard"
 	"github.com/counterspy/counterspy/internal/lambda"
 	"github.com/counterspy/counterspy/internal/lambda/eventsource"
 	"github.com/counterspy/counterspy/internal/lambda/lambdalog"
@@ -270,7 +271,8 @@ func startDemoApp(ctx context.Context, o demoOptions) (*demoApp, error) {
 		a.Close(ctx)
 		return nil, err
 	}
-	a.srv = &http.Server{Handler: e.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	a.srv = &http.Server{Handler: httpguard.Wrap(e.Handler(), httpguard.Options{Addr: a.ln.Addr().String()}), // docs/security.md
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	go a.srv.Serve(a.ln)
 	return a, nil
 }

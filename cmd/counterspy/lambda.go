@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/counterspy/counterspy/internal/auth"
+	"github.com/counterspy/counterspy/internal/connlimit"
+	"github.com/counterspy/counterspy/internal/httpguard"
 	"github.com/counterspy/counterspy/internal/lambda"
 	"github.com/counterspy/counterspy/internal/lambda/lambdalog"
 )
@@ -126,7 +128,11 @@ flags:
 		e.Close(context.Background())
 		return err
 	}
-	srv := &http.Server{Handler: protect(e.Handler()), ReadHeaderTimeout: 10 * time.Second}
+	// The same browser guard, connection limit and timeouts as serve's
+	// (docs/security.md): no web page can invoke a function.
+	ln = connlimit.Wrap(ln, connlimit.DefaultMax, "lambda", nil)
+	srv := &http.Server{Handler: httpguard.Wrap(protect(e.Handler()), httpguard.Options{Addr: ln.Addr().String(), Logger: log}),
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	go srv.Serve(ln)
 	fmt.Fprintf(stdout, "counterspy lambda: Invoke API on http://%s (segments to %s, logs to %s)\n%s",
 		ln.Addr(), orNone(*xray), orNone(*server), e)

@@ -44,6 +44,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.OTLPHTTPAddr, "otlp-http-addr", "127.0.0.1:4318", "`host:port` for OTLP/HTTP traces (POST /v1/traces); empty or off turns it off (docs/otlp.md)")
 	fs.StringVar(&cfg.OTLPGRPCAddr, "otlp-grpc-addr", "127.0.0.1:4317", "`host:port` for OTLP/gRPC traces; empty or off turns it off")
 	otlpAnnotations := fs.String("otlp-annotations", "", "comma-separated span attribute `names` indexed as annotations on every OTLP span, besides those listed in aws.xray.annotations")
+	fs.Func("allowed-hosts", "comma-separated `names` (name or name:port) the HTTP Host header may carry besides the bound address, e.g. behind a reverse proxy; \"*\" turns the check, which closes DNS rebinding, off",
+		func(v string) error {
+			cfg.AllowedHosts = append(cfg.AllowedHosts, strings.Split(v, ",")...)
+			return nil
+		})
+	fs.IntVar(&cfg.MaxConnections, "max-connections", server.DefaultMaxConnections,
+		"most HTTP connections open at once; past it new ones are closed at once (-1: no limit)")
 	demo := fs.Bool("demo", false, "feed the demo traffic (the seed scenario: S3 → SNS → three Lambda functions → DynamoDB) so there is data to look at")
 	// The Go runtime's own GOMEMLIMIT, when set, stays in charge unless
 	// -memory-limit is given.

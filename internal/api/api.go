@@ -45,6 +45,9 @@ type Options struct {
 	SamplingRate      float64
 	SamplingReservoir int
 	Now               func() time.Time
+	// Retention is how long the store keeps traces: PutTraceSegments
+	// rejects segments already past it (segment.Window). 0: no check.
+	Retention time.Duration
 	// Query tunes GetTraceSummaries: page size, scan budget per call.
 	Query query.Options
 	// Groups resolves group.name and group.arn in filter expressions to
@@ -165,11 +168,23 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	body, err := httpbody.Read(w, r, a.opts.MaxBodyBytes) // the auth middleware may have read it already
+	tooLarge := &Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLargeException",
+		Message: fmt.Sprintf("request body exceeds the %d-byte limit", a.opts.MaxBodyBytes)}
+	if r.ContentLength > a.opts.MaxBodyBytes {
+		// Refused before reading a byte of it.
+		a.ms.GetOrCreateCounter(fmt.Sprintf(`counterspy_api_errors_total{operation=%q,code=%q}`, op.name, tooLarge.Code)).Inc()
+		writeError(w, tooLarge)
+		return
+	}
+	// MaxBytesReader stops reading one byte past the limit, so a body of
+	// unknown length is never buffered beyond it either.
+	// The auth middleware may have read it already.
+	body, err := httpbody.Read(w, r, a.opts.MaxBodyBytes)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeError(w, invalid("request body exceeds the %d-byte limit", a.opts.MaxBodyBytes))
+			a.ms.GetOrCreateCounter(fmt.Sprintf(`counterspy_api_errors_total{operation=%q,code=%q}`, op.name, tooLarge.Code)).Inc()
+			writeError(w, tooLarge)
 			return
 		}
 		writeError(w, invalid("reading request body: %v", err))

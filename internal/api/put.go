@@ -10,6 +10,12 @@ import (
 	"github.com/counterspy/counterspy/internal/segment"
 )
 
+// maxPutDocuments caps the documents of one PutTraceSegments call, so that
+// a body of millions of empty strings cannot make an answer of millions of
+// rejections. X-Ray documents no limit; its daemon and the OTel exporter
+// send at most 50. See docs/security.md.
+const maxPutDocuments = 10000
+
 type putTraceSegmentsInput struct {
 	TraceSegmentDocuments *[]string
 }
@@ -35,15 +41,30 @@ func (a *API) putTraceSegments(ctx context.Context, body []byte) (any, error) {
 		return nil, invalid("TraceSegmentDocuments is required")
 	}
 	docs := *in.TraceSegmentDocuments
+	if len(docs) > maxPutDocuments {
+		return nil, invalid("TraceSegmentDocuments holds %d documents; the limit is %d per call", len(docs), maxPutDocuments)
+	}
 	out := putTraceSegmentsOutput{UnprocessedTraceSegments: []unprocessedTraceSegment{}}
 	dec := a.decoders.Get().(*segment.Decoder)
 	defer a.decoders.Put(dec)
 	segs := make([]segment.Segment, 0, len(docs))
 	var err error
+	window, now := segment.Window{Retention: a.opts.Retention}, a.opts.Now()
 	for i, doc := range docs {
+		before := len(segs)
 		segs, err = dec.Decode(segs, []byte(doc))
 		if err == nil {
-			continue
+			// An array document is all or nothing, as in Decode.
+			for j := before; j < len(segs) && err == nil; j++ {
+				if e := window.Check(&segs[j], now); e != nil {
+					err = e
+				}
+			}
+			if err == nil {
+				continue
+			}
+			clear(segs[before:])
+			segs = segs[:before]
 		}
 		u := unprocessedTraceSegment{ErrorCode: segment.CodeInvalidSegment, Message: err.Error()}
 		var se *segment.Error

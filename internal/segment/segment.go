@@ -171,11 +171,15 @@ const (
 	CodeInvalidSegment       = "InvalidSegment"
 	CodeInvalidAnnotation    = "InvalidAnnotation"
 	CodeSegmentTooLarge      = "SegmentTooLarge"
+	// CodeExpired and CodeFutureTime are Window's: times already past
+	// retention, or too far ahead of the server's clock.
+	CodeExpired    = "SegmentExpired"
+	CodeFutureTime = "SegmentInFuture"
 )
 
 // Codes lists every error code, for metrics that must exist before the first error.
 var Codes = []string{CodeInvalidJSON, CodeInvalidTraceID, CodeInvalidID, CodeMissingRequiredField,
-	CodeInvalidSegment, CodeInvalidAnnotation, CodeSegmentTooLarge}
+	CodeInvalidSegment, CodeInvalidAnnotation, CodeSegmentTooLarge, CodeExpired, CodeFutureTime}
 
 // Error is a rejected document: a stable Code and a precise Message that names
 // the field and what was wrong with it.

@@ -211,7 +211,7 @@ func TestErrorEnvelope(t *testing.T) {
 		}
 		if resp.StatusCode != wantStatus || resp.Header.Get("x-amzn-ErrorType") != wantType || e.Type != wantType || e.Message == "" ||
 			resp.Header.Get("x-amzn-RequestId") == "" {
-			t.Fatalf("%s %s %q: status %d, x-amzn-ErrorType %q, body %+v", method, path, body, resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"), e)
+			t.Fatalf("%s %s %.80q: status %d, x-amzn-ErrorType %q, body %+v", method, path, body, resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"), e)
 		}
 	}
 	f("POST", "/Traces", `{"TraceIds":`, 400, "InvalidRequestException")
@@ -220,5 +220,5 @@ func TestErrorEnvelope(t *testing.T) {
 	f("POST", "/TraceSegments", `{"TraceSegmentDocuments":"not a list"}`, 400, "InvalidRequestException")
 	f("GET", "/Traces", ``, 405, "InvalidRequestException")
 	f("POST", "/NoSuchOperation", `{}`, 404, "UnknownOperationException")
-	f("POST", "/TraceSegments", fmt.Sprintf(`{"TraceSegmentDocuments":["%s"]}`, strings.Repeat("a", 9<<20)), 400, "InvalidRequestException")
+	f("POST", "/TraceSegments", fmt.Sprintf(`{"TraceSegmentDocuments":["%s"]}`, strings.Repeat("a", 9<<20)), 413, "RequestEntityTooLargeException")
 }

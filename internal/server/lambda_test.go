@@ -172,4 +172,20 @@ func TestEmbeddedLambda(t *testing.T) {
 			t.Errorf("logs of the trace lack %q:\n%s", want, joined)
 		}
 	}
+
+	// A web page on another site cannot invoke it (a text/plain POST needs
+	// no CORS preflight): refused before the Invoke API sees it.
+	req, _ := http.NewRequest("POST", "http://"+srv.HTTPAddr()+"/2015-03-31/functions/greeter/invocations", strings.NewReader(`{"name":"page"}`))
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Origin", "http://evil.example")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	hresp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(hresp.Body)
+	hresp.Body.Close()
+	if hresp.StatusCode != http.StatusForbidden || hresp.Header.Get("x-amzn-ErrorType") != "AccessDeniedException" {
+		t.Errorf("cross-site invoke: %d %s; want 403 AccessDeniedException", hresp.StatusCode, b)
+	}
 }

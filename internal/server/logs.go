@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -25,25 +26,24 @@ const (
 
 // postLogs stores a JSON array of logs.Record durably before answering 204.
 func (s *Server) postLogs(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > maxLogsBody {
+		httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is %d bytes; the limit is %d", r.ContentLength, maxLogsBody))
+		return
+	}
 	body, err := httpbody.Read(w, r, maxLogsBody)
 	if err != nil {
-		httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("reading log records: %v", err))
-		return
-	}
-	var recs []logs.Record
-	if err := json.Unmarshal(body, &recs); err != nil {
-		httpError(w, http.StatusBadRequest, fmt.Sprintf("log records must be a JSON array of records: %v", err))
-		return
-	}
-	if len(recs) > maxLogRecords {
-		httpError(w, http.StatusBadRequest, fmt.Sprintf("%d log records in one request; the limit is %d", len(recs), maxLogRecords))
-		return
-	}
-	for i, rec := range recs {
-		if err := validLogRecord(rec); err != nil {
-			httpError(w, http.StatusBadRequest, fmt.Sprintf("log record %d: %v", i, err))
-			return
+		status := http.StatusBadRequest
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			status = http.StatusRequestEntityTooLarge
 		}
+		httpError(w, status, fmt.Sprintf("reading log records: %v", err))
+		return
+	}
+	recs, err := parseLogRecords(body)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
 	}
 	if len(recs) > 0 {
 		if err := s.store.Write(r.Context(), &store.Batch{Logs: recs}); err != nil {
@@ -54,6 +54,23 @@ func (s *Server) postLogs(w http.ResponseWriter, r *http.Request) {
 		s.logsStored.Add(len(recs))
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// parseLogRecords decodes and validates a POSTed body: all records or none.
+func parseLogRecords(body []byte) ([]logs.Record, error) {
+	var recs []logs.Record
+	if err := json.Unmarshal(body, &recs); err != nil {
+		return nil, fmt.Errorf("log records must be a JSON array of records: %v", err)
+	}
+	if len(recs) > maxLogRecords {
+		return nil, fmt.Errorf("%d log records in one request; the limit is %d", len(recs), maxLogRecords)
+	}
+	for i, rec := range recs {
+		if err := validLogRecord(rec); err != nil {
+			return nil, fmt.Errorf("log record %d: %v", i, err)
+		}
+	}
+	return recs, nil
 }
 
 func validLogRecord(rec logs.Record) error {

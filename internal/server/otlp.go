@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/counterspy/counterspy/internal/connlimit"
+	"github.com/counterspy/counterspy/internal/httpguard"
 	"github.com/counterspy/counterspy/internal/receiver/otlp"
 )
 
@@ -37,16 +38,18 @@ func (s *Server) startOTLP() error {
 		if err != nil {
 			return fmt.Errorf("listen tcp %s (OTLP/HTTP): %w", s.cfg.OTLPHTTPAddr, err)
 		}
+		ln = connlimit.Wrap(ln, s.maxConnections(), "otlp_http", s.metrics)
 		// Request guards (cross-site, authentication) wrap this handler.
 		var h http.Handler = r.HTTPHandler()
 		if s.sec.authn != nil {
 			h = s.sec.authn.Middleware(h)
 		}
+		h = httpguard.Wrap(h, httpguard.Options{Addr: ln.Addr().String(), AllowedHosts: s.cfg.AllowedHosts, Metrics: s.metrics, Logger: s.log})
 		if s.sec.tls != nil {
 			ln = tls.NewListener(ln, s.sec.tls.Config())
 		}
 		s.otlp.httpLn = ln
-		s.otlp.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		s.otlp.http = &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, IdleTimeout: idleTimeout}
 		go func() {
 			if err := s.otlp.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				s.log.Error("OTLP/HTTP server stopped", "err", err)
@@ -58,6 +61,7 @@ func (s *Server) startOTLP() error {
 		if err != nil {
 			return fmt.Errorf("listen tcp %s (OTLP/gRPC): %w", s.cfg.OTLPGRPCAddr, err)
 		}
+		ln = connlimit.Wrap(ln, s.maxConnections(), "otlp_grpc", s.metrics)
 		var opts []grpc.ServerOption
 		if s.sec.authn != nil {
 			// Every OTLP call is a write: nil marks all methods as writes.

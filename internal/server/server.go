@@ -17,8 +17,10 @@ import (
 
 	"github.com/counterspy/counterspy/internal/api"
 	"github.com/counterspy/counterspy/internal/assemble/summarize"
+	"github.com/counterspy/counterspy/internal/connlimit"
 	"github.com/counterspy/counterspy/internal/console"
 	"github.com/counterspy/counterspy/internal/groups"
+	"github.com/counterspy/counterspy/internal/httpguard"
 	"github.com/counterspy/counterspy/internal/ingest"
 	"github.com/counterspy/counterspy/internal/lambda"
 	"github.com/counterspy/counterspy/internal/logs"
@@ -75,10 +77,30 @@ type Config struct {
 	TLSCert, TLSKey string
 	LoginToken      string
 	authNow         func() time.Time // X-Amz-Date's clock, for tests
+
+	// AllowedHosts are names, besides the bound address, that the HTTP
+	// Host header may carry (see internal/httpguard).
+	AllowedHosts []string
+	// MaxConnections caps open HTTP connections; past it new ones are
+	// closed at once (0 = DefaultMaxConnections, <0 = no limit).
+	MaxConnections int
 }
 
 // DefaultAddr is the X-Ray daemon's address.
 const DefaultAddr = "127.0.0.1:2000"
+
+// DefaultMaxConnections is Config.MaxConnections' default.
+const DefaultMaxConnections = connlimit.DefaultMax
+
+// HTTP timeouts (docs/security.md): a client gets this long to send its
+// headers, its whole request, and an idle keep-alive connection is closed
+// after IdleTimeout. Nothing bounds a handler's answer: sync Lambda
+// invocations and large queries take what they take.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = time.Minute
+	idleTimeout       = 2 * time.Minute
+)
 
 // The region and account that ARNs the server makes up (groups, sampling
 // rules) name, as X-Ray's would.
@@ -191,8 +213,11 @@ func Start(cfg Config) (*Server, error) {
 	}
 
 	a := api.New(s.pipeline, st, api.Options{MaxDocumentSize: cfg.MaxDocumentSize, SamplingRate: cfg.SamplingRate,
-		Registry: reg, Region: region, AccountID: accountID}, s.metrics, cfg.Logger)
-	s.http = &http.Server{Handler: s.secure(s.routes(a), a), ReadHeaderTimeout: 10 * time.Second}
+		Registry: reg, Region: region, AccountID: accountID, Retention: cfg.Retention}, s.metrics, cfg.Logger)
+	// The browser guard is outermost: a forged cross-site request is
+	// refused before anything else looks at it.
+	handler := httpguard.Wrap(s.secure(s.routes(a), a), httpguard.Options{Addr: s.HTTPAddr(), AllowedHosts: cfg.AllowedHosts, Metrics: s.metrics, Logger: s.log})
+	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, IdleTimeout: idleTimeout}
 	go func() {
 		if err := s.http.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "err", err)
@@ -215,7 +240,7 @@ func Start(cfg Config) (*Server, error) {
 // listen binds the TCP and UDP ports. With port 0 in both it looks for one
 // port free for both protocols, so SDKs can use a single daemon address.
 func (s *Server) listen(httpAddr, udpAddr string) error {
-	ropts := udp.Options{Readers: s.cfg.UDPReaders, MaxDocumentSize: s.cfg.MaxDocumentSize, Allow: s.sec.udpAllow}
+	ropts := udp.Options{Readers: s.cfg.UDPReaders, MaxDocumentSize: s.cfg.MaxDocumentSize, Allow: s.sec.udpAllow, Retention: s.cfg.Retention}
 	samePort := httpAddr == udpAddr
 	for attempt := 0; ; attempt++ {
 		ln, err := net.Listen("tcp", httpAddr)
@@ -235,7 +260,7 @@ func (s *Server) listen(httpAddr, udpAddr string) error {
 			}
 			return listenError("udp", uaddr, s.addrFlag("--udp-addr"), err)
 		}
-		s.httpLn, s.udp = ln, r
+		s.httpLn, s.udp = connlimit.Wrap(ln, s.maxConnections(), "http", s.metrics), r
 		return nil
 	}
 }
@@ -271,6 +296,14 @@ func (s *Server) routes(a *api.API) *http.ServeMux {
 		a.ServeHTTP(w, r)
 	}))
 	return mux
+}
+
+// maxConnections is the per-listener connection limit (<0: none).
+func (s *Server) maxConnections() int {
+	if s.cfg.MaxConnections == 0 {
+		return DefaultMaxConnections
+	}
+	return s.cfg.MaxConnections
 }
 
 // addrFlag names the flag that moves a listener: --addr, unless the

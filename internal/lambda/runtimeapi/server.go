@@ -25,6 +25,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/counterspy/counterspy/internal/httpguard"
 )
 
 // MaxResponseSize is Lambda's limit on a synchronous response payload.
@@ -134,7 +136,9 @@ func Listen(addr string) (*Server, error) {
 	mux.HandleFunc("POST "+prefix+"invocation/{id}/response", s.response)
 	mux.HandleFunc("POST "+prefix+"invocation/{id}/error", s.invocationError)
 	mux.HandleFunc("POST "+prefix+"init/error", s.initError)
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
+	// Only the function's own runtime calls this API; the guard keeps a web
+	// page from posting forged results to it (docs/security.md).
+	s.srv = &http.Server{Handler: httpguard.Wrap(mux, httpguard.Options{Addr: ln.Addr().String()}), ReadHeaderTimeout: 30 * time.Second}
 	go s.srv.Serve(ln)
 	return s, nil
 }

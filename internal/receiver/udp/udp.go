@@ -67,6 +67,9 @@ type Options struct {
 	// SourceNotAllowed. (The server adds the loopback networks, for this
 	// machine's SDKs and its in-process Lambda emulator.)
 	Allow []netip.Prefix
+	// Retention rejects segments already past it, and Window's bound on
+	// future times applies (segment.Window). 0: no lower bound.
+	Retention time.Duration
 }
 
 func (o *Options) setDefaults() {
@@ -300,12 +303,29 @@ func (r *Receiver) decode() {
 				}
 				continue
 			}
+			if e := r.checkTimes(segs[before:]); e != nil {
+				clear(segs[before:])
+				segs = segs[:before]
+				r.reject(e.Code, e.Message, p.addrs[i])
+				continue
+			}
 			r.received.Add(len(segs) - before)
 		}
 		if len(segs) > 0 && !r.sink.Submit(segs) {
 			r.dropped.Add(len(segs))
 		}
 	}
+}
+
+// checkTimes applies the plausible-time window to a datagram's segments.
+func (r *Receiver) checkTimes(segs []segment.Segment) *segment.Error {
+	w, now := segment.Window{Retention: r.opts.Retention}, time.Now()
+	for i := range segs {
+		if e := w.Check(&segs[i], now); e != nil {
+			return e
+		}
+	}
+	return nil
 }
 
 // shed drops n datagrams of this many bytes, undecoded, if the sink would
