@@ -158,7 +158,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 
 	a := api.New(s.pipeline, st, api.Options{MaxDocumentSize: cfg.MaxDocumentSize, SamplingRate: cfg.SamplingRate,
-		Registry: reg, Region: region, AccountID: accountID}, s.metrics, cfg.Logger)
+		Registry: reg, Region: region, AccountID: accountID, Meta: st}, s.metrics, cfg.Logger)
 	s.http = &http.Server{Handler: s.routes(a), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := s.http.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -170,6 +170,8 @@ func Start(cfg Config) (*Server, error) {
 	s.stop = cancel
 	s.bg.Add(1)
 	go s.retentionLoop(ctx)
+	s.bg.Add(1)
+	go func() { defer s.bg.Done(); a.RunInsights(ctx) }()
 	s.log.Info("counterspy serving", "http", s.HTTPAddr(), "udp", s.UDPAddr(), "data_dir", cfg.DataDir)
 	return s, nil
 }

@@ -1,0 +1,142 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	awsxray "github.com/aws/aws-sdk-go-v2/service/xray"
+	"github.com/aws/aws-sdk-go-v2/service/xray/types"
+
+	"github.com/counterspy/counterspy/internal/groups"
+)
+
+// callDocs is one request to front, which calls back: front's segment
+// with the subsegment of the call, and back's segment. A fault in back
+// makes both fault, as a propagated 500 does.
+func callDocs(rng *rand.Rand, at time.Time, backFault bool) []string {
+	traceID := fmt.Sprintf("1-%08x-%024x", at.Unix(), rng.Uint64())
+	front, sub, back := fmt.Sprintf("%016x", rng.Uint64()), fmt.Sprintf("%016x", rng.Uint64()), fmt.Sprintf("%016x", rng.Uint64())
+	s := float64(at.UnixMicro()) / 1e6
+	status := 200
+	if backFault {
+		status = 500
+	}
+	return []string{
+		fmt.Sprintf(`{"trace_id":%q,"id":%q,"parent_id":%q,"name":"back","origin":"AWS::EC2::Instance","start_time":%.6f,"end_time":%.6f,"http":{"request":{"method":"GET","url":"http://back/item"},"response":{"status":%d}},"fault":%t}`,
+			traceID, back, sub, s+0.01, s+0.05, status, backFault),
+		fmt.Sprintf(`{"trace_id":%q,"id":%q,"name":"front","origin":"AWS::EC2::Instance","start_time":%.6f,"end_time":%.6f,"http":{"request":{"method":"GET","url":"http://front/"},"response":{"status":%d}},"fault":%t,"subsegments":[{"id":%q,"name":"back","namespace":"remote","start_time":%.6f,"end_time":%.6f,"http":{"request":{"method":"GET","url":"http://back/item"},"response":{"status":%d}},"fault":%t}]}`,
+			traceID, front, s, s+0.06, status, backFault, sub, s+0.005, s+0.055, status, backFault),
+	}
+}
+
+// traffic sends perMinute calls a minute in [from, to), the fraction
+// faultShare of them with back faulting.
+func (e *graphEnv) traffic(t *testing.T, rng *rand.Rand, from, to time.Time, perMinute int, faultShare float64) {
+	t.Helper()
+	var docs []string
+	for m := from; m.Before(to); m = m.Add(time.Minute) {
+		for i := range perMinute {
+			at := m.Add(time.Duration(i) * time.Minute / time.Duration(perMinute))
+			docs = append(docs, callDocs(rng, at, float64(i) < faultShare*float64(perMinute))...)
+		}
+	}
+	e.put(t, docs)
+}
+
+// seedInsight turns Insights on for the Default group, sends an hour of
+// healthy traffic and then 5 minutes in which back faults, and evaluates
+// at the end of the burst. It returns the insight opened.
+func seedInsight(t *testing.T, e *graphEnv, now time.Time) string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.reg.Update(ctx, groups.DefaultName, groups.UpdateInput{Insights: &groups.Insights{InsightsEnabled: true}}); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	end := now.Truncate(time.Minute)
+	e.traffic(t, rng, end.Add(-65*time.Minute), end.Add(-5*time.Minute), 2, 0)
+	e.traffic(t, rng, end.Add(-5*time.Minute), end, 4, 1)
+	if err := e.det.Evaluate(ctx, end); err != nil {
+		t.Fatal(err)
+	}
+	list := e.det.List(end.Add(-time.Hour), end.Add(time.Minute), "", "")
+	if len(list) != 1 {
+		t.Fatalf("want one insight after the burst, got %d: %+v", len(list), list)
+	}
+	return list[0].ID
+}
+
+func TestInsightOpensAndCloses(t *testing.T) {
+	dir := t.TempDir()
+	e := startGraphEnv(t, dir)
+	ctx := context.Background()
+	g, err := e.reg.Create(ctx, groups.CreateInput{Name: "shop", FilterExpression: `service("front")`, Insights: &groups.Insights{InsightsEnabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	t0 := time.Now().UTC().Truncate(time.Minute).Add(-20 * time.Minute)
+	// An hour of 10 requests a minute with one back fault in 100.
+	e.traffic(t, rng, t0.Add(-65*time.Minute), t0.Add(-5*time.Minute), 10, 0.01)
+	// Healthy so far: no insight.
+	if err := e.det.Evaluate(ctx, t0.Add(-5*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if l := e.det.List(t0.Add(-2*time.Hour), t0, "", ""); len(l) != 0 {
+		t.Fatalf("insight without a burst: %+v", l)
+	}
+	// The burst: 30 % of the requests fault in back for 5 minutes.
+	e.traffic(t, rng, t0.Add(-5*time.Minute), t0, 10, 0.3)
+	if err := e.det.Evaluate(ctx, t0); err != nil {
+		t.Fatal(err)
+	}
+	sums, err := e.client.GetInsightSummaries(ctx, &awsxray.GetInsightSummariesInput{GroupName: &g.Name,
+		StartTime: ptr(t0.Add(-time.Hour)), EndTime: ptr(t0.Add(time.Minute))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sums.InsightSummaries) != 1 {
+		t.Fatalf("want one insight in group shop after the burst, got %+v", sums.InsightSummaries)
+	}
+	s := sums.InsightSummaries[0]
+	if s.State != types.InsightStateActive || *s.RootCauseServiceId.Name != "back" || *s.GroupARN != g.ARN {
+		t.Fatalf("insight: state %s, root cause %s, group %s; want ACTIVE, back, %s", s.State, *s.RootCauseServiceId.Name, *s.GroupARN, g.ARN)
+	}
+	if ci := s.ClientRequestImpactStatistics; *ci.TotalCount != 50 || *ci.FaultCount != 15 {
+		t.Errorf("client impact %d faults of %d; want 15 of 50", *ci.FaultCount, *ci.TotalCount)
+	}
+	if len(s.TopAnomalousServices) != 2 || *s.TopAnomalousServices[0].ServiceId.Name != "back" {
+		t.Errorf("top anomalous services: want back and front (propagated), got %d", len(s.TopAnomalousServices))
+	}
+	// It ends: healthy traffic again.
+	e.traffic(t, rng, t0, t0.Add(6*time.Minute), 10, 0)
+	if err := e.det.Evaluate(ctx, t0.Add(6*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	in, err := e.client.GetInsight(ctx, &awsxray.GetInsightInput{InsightId: s.InsightId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Insight.State != types.InsightStateClosed || in.Insight.EndTime == nil || !in.Insight.EndTime.Equal(t0.Add(6*time.Minute)) {
+		t.Fatalf("after the burst: state %s, end %v; want CLOSED at %s", in.Insight.State, in.Insight.EndTime, t0.Add(6*time.Minute))
+	}
+	evs, err := e.client.GetInsightEvents(ctx, &awsxray.GetInsightEventsInput{InsightId: s.InsightId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs.InsightEvents) != 2 {
+		t.Errorf("want an open and a close event, got %d", len(evs.InsightEvents))
+	}
+	// Insights persist: a new detector over the same store has it.
+	e.stop(t)
+	e2 := startGraphEnv(t, dir)
+	got, ok := e2.det.Get(*s.InsightId)
+	if !ok || got.State != "CLOSED" || got.RootCause.Name != "back" {
+		t.Errorf("after a restart: %+v, %v", got, ok)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
