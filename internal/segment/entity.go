@@ -34,14 +34,30 @@ func (d *Decoder) decodeEntity(o *fastjson.Object, parent, pos int32, hdr *docHe
 
 	var st entityState
 	var e *Error
+	var drop []string
 	o.Visit(func(k []byte, v *fastjson.Value) {
 		// Visit has no early exit; the first error wins.
-		if e == nil && v.Type() != fastjson.TypeNull {
-			e = d.entityField(idx, k, v, &st, hdr)
+		if e != nil || v.Type() == fastjson.TypeNull {
+			return
+		}
+		fe := d.entityField(idx, k, v, &st, hdr)
+		if fe == nil {
+			return
+		}
+		if structural(k) {
+			e = fe
+			return
+		}
+		// An optional field: keep the entity without it (repair.go).
+		if d.repairField(idx, o, k, v, &st, hdr, fe) {
+			drop = append(drop, string(k))
 		}
 	})
 	if e != nil {
 		return e
+	}
+	for _, k := range drop {
+		delAll(o, k)
 	}
 	if e := d.checkEntity(idx, &st, hdr); e != nil {
 		return e
