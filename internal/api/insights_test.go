@@ -140,3 +140,35 @@ func TestInsightOpensAndCloses(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestForecastStatistics: with an hour of history, each period of the
+// time series carries the expected band of fault counts; a burst lands
+// above it.
+func TestForecastStatistics(t *testing.T) {
+	e := startGraphEnv(t, t.TempDir())
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(5, 6))
+	t0 := time.Now().UTC().Truncate(time.Minute).Add(-10 * time.Minute)
+	e.traffic(t, rng, t0.Add(-70*time.Minute), t0, 10, 0.1)
+	e.traffic(t, rng, t0, t0.Add(time.Minute), 10, 0.8)
+	out, err := e.client.GetTimeSeriesServiceStatistics(ctx, &awsxray.GetTimeSeriesServiceStatisticsInput{
+		StartTime: ptr(t0.Add(-2 * time.Minute)), EndTime: ptr(t0.Add(time.Minute)),
+		EntitySelectorExpression: ptr(`id(name: "back", type: "AWS::EC2::Instance")`), ForecastStatistics: ptr(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.TimeSeriesServiceStatistics) != 3 {
+		t.Fatalf("want 3 one-minute points, got %d", len(out.TimeSeriesServiceStatistics))
+	}
+	for i, p := range out.TimeSeriesServiceStatistics {
+		f := p.ServiceForecastStatistics
+		if f == nil || *f.FaultCountLow > *f.FaultCountHigh || *f.FaultCountHigh == 0 {
+			t.Fatalf("point %d: forecast %+v", i, f)
+		}
+		faults := *p.ServiceSummaryStatistics.FaultStatistics.TotalCount
+		// History: 1 fault a minute → the band [0, 4]; the burst's 8 is above it.
+		if burst := i == 2; burst != (faults > *f.FaultCountHigh) {
+			t.Errorf("point %d: %d faults, forecast [%d, %d]", i, faults, *f.FaultCountLow, *f.FaultCountHigh)
+		}
+	}
+}
