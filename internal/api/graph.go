@@ -157,20 +157,18 @@ func (a *API) getServiceGraph(ctx context.Context, body []byte) (any, error) {
 			return nil, err
 		}
 	}
-	fromMin, toMin := minutes(from, to)
+	// The exact window: whole minutes from the counters, parts of minutes
+	// from the traces (graph_window.go).
 	var agg graph.Aggregator
-	for row, err := range a.graph.GraphCounters(ctx, grp.counters, fromMin, toMin) {
-		if err != nil {
-			return nil, fmt.Errorf("read service graph counters: %w", err)
-		}
-		agg.Add(row)
+	start, end := float64(from.UnixNano())/1e9, float64(to.UnixNano())/1e9
+	if err := a.windowRows(ctx, grp, start, end, &agg); err != nil {
+		return nil, err
 	}
 	if agg.Unreadable > 0 {
 		a.log.Warn("service graph counters with unreadable keys were skipped", "rows", agg.Unreadable)
 	}
-	start, end := float64(fromMin*60), float64(toMin*60)
 	svcs := agg.Services(start, end)
-	out := serviceGraphOutput{StartTime: seconds(start), EndTime: seconds(end), Services: []serviceOutput{},
+	out := serviceGraphOutput{StartTime: Timestamp{from.UTC()}, EndTime: Timestamp{to.UTC()}, Services: []serviceOutput{},
 		ContainsOldGroupVersions: grp.changedWithin(from, to)}
 	if offset > len(svcs) {
 		return nil, invalid("NextToken is not valid for this service graph")

@@ -172,3 +172,54 @@ func TestForecastStatistics(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceGraphExactWindow: a window that starts and ends inside
+// minutes counts the requests that ended in it, not those of the whole
+// minutes around it.
+func TestServiceGraphExactWindow(t *testing.T) {
+	e := startGraphEnv(t, t.TempDir())
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(7, 8))
+	t0 := time.Now().UTC().Truncate(time.Minute).Add(-10 * time.Minute)
+	// 10 requests a minute, at seconds 0, 6, …, 54; front answers 0.06 s later.
+	e.traffic(t, rng, t0, t0.Add(3*time.Minute), 10, 0)
+	from, to := t0.Add(10*time.Second), t0.Add(130*time.Second)
+	out, err := e.client.GetServiceGraph(ctx, &awsxray.GetServiceGraphInput{StartTime: &from, EndTime: &to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.StartTime.Equal(from) || !out.EndTime.Equal(to) {
+		t.Errorf("window %v – %v, want %v – %v", out.StartTime, out.EndTime, from, to)
+	}
+	var front, back int64 = -1, -1
+	for _, s := range out.Services {
+		if s.SummaryStatistics == nil {
+			continue
+		}
+		switch *s.Name {
+		case "front":
+			front = *s.SummaryStatistics.TotalCount
+		case "back":
+			back = *s.SummaryStatistics.TotalCount
+		}
+	}
+	// Minute 0: seconds 12…54 (8); minute 1: all 10; minute 2: seconds 0 and 6 (2).
+	if front != 20 || back != 20 {
+		t.Errorf("front %d, back %d requests; want 20 each (the rounded-out minutes hold 30)", front, back)
+	}
+	// Inside one minute.
+	from, to = t0.Add(70*time.Second), t0.Add(100*time.Second)
+	out, err = e.client.GetServiceGraph(ctx, &awsxray.GetServiceGraphInput{StartTime: &from, EndTime: &to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front = -1
+	for _, s := range out.Services {
+		if s.SummaryStatistics != nil && *s.Name == "front" {
+			front = *s.SummaryStatistics.TotalCount
+		}
+	}
+	if front != 5 {
+		t.Errorf("70 s – 100 s: front %d requests, want 5 (72, 78, 84, 90, 96)", front)
+	}
+}
