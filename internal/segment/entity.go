@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
@@ -62,13 +63,31 @@ func (d *Decoder) decodeEntity(o *fastjson.Object, parent, pos int32, hdr *docHe
 	if e := d.checkEntity(idx, &st, hdr); e != nil {
 		return e
 	}
+	var bad []int
 	for i, sv := range st.subsegments {
 		so, err := sv.Object()
 		if err != nil {
-			return d.typeErr(idx, indexed("subsegments", i), "an object", sv)
+			e := d.typeErr(idx, indexed("subsegments", i), "an object", sv)
+			d.noteRepair(idx, indexed("subsegments", i), Dropped, reasonOf(e))
+			bad = append(bad, i)
+			continue
 		}
+		// A subsegment that cannot be kept is dropped with its own
+		// subsegments; the entity holding it stays (repair.go).
+		nEnts, nRepairs, nIDs := len(d.ents), len(d.repairs), len(d.ids.list)
 		if e := d.decodeEntity(so, idx, int32(i), nil); e != nil {
-			return e
+			d.ids.truncate(nIDs)
+			d.ents, d.pos, d.repairs = d.ents[:nEnts], d.pos[:nEnts], d.repairs[:nRepairs]
+			d.noteRepair(idx, indexed("subsegments", i), Dropped, e.Message)
+			bad = append(bad, i)
+		}
+	}
+	if len(bad) > 0 {
+		// Deleted after the loop: st.subsegments shares the array's storage.
+		if sv := o.Get("subsegments"); sv != nil {
+			for k := len(bad) - 1; k >= 0; k-- {
+				sv.Del(strconv.Itoa(bad[k]))
+			}
 		}
 	}
 	return nil
