@@ -107,6 +107,9 @@ type edgeOutput struct {
 	ResponseTimeHistogram []histogramEntryOutput
 	Aliases               []aliasOutput
 	EdgeType              string `json:",omitempty"`
+	// ReceivedEventAgeHistogram is only on link edges (X-Ray: "Only
+	// populated when EdgeType is 'link'").
+	ReceivedEventAgeHistogram []histogramEntryOutput `json:",omitempty"`
 }
 
 type aliasOutput struct {
@@ -401,6 +404,7 @@ func renderService(s *graph.Service) serviceOutput {
 		}
 		if e.Link {
 			eo.EdgeType = "link"
+			eo.ReceivedEventAgeHistogram = renderHistogram(e.ReceivedEventAgeHistogram)
 		}
 		o.Edges = append(o.Edges, eo)
 	}

@@ -223,3 +223,53 @@ func TestServiceGraphExactWindow(t *testing.T) {
 		t.Errorf("70 s – 100 s: front %d requests, want 5 (72, 78, 84, 90, 96)", front)
 	}
 }
+
+// TestReceivedEventAgeHistogram: an SQS consumer that links to the
+// producer's SendMessage call gets a link edge whose histogram holds how
+// long the message waited, in the service graph and in the trace graph.
+func TestReceivedEventAgeHistogram(t *testing.T) {
+	e := startGraphEnv(t, t.TempDir())
+	ctx := context.Background()
+	at := time.Now().UTC().Truncate(time.Minute).Add(-5 * time.Minute)
+	s := float64(at.Unix())
+	tid := fmt.Sprintf("1-%08x-0123456789abcdef01234567", at.Unix())
+	e.put(t, []string{
+		fmt.Sprintf(`{"trace_id":%q,"id":"00000000000000a1","name":"producer","start_time":%.1f,"end_time":%.1f,"subsegments":[{"id":"00000000000000b1","name":"SQS","namespace":"aws","start_time":%.1f,"end_time":%.1f,"aws":{"operation":"SendMessage","queue_url":"https://sqs.us-east-1.amazonaws.com/123456789012/jobs"}}]}`,
+			tid, s+1, s+2, s+1.1, s+1.2),
+		fmt.Sprintf(`{"trace_id":%q,"id":"00000000000000a2","name":"consumer","start_time":%.1f,"end_time":%.1f,"links":[{"trace_id":%q,"id":"00000000000000b1"}]}`,
+			tid, s+3, s+4, tid),
+	})
+	check := func(what string, svcs []types.Service) {
+		t.Helper()
+		links := 0
+		for _, sv := range svcs {
+			for _, ed := range sv.Edges {
+				if ed.EdgeType == nil || *ed.EdgeType != "link" {
+					if ed.ReceivedEventAgeHistogram != nil {
+						t.Errorf("%s: a histogram on a %s edge", what, *sv.Name)
+					}
+					continue
+				}
+				links++
+				h := ed.ReceivedEventAgeHistogram
+				// Sent at 1.2 s, received at 3 s: 1.8 s (±2 % from the counters' buckets).
+				if len(h) != 1 || h[0].Count != 1 || h[0].Value < 1.76 || h[0].Value > 1.84 {
+					t.Errorf("%s: age histogram %+v, want 1 event of 1.8 s", what, h)
+				}
+			}
+		}
+		if links != 1 {
+			t.Errorf("%s: %d link edges, want 1", what, links)
+		}
+	}
+	sg, err := e.client.GetServiceGraph(ctx, &awsxray.GetServiceGraphInput{StartTime: ptr(at), EndTime: ptr(at.Add(time.Minute))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("GetServiceGraph", sg.Services)
+	tg, err := e.client.GetTraceGraph(ctx, &awsxray.GetTraceGraphInput{TraceIds: []string{tid}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("GetTraceGraph", tg.Services)
+}
