@@ -350,6 +350,15 @@ func kind(v any) string {
 
 // Decode parses JSON for Validate (numbers kept exact).
 func Decode(b []byte) (any, error) {
+	if !json.Valid(b) {
+		// json.Decoder alone would take "null}": it stops after a value.
+		var v any
+		err := json.Unmarshal(b, &v)
+		if err == nil {
+			err = errors.New("not a JSON value")
+		}
+		return nil, err
+	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var v any
