@@ -99,7 +99,7 @@ func scenario() []conformanceCall {
 		{op: "GetTimeSeriesServiceStatistics", input: func(c *conformance) string {
 			return "{" + c.window() + `,"EntitySelectorExpression":"id(name: \"conf-svc\")","Period":60,"ForecastStatistics":true}`
 		}},
-		{op: "CreateSamplingRule", input: str(`{"SamplingRule":{"RuleName":"conf-rule","ResourceARN":"*","Priority":10,"FixedRate":0.1,"ReservoirSize":1,"ServiceName":"conf-svc","ServiceType":"*","Host":"*","HTTPMethod":"GET","URLPath":"/api/*","Version":1,"Attributes":{"tier":"web"}},"Tags":[{"Key":"k","Value":"v"}]}`),
+		{op: "CreateSamplingRule", input: str(`{"SamplingRule":{"RuleName":"conf-rule","ResourceARN":"*","Priority":10,"FixedRate":0.1,"ReservoirSize":1,"ServiceName":"conf-svc","ServiceType":"*","Host":"*","HTTPMethod":"GET","URLPath":"/api/*","Version":1,"Attributes":{"tier":"web"},"SamplingRateBoost":{"MaxRate":0.5,"CooldownWindowMinutes":1}},"Tags":[{"Key":"k","Value":"v"}]}`),
 			check: func(t *testing.T, c *conformance, out map[string]any) {
 				c.ruleARN, _ = out["SamplingRuleRecord"].(map[string]any)["SamplingRule"].(map[string]any)["RuleARN"].(string)
 			}},
@@ -110,10 +110,12 @@ func scenario() []conformanceCall {
 			}
 		}},
 		{op: "GetSamplingTargets", input: func(c *conformance) string {
-			return fmt.Sprintf(`{"SamplingStatisticsDocuments":[{"RuleName":"conf-rule","ClientID":"0123456789abcdef01234567","Timestamp":%d,"RequestCount":10,"SampledCount":2,"BorrowCount":0}]}`, c.now.Unix())
+			return fmt.Sprintf(`{"SamplingStatisticsDocuments":[{"RuleName":"conf-rule","ClientID":"0123456789abcdef01234567","Timestamp":%d,"RequestCount":10,"SampledCount":2,"BorrowCount":0}],`+
+				`"SamplingBoostStatisticsDocuments":[{"RuleName":"conf-rule","ServiceName":"conf-svc","Timestamp":%[1]d,"AnomalyCount":2,"TotalCount":10,"SampledAnomalyCount":1}]}`, c.now.Unix())
 		}, check: func(t *testing.T, c *conformance, out map[string]any) {
-			if d, _ := out["SamplingTargetDocuments"].([]any); len(d) != 1 {
-				t.Errorf("GetSamplingTargets: want one target, got %v", out)
+			d, _ := out["SamplingTargetDocuments"].([]any)
+			if len(d) != 1 || d[0].(map[string]any)["SamplingBoost"] == nil {
+				t.Errorf("GetSamplingTargets: want one target, boosted, got %v", out)
 			}
 		}},
 		{op: "GetSamplingStatisticSummaries", input: str(`{}`)},

@@ -233,6 +233,12 @@ type samplingTargetDocument struct {
 	ReservoirQuota    int
 	ReservoirQuotaTTL Timestamp
 	Interval          int
+	SamplingBoost     *samplingBoostOutput `json:",omitempty"`
+}
+
+type samplingBoostOutput struct {
+	BoostRate    float64
+	BoostRateTTL Timestamp
 }
 
 type unprocessedStatistics struct {
@@ -250,10 +256,12 @@ type getSamplingTargetsOutput struct {
 
 func (a *API) getSamplingTargets(ctx context.Context, body []byte) (any, error) {
 	var in struct {
-		SamplingStatisticsDocuments []samplingStatisticsDocument
-		// SamplingBoostStatisticsDocuments are accepted; no boost is
-		// computed (no anomaly detection on the SDK side feeds it here).
-		SamplingBoostStatisticsDocuments []struct{ RuleName string }
+		SamplingStatisticsDocuments      []samplingStatisticsDocument
+		SamplingBoostStatisticsDocuments []struct {
+			RuleName, ServiceName                         string
+			Timestamp                                     Timestamp
+			AnomalyCount, TotalCount, SampledAnomalyCount int64
+		}
 	}
 	if err := decodeInput(body, &in); err != nil {
 		return nil, err
@@ -263,6 +271,12 @@ func (a *API) getSamplingTargets(ctx context.Context, body []byte) (any, error) 
 		docs[i] = sampling.Statistics{RuleName: d.RuleName, ClientID: d.ClientID, Timestamp: d.Timestamp.Time,
 			RequestCount: d.RequestCount, SampledCount: d.SampledCount, BorrowCount: d.BorrowCount}
 	}
+	boosts := make([]sampling.BoostStatistics, len(in.SamplingBoostStatisticsDocuments))
+	for i, d := range in.SamplingBoostStatisticsDocuments {
+		boosts[i] = sampling.BoostStatistics{RuleName: d.RuleName, ServiceName: d.ServiceName, Timestamp: d.Timestamp.Time,
+			AnomalyCount: d.AnomalyCount, TotalCount: d.TotalCount, SampledAnomalyCount: d.SampledAnomalyCount}
+	}
+	unprocBoost := a.rules.ReportBoosts(boosts)
 	targets, unproc := a.rules.Targets(docs)
 	out := getSamplingTargetsOutput{SamplingTargetDocuments: []samplingTargetDocument{},
 		LastRuleModification: Timestamp{a.rules.LastModification()}, UnprocessedStatistics: []unprocessedStatistics{},
@@ -271,8 +285,15 @@ func (a *API) getSamplingTargets(ctx context.Context, body []byte) (any, error) 
 		out.LastRuleModification = Timestamp{time.Unix(0, 0).UTC()}
 	}
 	for _, t := range targets {
-		out.SamplingTargetDocuments = append(out.SamplingTargetDocuments, samplingTargetDocument{RuleName: t.RuleName,
-			FixedRate: t.FixedRate, ReservoirQuota: t.Quota, ReservoirQuotaTTL: Timestamp{t.QuotaTTL}, Interval: int(t.Interval / time.Second)})
+		d := samplingTargetDocument{RuleName: t.RuleName,
+			FixedRate: t.FixedRate, ReservoirQuota: t.Quota, ReservoirQuotaTTL: Timestamp{t.QuotaTTL}, Interval: int(t.Interval / time.Second)}
+		if t.Boost != nil {
+			d.SamplingBoost = &samplingBoostOutput{BoostRate: t.Boost.Rate, BoostRateTTL: Timestamp{t.Boost.Until}}
+		}
+		out.SamplingTargetDocuments = append(out.SamplingTargetDocuments, d)
+	}
+	for _, u := range unprocBoost {
+		out.UnprocessedBoostStatistics = append(out.UnprocessedBoostStatistics, unprocessedStatistics(u))
 	}
 	for _, u := range unproc {
 		out.UnprocessedStatistics = append(out.UnprocessedStatistics, unprocessedStatistics(u))

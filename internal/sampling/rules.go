@@ -103,6 +103,10 @@ type Rules struct {
 	lastMod time.Time
 	res     map[string]*reservoir // by rule name
 	stats   map[string]*windowStats
+	// boosts are the boosts in force and boostStart when each rule's
+	// last one started.
+	boosts     map[string]*ActiveBoost
+	boostStart map[string]time.Time
 }
 
 // Open loads the stored rules.
@@ -125,7 +129,8 @@ func Open(ctx context.Context, meta store.MetaStore, opts Options) (*Rules, erro
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	r := &Rules{meta: meta, opts: opts, rules: map[string]*Rule{}, res: map[string]*reservoir{}, stats: map[string]*windowStats{}}
+	r := &Rules{meta: meta, opts: opts, rules: map[string]*Rule{}, res: map[string]*reservoir{}, stats: map[string]*windowStats{},
+		boosts: map[string]*ActiveBoost{}, boostStart: map[string]time.Time{}}
 	epoch := time.Unix(0, 0).UTC()
 	r.rules[DefaultName] = &Rule{Name: DefaultName, ARN: r.arn(DefaultName), ResourceARN: "*", Priority: DefaultPriority,
 		FixedRate: opts.DefaultRate, ReservoirSize: opts.DefaultReservoir, ServiceName: "*", ServiceType: "*", Host: "*",
@@ -363,6 +368,8 @@ func (r *Rules) Delete(ctx context.Context, nameOrARN string) (Rule, error) {
 	delete(r.rules, rule.Name)
 	delete(r.res, rule.Name)
 	delete(r.stats, rule.Name)
+	delete(r.boosts, rule.Name)
+	delete(r.boostStart, rule.Name)
 	r.lastMod = r.opts.Now().UTC()
 	return *rule, nil
 }

@@ -179,3 +179,49 @@ func TestReservoirShares(t *testing.T) {
 		t.Errorf("windows %+v; want 500 requests in the first (100+300+100), 100 in the second", ws)
 	}
 }
+
+func TestSamplingBoost(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	rs, err := sampling.Open(ctx, st, sampling.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rule("api", 10, "api")
+	r.Boost = &sampling.Boost{MaxRate: 0.5, CooldownWindowMinutes: 5}
+	if _, err := rs.Create(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rs.Create(ctx, rule("plain", 11, "x")); err != nil {
+		t.Fatal(err)
+	}
+	stats := []sampling.Statistics{{RuleName: "api", ClientID: "c", Timestamp: now, RequestCount: 10}}
+	target := func() sampling.Target {
+		t.Helper()
+		ts, _ := rs.Targets(stats)
+		return ts[0]
+	}
+	if target().Boost != nil {
+		t.Fatal("boosted before any anomaly")
+	}
+	un := rs.ReportBoosts([]sampling.BoostStatistics{{RuleName: "api", AnomalyCount: 3, TotalCount: 10}, {RuleName: "plain", AnomalyCount: 1}, {RuleName: "nope"}})
+	if len(un) != 2 {
+		t.Errorf("unprocessed %+v; want plain (no boost) and nope", un)
+	}
+	b := target().Boost
+	if b == nil || b.Rate != 0.5 || !b.Until.Equal(now.Add(5*time.Minute)) {
+		t.Fatalf("boost %+v; want 0.5 for the 5-minute window", b)
+	}
+	// Another anomaly within the window does not start a new boost.
+	now = now.Add(4 * time.Minute)
+	rs.ReportBoosts([]sampling.BoostStatistics{{RuleName: "api", AnomalyCount: 1}})
+	if b := target().Boost; b == nil || !b.Until.Equal(now.Add(time.Minute)) {
+		t.Fatalf("boost %+v; want the first one, ending in a minute", b)
+	}
+	now = now.Add(2 * time.Minute)
+	if target().Boost != nil {
+		t.Fatal("the boost outlived its window")
+	}
+}

@@ -24,6 +24,22 @@ type Target struct {
 	Quota    int
 	QuotaTTL time.Time
 	Interval time.Duration
+	// Boost is set while the rule's sampling is boosted.
+	Boost *ActiveBoost
+}
+
+// ActiveBoost is a boost in force (X-Ray's SamplingBoost).
+type ActiveBoost struct {
+	Rate  float64
+	Until time.Time
+}
+
+// BoostStatistics is a client's report of anomalies for a rule with a
+// SamplingRateBoost (X-Ray's SamplingBoostStatisticsDocument).
+type BoostStatistics struct {
+	RuleName, ServiceName                         string
+	Timestamp                                     time.Time
+	AnomalyCount, TotalCount, SampledAnomalyCount int64
 }
 
 // Unprocessed is a report that could not be used.
@@ -100,15 +116,55 @@ func (r *Rules) Targets(docs []Statistics) ([]Target, []Unprocessed) {
 	}
 	var out []Target
 	for _, w := range wants {
+		var boost *ActiveBoost
+		if b := r.boosts[w.rule]; b != nil && now.Before(b.Until) {
+			c := *b
+			boost = &c
+		}
 		if slices.ContainsFunc(out, func(t Target) bool { return t.RuleName == w.rule }) {
 			continue // one client reporting twice for a rule: one target
 		}
 		rule := r.rules[w.rule]
 		quotas := r.res[w.rule].share(rule.ReservoirSize, now)
 		out = append(out, Target{RuleName: rule.Name, FixedRate: rule.FixedRate, Quota: quotas[w.client],
-			QuotaTTL: now.Add(quotaTTL), Interval: Interval})
+			QuotaTTL: now.Add(quotaTTL), Interval: Interval, Boost: boost})
 	}
 	return out, unproc
+}
+
+// ReportBoosts takes clients' anomaly reports. For a rule with a
+// SamplingRateBoost, reported anomalies start a boost: the rule's rate is
+// raised to MaxRate for the cooldown window, and no other boost starts
+// until the window is over (AWS X-Ray developer guide, adaptive sampling:
+// "only one sampling rate boost can be triggered" per CooldownWindowMinutes;
+// a window of 0 is taken as one minute). Targets carry the boost while it
+// lasts. Reports for unknown rules, or rules without a boost, come back
+// unprocessed.
+func (r *Rules) ReportBoosts(docs []BoostStatistics) []Unprocessed {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.opts.Now()
+	var unproc []Unprocessed
+	for _, d := range docs {
+		rule := r.rules[d.RuleName]
+		switch {
+		case rule == nil:
+			unproc = append(unproc, Unprocessed{RuleName: d.RuleName, ErrorCode: "400", Message: "Sampling rule " + d.RuleName + " does not exist"})
+			continue
+		case rule.Boost == nil:
+			unproc = append(unproc, Unprocessed{RuleName: d.RuleName, ErrorCode: "400", Message: "Sampling rule " + d.RuleName + " has no SamplingRateBoost"})
+			continue
+		case d.AnomalyCount <= 0:
+			continue
+		}
+		window := time.Duration(max(rule.Boost.CooldownWindowMinutes, 1)) * time.Minute
+		if last, ok := r.boostStart[rule.Name]; ok && now.Sub(last) < window {
+			continue // one boost per cooldown window
+		}
+		r.boostStart[rule.Name] = now
+		r.boosts[rule.Name] = &ActiveBoost{Rate: max(rule.Boost.MaxRate, rule.FixedRate), Until: now.Add(window)}
+	}
+	return unproc
 }
 
 // share divides size among the active clients by their request counts.
