@@ -344,9 +344,8 @@ func (d *Detector) anomalous(r, b *stats) bool {
 }
 
 // BinomialTail is P(X >= k) for X ~ Binomial(n, p), summed exactly in log
-// space (n is a few thousand requests at most per service and window in
-// practice; beyond 100000 the normal approximation with continuity
-// correction is used).
+// space from k up, until the terms no longer count (the detector only asks
+// when k is at least twice the mean, past the mode, so a few terms do).
 func BinomialTail(n, k int64, p float64) float64 {
 	if k <= 0 {
 		return 1
@@ -359,10 +358,6 @@ func BinomialTail(n, k int64, p float64) float64 {
 	}
 	if p >= 1 {
 		return 1
-	}
-	if n > 100000 {
-		mu, sd := float64(n)*p, math.Sqrt(float64(n)*p*(1-p))
-		return 0.5 * math.Erfc((float64(k)-0.5-mu)/(sd*math.Sqrt2))
 	}
 	lp, lq := math.Log(p), math.Log1p(-p)
 	lgN, _ := math.Lgamma(float64(n + 1))
