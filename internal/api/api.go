@@ -200,6 +200,9 @@ func validateInput(shape string, body []byte) error {
 	if err != nil {
 		return invalid("request body is not valid JSON: %v", err)
 	}
+	if v == nil {
+		v = map[string]any{} // a null body has no members: required ones are missing
+	}
 	if err := inputModel().Validate(shape, v, xraymodel.Input); err != nil {
 		var vi *xraymodel.Violation
 		if errors.As(err, &vi) {

@@ -234,7 +234,11 @@ func (c *conformance) invalidCalls(t *testing.T, op xraymodel.Operation, valid s
 		}
 		c.checkError(t, op, status, out, bad.what)
 	}
-	for _, body := range []string{`{`, `[]`, `"x"`} {
+	bodies := []string{`{`, `[]`, `"x"`}
+	if sh := c.model.Shapes[op.Input.Shape]; len(sh.Required) > 0 {
+		bodies = append(bodies, `null`, ``) // no members at all
+	}
+	for _, body := range bodies {
 		status, _, out := c.call(t, op.HTTP.Method, op.HTTP.RequestURI, body)
 		if status != 400 {
 			t.Errorf("%s with body %s: status %d %s; want 400", op.Name, body, status, out)
