@@ -176,6 +176,8 @@ func New(ing Ingester, st Store, opts Options, ms *metrics.Set, log *slog.Logger
 	return a
 }
 
+//go:generate go run ../xraymodel/gen -o model_inputs.go
+
 // inputModel is the request side of X-Ray's model (model_inputs.go).
 var inputModel = sync.OnceValue(func() *xraymodel.Model {
 	m, err := xraymodel.Parse([]byte(modelInputs))

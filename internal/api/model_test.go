@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/counterspy/counterspy/internal/api"
 	"github.com/counterspy/counterspy/internal/xraymodel"
 )
 
@@ -457,4 +458,17 @@ func allowDefaultPriority(v any) {
 		}
 	}
 	walk(v)
+}
+
+// TestModelInputsCurrent: the model the API validates requests with is the
+// installed botocore's (else: go generate ./internal/api).
+func TestModelInputsCurrent(t *testing.T) {
+	m := loadModel(t)
+	js, err := xraymodel.InputsJSON(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(js) != api.ModelInputs {
+		t.Errorf("internal/api/model_inputs.go is not the installed botocore's X-Ray model: run go generate ./internal/api")
+	}
 }

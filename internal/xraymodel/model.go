@@ -371,6 +371,14 @@ func Decode(b []byte) (any, error) {
 	return v, nil
 }
 
+// InputsJSON is the request side of m as JSON: what the API embeds
+// (internal/xraymodel/gen writes it into internal/api/model_inputs.go).
+func InputsJSON(m *Model) ([]byte, error) {
+	in := m.Inputs()
+	in.Metadata = map[string]any{"apiVersion": m.Metadata["apiVersion"]}
+	return json.Marshal(in)
+}
+
 // Inputs is the model reduced to what request validation needs: the
 // operations and the shapes reachable from their inputs.
 func (m *Model) Inputs() *Model {

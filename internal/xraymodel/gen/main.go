@@ -8,7 +8,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"go/format"
@@ -31,9 +30,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	in := m.Inputs()
-	in.Metadata = map[string]any{"apiVersion": m.Metadata["apiVersion"]}
-	js, err := json.Marshal(in)
+	js, err := xraymodel.InputsJSON(m)
 	if err != nil {
 		log.Fatal(err)
 	}
