@@ -150,6 +150,18 @@ func scenario() []conformanceCall {
 					t.Errorf("ListRetrievedTraces: want the trace, COMPLETE; got %v", out)
 				}
 			}},
+		{op: "ListRetrievedTraces", input: func(c *conformance) string { return fmt.Sprintf(`{"RetrievalToken":%q,"TraceFormat":"OTEL"}`, c.token) },
+			check: func(t *testing.T, c *conformance, out map[string]any) {
+				tr, _ := out["Traces"].([]any)
+				if len(tr) != 1 || out["TraceFormat"] != "OTEL" {
+					t.Fatalf("ListRetrievedTraces OTEL: got %v", out)
+				}
+				sp := tr[0].(map[string]any)["Spans"].([]any)
+				var doc map[string]any
+				if len(sp) != 1 || json.Unmarshal([]byte(sp[0].(map[string]any)["Document"].(string)), &doc) != nil || doc["spanId"] != "70de5b6f19ff9a0a" {
+					t.Errorf("OTEL spans %v", sp)
+				}
+			}},
 		{op: "GetRetrievedTracesGraph", input: func(c *conformance) string { return fmt.Sprintf(`{"RetrievalToken":%q}`, c.token) }},
 		{op: "CancelTraceRetrieval", input: func(c *conformance) string { return fmt.Sprintf(`{"RetrievalToken":%q}`, c.token) }},
 		{op: "GetInsightSummaries", input: func(c *conformance) string { return "{" + c.window() + "}" },

@@ -12,6 +12,7 @@ import (
 
 	"github.com/counterspy/counterspy/internal/assemble"
 	"github.com/counterspy/counterspy/internal/graph"
+	"github.com/counterspy/counterspy/internal/otelspan"
 	"github.com/counterspy/counterspy/internal/summary"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
@@ -25,6 +26,9 @@ import (
 // retrievalTTL.
 
 const retrievalTTL = 24 * time.Hour
+
+// maxSpans is X-Ray's SpanList limit: the spans of one retrieved trace.
+const maxSpans = 100
 
 // retrievedPage is X-Ray's page size for ListRetrievedTraces (TraceSpanList
 // holds at most 5 traces).
@@ -132,15 +136,16 @@ func (a *API) listRetrievedTraces(ctx context.Context, body []byte) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	if in.TraceFormat != nil && *in.TraceFormat != "XRAY" {
-		return nil, invalid("TraceFormat %s is not available here: Counterspy stores X-Ray segment documents (use XRAY)", *in.TraceFormat)
+	format := "XRAY"
+	if in.TraceFormat != nil {
+		format = *in.TraceFormat // XRAY or OTEL: the model's enum was checked
 	}
 	out := struct {
 		RetrievalStatus string
 		TraceFormat     string
 		Traces          []retrievedTrace
 		NextToken       string `json:",omitempty"`
-	}{RetrievalStatus: r.status, TraceFormat: "XRAY", Traces: []retrievedTrace{}}
+	}{RetrievalStatus: r.status, TraceFormat: format, Traces: []retrievedTrace{}}
 	if r.status != "COMPLETE" {
 		return out, nil
 	}
@@ -166,11 +171,24 @@ func (a *API) listRetrievedTraces(ctx context.Context, body []byte) (any, error)
 			continue
 		}
 		rt := retrievedTrace{ID: c.ID.String(), Duration: roundMicros(c.Duration), Spans: []span{}}
+		var otel []otelspan.Span
 		for _, s := range c.Segments {
-			if len(rt.Spans) == 100 { // X-Ray's SpanList limit
+			if len(rt.Spans) == maxSpans {
 				break
 			}
-			rt.Spans = append(rt.Spans, span{ID: s.ID.String(), Document: string(s.Document)})
+			if format == "XRAY" {
+				rt.Spans = append(rt.Spans, span{ID: s.ID.String(), Document: string(s.Document)})
+				continue
+			}
+			// OTEL: a span per segment and subsegment.
+			otel, err = otelspan.FromDocument(otel[:0], s.Document, maxSpans-len(rt.Spans))
+			if err != nil {
+				a.log.Warn("cannot convert a segment to OpenTelemetry spans", "trace_id", t.ID.String(), "err", err)
+				continue
+			}
+			for _, o := range otel {
+				rt.Spans = append(rt.Spans, span{ID: o.ID, Document: string(o.Document)})
+			}
 		}
 		out.Traces = append(out.Traces, rt)
 	}
