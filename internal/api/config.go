@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -312,8 +311,9 @@ func (a *API) updateTraceSegmentDestination(ctx context.Context, body []byte) (a
 const defaultIndexingPercentage = 1
 
 type indexingRule struct {
-	Name       string
-	ModifiedAt Timestamp
+	Name string
+	// ModifiedAt is absent until the rule is first updated.
+	ModifiedAt *Timestamp `json:",omitempty"`
 	Rule       struct {
 		Probabilistic struct {
 			DesiredSamplingPercentage float64
@@ -327,7 +327,6 @@ type indexingRule struct {
 func (a *API) indexingRule(ctx context.Context) (indexingRule, error) {
 	var r indexingRule
 	r.Name = "Default"
-	r.ModifiedAt = Timestamp{time.Unix(0, 0).UTC()}
 	r.Rule.Probabilistic.DesiredSamplingPercentage = defaultIndexingPercentage
 	_, err := a.getJSON(ctx, "indexing-rule/Default", &r)
 	r.Rule.Probabilistic.ActualSamplingPercentage = 100
@@ -372,7 +371,7 @@ func (a *API) updateIndexingRule(ctx context.Context, body []byte) (any, error) 
 		return nil, err
 	}
 	r.Rule.Probabilistic.DesiredSamplingPercentage = *p.DesiredSamplingPercentage
-	r.ModifiedAt = Timestamp{a.opts.Now().UTC()}
+	r.ModifiedAt = &Timestamp{a.opts.Now().UTC()}
 	if err := a.putJSON(ctx, "indexing-rule/Default", r); err != nil {
 		return nil, err
 	}
