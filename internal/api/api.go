@@ -4,6 +4,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,9 +20,12 @@ import (
 
 	"github.com/counterspy/counterspy/internal/groups"
 	"github.com/counterspy/counterspy/internal/httpbody"
+	"github.com/counterspy/counterspy/internal/insights"
 	"github.com/counterspy/counterspy/internal/query"
+	"github.com/counterspy/counterspy/internal/sampling"
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/store"
+	"github.com/counterspy/counterspy/internal/xraymodel"
 )
 
 // Ingester makes segments durable; SubmitWait returns once they are.
@@ -58,6 +62,15 @@ type Options struct {
 	// by group; when Groups is nil it resolves group references too. Nil
 	// knows only the Default group.
 	Registry *groups.Registry
+	// Meta keeps tags, account settings (encryption, trace segment
+	// destination, indexing rules, resource policies). Nil: in memory.
+	Meta store.MetaStore
+	// Sampling serves the sampling rules. Nil: rules on Meta, with a
+	// Default rule of SamplingRate and SamplingReservoir.
+	Sampling *sampling.Rules
+	// Insights serves the Insights operations. Nil: insights on Meta,
+	// over the store's service graph and Registry's groups.
+	Insights *insights.Detector
 }
 
 func (o *Options) setDefaults() {
@@ -108,7 +121,12 @@ type API struct {
 	ops      map[string]operation
 	decoders sync.Pool
 	ms       *metrics.Set
-	sampling reservoir
+	meta     store.MetaStore
+	rules    *sampling.Rules
+	insights *insights.Detector
+	tagsMu   sync.Mutex
+	policyMu sync.Mutex
+	retr     retrievals
 
 	summaries store.SummaryReader
 	graph     store.GraphReader
@@ -117,8 +135,9 @@ type API struct {
 // operation handles one X-Ray operation: it decodes the body into its input
 // and returns the output to encode, or an error (an *Error for a client error).
 type operation struct {
-	name string
-	do   func(ctx context.Context, body []byte) (any, error)
+	name  string
+	input string // the model's input shape
+	do    func(ctx context.Context, body []byte) (any, error)
 }
 
 // New builds the API.
@@ -126,24 +145,77 @@ func New(ing Ingester, st Store, opts Options, ms *metrics.Set, log *slog.Logger
 	opts.setDefaults()
 	a := &API{ingest: ing, store: st, summaries: st, graph: st, query: query.New(st, opts.Query), opts: opts, log: log, ms: ms}
 	a.decoders.New = func() any { return segment.NewDecoder(opts.MaxDocumentSize) }
-	a.ops = map[string]operation{
-		"/TraceSegments":    {"PutTraceSegments", a.putTraceSegments},
-		"/Traces":           {"BatchGetTraces", a.batchGetTraces},
-		"/TraceSummaries":   {"GetTraceSummaries", a.getTraceSummaries},
-		"/GetSamplingRules": {"GetSamplingRules", a.getSamplingRules},
-		"/SamplingTargets":  {"GetSamplingTargets", a.getSamplingTargets},
-		"/TelemetryRecords": {"PutTelemetryRecords", a.putTelemetryRecords},
+	a.initExtras()
+	handlers := map[string]func(context.Context, []byte) (any, error){
+		"PutTraceSegments":    a.putTraceSegments,
+		"BatchGetTraces":      a.batchGetTraces,
+		"GetTraceSummaries":   a.getTraceSummaries,
+		"PutTelemetryRecords": a.putTelemetryRecords,
 
-		"/ServiceGraph":                {"GetServiceGraph", a.getServiceGraph},
-		"/TraceGraph":                  {"GetTraceGraph", a.getTraceGraph},
-		"/TimeSeriesServiceStatistics": {"GetTimeSeriesServiceStatistics", a.getTimeSeriesServiceStatistics},
-		"/CreateGroup":                 {"CreateGroup", a.createGroup},
-		"/GetGroup":                    {"GetGroup", a.getGroup},
-		"/Groups":                      {"GetGroups", a.getGroups},
-		"/UpdateGroup":                 {"UpdateGroup", a.updateGroup},
-		"/DeleteGroup":                 {"DeleteGroup", a.deleteGroup},
+		"GetServiceGraph":                a.getServiceGraph,
+		"GetTraceGraph":                  a.getTraceGraph,
+		"GetTimeSeriesServiceStatistics": a.getTimeSeriesServiceStatistics,
+		"CreateGroup":                    a.createGroup,
+		"GetGroup":                       a.getGroup,
+		"GetGroups":                      a.getGroups,
+		"UpdateGroup":                    a.updateGroup,
+		"DeleteGroup":                    a.deleteGroup,
+	}
+	a.addSamplingOps(handlers)
+	a.addConfigOps(handlers)
+	a.addRetrievalOps(handlers)
+	a.addInsightsOps(handlers)
+	a.ops = map[string]operation{}
+	m := inputModel()
+	for name, op := range m.Operations {
+		if h, ok := handlers[name]; ok {
+			in := ""
+			if op.Input != nil {
+				in = op.Input.Shape
+			}
+			a.ops[op.HTTP.RequestURI] = operation{name: name, input: in, do: h}
+		}
 	}
 	return a
+}
+
+//go:generate go run ../xraymodel/gen -o model_inputs.go
+
+// inputModel is the request side of X-Ray's model (model_inputs.go).
+var inputModel = sync.OnceValue(func() *xraymodel.Model {
+	m, err := xraymodel.Parse([]byte(modelInputs))
+	if err != nil {
+		panic(err) // generated at build time: cannot fail
+	}
+	return m
+})
+
+// validateInput checks a request body against the operation's input shape,
+// as X-Ray does before running the operation: wrong types, missing
+// required members, lengths, ranges and enums are an
+// InvalidRequestException naming the member.
+func validateInput(shape string, body []byte) error {
+	if shape == "" {
+		return nil
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	v, err := xraymodel.Decode(body)
+	if err != nil {
+		return invalid("request body is not valid JSON: %v", err)
+	}
+	if v == nil {
+		v = map[string]any{} // a null body has no members: required ones are missing
+	}
+	if err := inputModel().Validate(shape, v, xraymodel.Input); err != nil {
+		var vi *xraymodel.Violation
+		if errors.As(err, &vi) {
+			return invalid("1 validation error detected: Value at '%s' failed to satisfy constraint: %s", vi.Path, vi.Msg)
+		}
+		return invalid("%v", err)
+	}
+	return nil
 }
 
 // Handles reports whether path is an X-Ray operation this API serves.
@@ -190,7 +262,12 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, invalid("reading request body: %v", err))
 		return
 	}
-	out, err := op.do(r.Context(), body)
+	out, err := func() (any, error) {
+		if err := validateInput(op.input, body); err != nil {
+			return nil, err
+		}
+		return op.do(r.Context(), body)
+	}()
 	a.ms.GetOrCreatePrometheusHistogram(fmt.Sprintf(`counterspy_api_request_duration_seconds{operation=%q}`, op.name)).UpdateDuration(start)
 	if err != nil {
 		var apiErr *Error
@@ -223,3 +300,34 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
 }
+
+// initExtras sets up what the operations beyond traces and groups keep.
+func (a *API) initExtras() {
+	a.meta = a.opts.Meta
+	if a.meta == nil {
+		a.meta = &memMeta{}
+	}
+	a.rules = a.opts.Sampling
+	if a.rules == nil {
+		r, err := sampling.Open(context.Background(), a.meta, sampling.Options{Region: a.opts.Region, AccountID: a.opts.AccountID,
+			DefaultRate: a.opts.SamplingRate, DefaultReservoir: a.opts.SamplingReservoir, Now: a.opts.Now, Logger: a.log})
+		if err != nil {
+			a.log.Error("sampling rules could not be loaded; serving the Default rule only, in memory", "err", err)
+			r, _ = sampling.Open(context.Background(), &memMeta{}, sampling.Options{Region: a.opts.Region, AccountID: a.opts.AccountID,
+				DefaultRate: a.opts.SamplingRate, DefaultReservoir: a.opts.SamplingReservoir, Now: a.opts.Now, Logger: a.log})
+		}
+		a.rules = r
+	}
+	a.insights = a.opts.Insights
+	if a.insights == nil {
+		d, err := insights.Open(context.Background(), a.meta, a.graph, a.opts.Registry, insights.Options{Logger: a.log})
+		if err != nil {
+			a.log.Error("insights could not be loaded; starting with none, in memory", "err", err)
+			d, _ = insights.Open(context.Background(), &memMeta{}, a.graph, a.opts.Registry, insights.Options{Logger: a.log})
+		}
+		a.insights = d
+	}
+}
+
+// RunInsights evaluates the groups' insights once a minute until ctx ends.
+func (a *API) RunInsights(ctx context.Context) { a.insights.Run(ctx, a.opts.Now) }

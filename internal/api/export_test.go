@@ -9,3 +9,6 @@ func SetPageSizes(t testing.TB, graphServices, groupsPerPage int) {
 	graphPageSize, groupsPageSize = graphServices, groupsPerPage
 	t.Cleanup(func() { graphPageSize, groupsPageSize = oldGraph, oldGroups })
 }
+
+// ModelInputs is the request side of the model the API validates with.
+const ModelInputs = modelInputs

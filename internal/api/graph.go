@@ -69,10 +69,17 @@ type timeSeriesOutput struct {
 }
 
 type timeSeriesEntryOutput struct {
-	Timestamp                Timestamp
-	EdgeSummaryStatistics    *statisticsOutput `json:",omitempty"`
-	ServiceSummaryStatistics *statisticsOutput `json:",omitempty"`
-	ResponseTimeHistogram    []histogramEntryOutput
+	Timestamp                 Timestamp
+	EdgeSummaryStatistics     *statisticsOutput `json:",omitempty"`
+	ServiceSummaryStatistics  *statisticsOutput `json:",omitempty"`
+	ServiceForecastStatistics *forecastOutput   `json:",omitempty"`
+	ResponseTimeHistogram     []histogramEntryOutput
+}
+
+// forecastOutput is X-Ray's ForecastStatistics: the band of fault counts
+// expected in the period (graph.Forecast).
+type forecastOutput struct {
+	FaultCountHigh, FaultCountLow int64
 }
 
 // serviceOutput is X-Ray's Service. Lists are always present.
@@ -100,6 +107,9 @@ type edgeOutput struct {
 	ResponseTimeHistogram []histogramEntryOutput
 	Aliases               []aliasOutput
 	EdgeType              string `json:",omitempty"`
+	// ReceivedEventAgeHistogram is only on link edges (X-Ray: "Only
+	// populated when EdgeType is 'link'").
+	ReceivedEventAgeHistogram []histogramEntryOutput `json:",omitempty"`
 }
 
 type aliasOutput struct {
@@ -150,20 +160,18 @@ func (a *API) getServiceGraph(ctx context.Context, body []byte) (any, error) {
 			return nil, err
 		}
 	}
-	fromMin, toMin := minutes(from, to)
+	// The exact window: whole minutes from the counters, parts of minutes
+	// from the traces (graph_window.go).
 	var agg graph.Aggregator
-	for row, err := range a.graph.GraphCounters(ctx, grp.counters, fromMin, toMin) {
-		if err != nil {
-			return nil, fmt.Errorf("read service graph counters: %w", err)
-		}
-		agg.Add(row)
+	start, end := float64(from.UnixNano())/1e9, float64(to.UnixNano())/1e9
+	if err := a.windowRows(ctx, grp, start, end, &agg); err != nil {
+		return nil, err
 	}
 	if agg.Unreadable > 0 {
 		a.log.Warn("service graph counters with unreadable keys were skipped", "rows", agg.Unreadable)
 	}
-	start, end := float64(fromMin*60), float64(toMin*60)
 	svcs := agg.Services(start, end)
-	out := serviceGraphOutput{StartTime: seconds(start), EndTime: seconds(end), Services: []serviceOutput{},
+	out := serviceGraphOutput{StartTime: Timestamp{from.UTC()}, EndTime: Timestamp{to.UTC()}, Services: []serviceOutput{},
 		ContainsOldGroupVersions: grp.changedWithin(from, to)}
 	if offset > len(svcs) {
 		return nil, invalid("NextToken is not valid for this service graph")
@@ -255,24 +263,37 @@ func (a *API) getTimeSeriesServiceStatistics(ctx context.Context, body []byte) (
 		sel = graph.Selector{Edges: es.Edge, Node: es.MatchNode, Edge: es.MatchEdge}
 		edges = es.Edge
 	}
-	if in.ForecastStatistics != nil && *in.ForecastStatistics {
+	forecast := in.ForecastStatistics != nil && *in.ForecastStatistics
+	if forecast {
 		if in.EntitySelectorExpression == nil || !strings.HasPrefix(strings.ToLower(strings.TrimSpace(*in.EntitySelectorExpression)), "id(") {
 			return nil, invalid("Forecast enabled requests require the EntitySelectorExpression ID be provided")
 		}
-		// No forecasts are made: ServiceForecastStatistics stays absent.
 	}
 	fromMin, toMin := minutes(from, to)
+	readFrom := fromMin
+	if forecast {
+		// The forecast of each period uses the hour before it.
+		readFrom -= graph.ForecastLookback / 60
+	}
 	series := graph.NewSeries(sel, period)
-	for row, err := range a.graph.GraphCounters(ctx, grp.counters, fromMin, toMin) {
+	for row, err := range a.graph.GraphCounters(ctx, grp.counters, readFrom, toMin) {
 		if err != nil {
 			return nil, fmt.Errorf("read service graph counters: %w", err)
 		}
 		series.Add(row)
 	}
 	out := timeSeriesOutput{TimeSeriesServiceStatistics: []timeSeriesEntryOutput{}, ContainsOldGroupVersions: grp.changedWithin(from, to)}
-	for _, p := range series.Points() {
+	points := series.Points()
+	for _, p := range points {
+		if p.Start+period <= fromMin*60 {
+			continue // history for the forecasts only
+		}
 		st := renderStats(p.Stats)
 		e := timeSeriesEntryOutput{Timestamp: seconds(float64(p.Start)), ResponseTimeHistogram: renderHistogram(p.ResponseTimeHistogram)}
+		if forecast {
+			lo, hi := graph.Forecast(points, p.Start, period)
+			e.ServiceForecastStatistics = &forecastOutput{FaultCountHigh: hi, FaultCountLow: lo}
+		}
 		if edges {
 			e.EdgeSummaryStatistics = &st
 		} else {
@@ -383,6 +404,7 @@ func renderService(s *graph.Service) serviceOutput {
 		}
 		if e.Link {
 			eo.EdgeType = "link"
+			eo.ReceivedEventAgeHistogram = renderHistogram(e.ReceivedEventAgeHistogram)
 		}
 		o.Edges = append(o.Edges, eo)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/counterspy/counterspy/internal/assemble/summarize"
 	"github.com/counterspy/counterspy/internal/groups"
 	"github.com/counterspy/counterspy/internal/ingest"
+	"github.com/counterspy/counterspy/internal/insights"
 	"github.com/counterspy/counterspy/internal/loadgen"
 	"github.com/counterspy/counterspy/internal/sdkhttp"
 	"github.com/counterspy/counterspy/internal/store/pebblestore"
@@ -35,6 +36,7 @@ import (
 type graphEnv struct {
 	st     *pebblestore.Store
 	reg    *groups.Registry
+	det    *insights.Detector
 	pipe   *ingest.Pipeline
 	http   *httptest.Server
 	client *awsxray.Client
@@ -55,7 +57,11 @@ func startGraphEnv(t *testing.T, dir string) *graphEnv {
 	ms := metrics.NewSet()
 	sum := summarize.New(e.st, summarize.Options{Groups: e.reg}, ms, quiet)
 	e.pipe = ingest.New(e.st, ingest.Options{FlushInterval: 10 * time.Millisecond, Observer: sum}, ms, quiet)
-	e.http = httptest.NewServer(api.New(e.pipe, e.st, api.Options{AccountID: "123456789012", Registry: e.reg}, ms, quiet))
+	e.det, err = insights.Open(context.Background(), e.st, e.st, e.reg, insights.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.http = httptest.NewServer(api.New(e.pipe, e.st, api.Options{AccountID: "123456789012", Registry: e.reg, Meta: e.st, Insights: e.det}, ms, quiet))
 	e.client = awsxray.NewFromConfig(aws.Config{
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),

@@ -144,9 +144,20 @@ func (a *API) createGroup(ctx context.Context, body []byte) (any, error) {
 		}
 		ci.Tags = append(ci.Tags, groups.Tag{Key: *t.Key, Value: *t.Value})
 	}
+	tags, err := checkTags(in.Tags)
+	if err != nil {
+		return nil, err
+	}
 	g, err := reg.Create(ctx, ci)
 	if err != nil {
 		return nil, groupError(err)
+	}
+	// The tag store is what ListTagsForResource reads (the registry keeps
+	// the creation tags too).
+	if len(tags) > 0 {
+		if err := a.putTags(ctx, g.ARN, tags); err != nil {
+			return nil, err
+		}
 	}
 	return groupResult{renderGroup(&g)}, nil
 }
@@ -240,6 +251,9 @@ func (a *API) deleteGroup(ctx context.Context, body []byte) (any, error) {
 	}
 	if err := reg.Delete(ctx, g.ARN); err != nil {
 		return nil, groupError(err)
+	}
+	if err := a.deleteTags(ctx, g.ARN); err != nil {
+		return nil, err
 	}
 	return struct{}{}, nil
 }

@@ -30,6 +30,18 @@ type putTraceSegmentsOutput struct {
 	UnprocessedTraceSegments []unprocessedTraceSegment
 }
 
+// xrayErrorCode is the UnprocessedTraceSegments ErrorCode X-Ray gives for
+// a rejection: InvalidTraceId for a malformed trace ID, InvalidSegment for
+// everything else (X-Ray's answers: "Invalid segment. ErrorCode:
+// InvalidTraceId"). Counterspy's finer reason stays in the message and in
+// the rejected-segments metric.
+func xrayErrorCode(code string) string {
+	if code == segment.CodeInvalidTraceID {
+		return segment.CodeInvalidTraceID
+	}
+	return segment.CodeInvalidSegment
+}
+
 // putTraceSegments validates every document, reports the rejected ones, and
 // answers once the accepted ones are durable.
 func (a *API) putTraceSegments(ctx context.Context, body []byte) (any, error) {
@@ -61,18 +73,26 @@ func (a *API) putTraceSegments(ctx context.Context, body []byte) (any, error) {
 				}
 			}
 			if err == nil {
+				for _, s := range segs[before:] {
+					for _, rp := range s.Repairs {
+						a.ms.GetOrCreateCounter(rp.Metric("api")).Inc()
+					}
+				}
 				continue
 			}
 			clear(segs[before:])
 			segs = segs[:before]
 		}
-		u := unprocessedTraceSegment{ErrorCode: segment.CodeInvalidSegment, Message: err.Error()}
+		reason, u := segment.CodeInvalidSegment, unprocessedTraceSegment{ErrorCode: xrayErrorCode(segment.CodeInvalidSegment),
+			Message: fmt.Sprintf("Invalid segment. ErrorCode: %s. document %d: %v", segment.CodeInvalidSegment, i, err)}
 		var se *segment.Error
 		if errors.As(err, &se) {
-			u = unprocessedTraceSegment{ID: se.ID, ErrorCode: se.Code, Message: fmt.Sprintf("document %d: %s", i, se.Message)}
+			reason = se.Code
+			u = unprocessedTraceSegment{ID: se.ID, ErrorCode: xrayErrorCode(se.Code),
+				Message: fmt.Sprintf("Invalid segment. ErrorCode: %s. document %d: %s", xrayErrorCode(se.Code), i, se.Message)}
 		}
 		out.UnprocessedTraceSegments = append(out.UnprocessedTraceSegments, u)
-		a.ms.GetOrCreateCounter(fmt.Sprintf(`counterspy_segments_rejected_total{protocol="api",reason=%q}`, u.ErrorCode)).Inc()
+		a.ms.GetOrCreateCounter(fmt.Sprintf(`counterspy_segments_rejected_total{protocol="api",reason=%q}`, reason)).Inc()
 	}
 	a.ms.GetOrCreateCounter(`counterspy_segments_received_total{protocol="api"}`).Add(len(segs))
 	if err := a.ingest.SubmitWait(ctx, segs); err != nil {

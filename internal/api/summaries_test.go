@@ -460,17 +460,19 @@ func TestValidation(t *testing.T) {
 			t.Errorf("%s:\n got %d %s %q\nwant 400 InvalidRequestException %q", body, status, code, e.Message, want)
 		}
 	}
-	f(`{}`, "StartTime is required")
-	f(`{"StartTime": 1714557600}`, "EndTime is required")
+	// Members missing or outside the model fail its validation first, in
+	// AWS's words.
+	f(`{}`, "1 validation error detected: Value at 'StartTime' failed to satisfy constraint: Member must not be null")
+	f(`{"StartTime": 1714557600}`, "1 validation error detected: Value at 'EndTime' failed to satisfy constraint: Member must not be null")
 	f(`{"StartTime": 1714557600, "EndTime": 1714557600}`, "EndTime (2024-05-01T10:00:00Z) must be after StartTime (2024-05-01T10:00:00Z)")
 	f(`{"StartTime": 1714557600, "EndTime": 1714557500}`, "EndTime (2024-05-01T09:58:20Z) must be after StartTime (2024-05-01T10:00:00Z)")
 	f(`{"StartTime": 1714557600, "EndTime": 1714644001}`,
 		"the time range from 2024-05-01T10:00:00Z to 2024-05-02T10:00:01Z is 24h0m1s; the longest allowed is 24h0m0s")
-	f(`{"StartTime": 1714557600, "EndTime": 1714557700, "TimeRangeType": "Start"}`, `TimeRangeType "Start" is not one of TraceId, Event, Service`)
+	f(`{"StartTime": 1714557600, "EndTime": 1714557700, "TimeRangeType": "Start"}`, "1 validation error detected: Value at 'TimeRangeType' failed to satisfy constraint: Member must satisfy enum value set: [TraceId, Event, Service], got \"Start\"")
 	f(`{"StartTime": 1714557600, "EndTime": 1714557700, "Sampling": true}`,
 		"Sampling is true but SamplingStrategy is missing: give its Name (PartialScan or FixedRate) and Value")
 	f(`{"StartTime": 1714557600, "EndTime": 1714557700, "SamplingStrategy": {"Name": "Random", "Value": 0.5}}`,
-		`SamplingStrategy.Name "Random" is not one of PartialScan, FixedRate`)
+		"1 validation error detected: Value at 'SamplingStrategy.Name' failed to satisfy constraint: Member must satisfy enum value set: [PartialScan, FixedRate], got \"Random\"")
 	f(`{"StartTime": 1714557600, "EndTime": 1714557700, "SamplingStrategy": {"Name": "FixedRate"}}`, "SamplingStrategy.Value is required")
 	f(`{"StartTime": 1714557600, "EndTime": 1714557700, "Sampling": true, "SamplingStrategy": {"Name": "PartialScan", "Value": 0}}`,
 		"SamplingStrategy PartialScan needs a Value in (0, 1], not 0")

@@ -66,7 +66,7 @@ func (c *Compiler) walk(e int32, segRoot bool) {
 	if !segRoot && ev.id != 0 && ev.hasStart && ev.name.ok() && c.inferKind(ev) != kindNone {
 		c.inferred = append(c.inferred, e)
 	}
-	dirty := false
+	dirty := ev.strip
 	for el := ev.elems; el < ev.elems+ev.nElems; el++ {
 		sub := c.elems[el].ent
 		if sub < 0 {
@@ -103,7 +103,7 @@ func (c *Compiler) renderEntity(e int32, nested bool) {
 	last := int32(-1)
 	for m := range ev.nMembers {
 		mv := c.members[ev.members+m]
-		if nested && mv.flags&mNested != 0 || hasKids && mv.flags&mBadSubs != 0 {
+		if nested && mv.flags&mNested != 0 || hasKids && mv.flags&mBadSubs != 0 || mv.flags&mInternal != 0 {
 			continue
 		}
 		switch {

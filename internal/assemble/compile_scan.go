@@ -42,6 +42,9 @@ type entView struct {
 	nElems   int32
 	subEnts  span // entities inside subs (a range of Compiler.ents)
 	ghost    bool // inside a subsegments array that a repeated key overrides
+	// strip is set when a member is SDK-internal (mInternal): the entity
+	// is then always re-rendered, without it.
+	strip bool
 
 	start, end       float64
 	startRaw, endRaw span // number text, copied verbatim into inferred segments
@@ -66,6 +69,11 @@ const (
 	mNested  uint8 = 1 << iota // type, trace_id, parent_id: dropped when the document is nested
 	mSubs                      // the subsegments array
 	mBadSubs                   // a subsegments member that is not an array
+	// mInternal marks members outside X-Ray's documented segment schema
+	// that SDKs send and X-Ray does not return: the Go SDK's "Dummy", the
+	// trace_id/type/parent_id an embedded subsegment repeats, and
+	// in_progress where it is false or end_time says the work finished.
+	mInternal
 )
 
 // elemView is one element of a subsegments array; ent is -1 for elements
@@ -157,8 +165,21 @@ func (sc *docScanner) entity(i int, parent int32, depth int, d *docView) (int, e
 	if err != nil {
 		return 0, err
 	}
+	// in_progress is internal once the entity has an end_time, or when it
+	// says false.
+	for k := base; k < len(c.mstack); k++ {
+		mv := &c.mstack[k]
+		if string(mv.key.of(sc.b)) == `"in_progress"` && (hasEnd || !inProgress) {
+			mv.flags |= mInternal
+		}
+	}
 	// Appending children may have moved c.ents: index, never hold a pointer.
 	e := &c.ents[ei]
+	for _, mv := range c.mstack[base:] {
+		if mv.flags&mInternal != 0 {
+			e.strip = true
+		}
+	}
 	e.obj = mkSpan(i, end)
 	e.members, e.nMembers = int32(len(c.members)), int32(len(c.mstack)-base)
 	c.members = append(c.members, c.mstack[base:]...)
@@ -174,8 +195,13 @@ func (sc *docScanner) member(key []byte, v int, ei int32, depth int, root bool, 
 	switch string(key) {
 	case `"id"`:
 		return sc.id(v, &c.ents[ei].id)
+	case `"Dummy"`:
+		*flags |= mInternal
 	case `"parent_id"`, `"trace_id"`, `"type"`:
 		*flags |= mNested
+		if !root {
+			*flags |= mInternal
+		}
 		switch {
 		case !root:
 		case string(key) == `"parent_id"`:

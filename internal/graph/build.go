@@ -71,7 +71,10 @@ type Edge struct {
 	Stats                 Stats
 	InProgress            int64
 	ResponseTimeHistogram []HistogramEntry
-	Aliases               []Alias
+	// ReceivedEventAgeHistogram is set on link edges: how long events
+	// waited between the producer's call and the consumer's request.
+	ReceivedEventAgeHistogram []HistogramEntry
+	Aliases                   []Alias
 	// Link marks an asynchronous link (X-Ray's EdgeType "link").
 	Link bool
 }
@@ -90,7 +93,9 @@ type acc struct {
 	// requests whose duration bucket differs (durIn by duration, durOut
 	// by response time).
 	rt, durIn, durOut []float64
-	first, end        int64 // minutes with counts: [first, end)
+	// age are link edges' received-event ages by bucket.
+	age        []float64
+	first, end int64 // minutes with counts: [first, end)
 	// shared is set on a copy whose histograms are still the original's.
 	shared bool
 }
@@ -115,6 +120,11 @@ func (a *acc) add(minute int64, values []store.Counter) {
 				a.durIn = make([]float64, NumBuckets)
 			}
 			a.durIn[c.Index-IdxDurationHist] += c.Value
+		case c.Index >= IdxEventAgeHist && c.Index < IdxEventAgeHist+NumBuckets:
+			if a.age == nil {
+				a.age = make([]float64, NumBuckets)
+			}
+			a.age[c.Index-IdxEventAgeHist] += c.Value
 		case c.Index >= IdxDurationMovedFrom && c.Index < IdxDurationMovedFrom+NumBuckets:
 			if a.durOut == nil {
 				a.durOut = make([]float64, NumBuckets)
@@ -127,7 +137,7 @@ func (a *acc) add(minute int64, values []store.Counter) {
 
 func (a *acc) merge(b *acc) {
 	if a.shared {
-		a.rt, a.durIn, a.durOut, a.shared = slices.Clone(a.rt), slices.Clone(a.durIn), slices.Clone(a.durOut), false
+		a.rt, a.durIn, a.durOut, a.age, a.shared = slices.Clone(a.rt), slices.Clone(a.durIn), slices.Clone(a.durOut), slices.Clone(a.age), false
 	}
 	if a.end == 0 && a.first == 0 {
 		a.first, a.end = b.first, b.end
@@ -140,6 +150,7 @@ func (a *acc) merge(b *acc) {
 	mergeDense(&a.rt, b.rt)
 	mergeDense(&a.durIn, b.durIn)
 	mergeDense(&a.durOut, b.durOut)
+	mergeDense(&a.age, b.age)
 }
 
 func mergeDense(dst *[]float64, src []float64) {
@@ -434,10 +445,12 @@ func (b *builder) services(times func(*acc) (float64, float64)) []Service {
 			ed.Stats = c.stats()
 			ed.InProgress = count(c.base[IdxInProgress])
 			ed.ResponseTimeHistogram = histogram(c.rt)
+			ed.ReceivedEventAgeHistogram = histogram(c.age)
 		case e.exact != nil:
 			x := e.exact
 			ed.Start, ed.End, ed.Stats, ed.InProgress = x.start, x.end, x.stats, x.inProgress
 			ed.ResponseTimeHistogram = x.rt.entries()
+			ed.ReceivedEventAgeHistogram = x.age.entries()
 		}
 		for _, a := range withoutName(e.aliases, e.id.to.Name) {
 			ed.Aliases = append(ed.Aliases, Alias{Name: a, Names: []string{a}, Type: e.id.to.Type})

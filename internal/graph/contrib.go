@@ -140,7 +140,7 @@ type observation struct {
 	v float64
 }
 
-const obsIdxBits = 18 // counter indexes are below IdxDurationMovedFrom+NumBuckets < 2^18
+const obsIdxBits = 18 // counter indexes are below IdxEventAgeHist+NumBuckets < 2^18
 
 func (c *contributor) add(m int64, idx uint32, v float64) {
 	if v != 0 {
@@ -276,6 +276,15 @@ func (cr *Contributor) collect(out []Contribution, s *summary.Summary) []Contrib
 		}
 		for j := range e.Calls {
 			c.call(&e.Calls[j], false, 0, false)
+		}
+		if e.Link {
+			for j := range e.Calls {
+				if age, ok := EventAge(s, e, &e.Calls[j]); ok {
+					if m, ok := minuteOf(e.Calls[j].End); ok {
+						c.add(m, IdxEventAgeHist+Bucket(micros(age)), 1)
+					}
+				}
+			}
 		}
 		c.flush(int32(k), ranks[k])
 	}

@@ -29,6 +29,11 @@ const (
 	// so this stores nothing for them.
 	IdxDurationHist      uint32 = 2 << 16
 	IdxDurationMovedFrom uint32 = 3 << 16
+	// IdxEventAgeHist + b counts, on link edges, the events received in
+	// age bucket b: from the producer's call ending to the consumer's
+	// request starting (X-Ray's ReceivedEventAgeHistogram). Placed after
+	// IdxDurationMovedFrom's buckets, below 3<<16 + 4096.
+	IdxEventAgeHist uint32 = IdxDurationMovedFrom + 2048
 )
 
 // Histogram buckets are log-linear over whole microseconds: exact below

@@ -164,7 +164,7 @@ type deltaID struct {
 	key    string
 }
 
-const denseIndexes = IdxDurationMovedFrom + NumBuckets
+const denseIndexes = IdxEventAgeHist + NumBuckets
 
 func (m *merger) merge(ds []store.GraphDelta) []store.GraphDelta {
 	if m.slots == nil {

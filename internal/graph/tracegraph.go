@@ -15,6 +15,7 @@ type exact struct {
 	stats      Stats
 	inProgress int64
 	rt, dur    valueCounts
+	age        valueCounts // link edges: received-event ages
 }
 
 // valueCounts counts values by whole microseconds.
@@ -118,6 +119,9 @@ func TraceGraph(sums []*summary.Summary) []Service {
 			}
 			for j := range e.Calls {
 				be.exact.call(&e.Calls[j], 0, false)
+				if age, ok := EventAge(s, e, &e.Calls[j]); ok && e.Link {
+					be.exact.age.add(micros(age))
+				}
 			}
 		}
 	}

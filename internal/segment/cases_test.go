@@ -254,11 +254,6 @@ func rejectCases(f func(doc, code, msg string)) {
 	f(obj(base), CodeMissingRequiredField, "end_time is required unless in_progress is true")
 	f(obj(base, `"in_progress":false`), CodeMissingRequiredField, "end_time is required unless in_progress is true")
 	f(obj(strings.Replace(independent, `,"parent_id":"defdfd9912dc5a56"`, "", 1)), CodeMissingRequiredField, "parent_id is required for an independent subsegment")
-	f(obj(complete, subs(sub(s1), sub(s2), obj(`"name":"x","id":"a000000000000003","end_time":2`))), CodeMissingRequiredField, "subsegments[2].start_time is required")
-	f(obj(complete, subs(sub(s1, subs(sub(s2), sub(s3), sub(s4), obj(`"name":"x","start_time":1,"end_time":2`))))), CodeMissingRequiredField, "subsegments[0].subsegments[3].id is required")
-	f(obj(complete, subs(sub(s1, subs(obj(`"name":"x","id":"a000000000000002","start_time":1`))))), CodeMissingRequiredField, "subsegments[0].subsegments[0].end_time is required unless in_progress is true")
-	f(obj(complete, links(1)[:len(`"links":[{`)]+`"trace_id":"`+testTraceID+`"}]`), CodeMissingRequiredField, "links[0].id is required")
-	f(obj(complete, `"links":[{"id":"b00000000000000a"}]`), CodeMissingRequiredField, "links[0].trace_id is required")
 
 	// Bad IDs.
 	f(obj(strings.Replace(complete, testTraceID, "1-581cf771-a006649127e371903a2de97", 1)), CodeInvalidTraceID,
@@ -267,90 +262,28 @@ func rejectCases(f func(doc, code, msg string)) {
 		`trace_id: "1-581CF771-a006649127e371903a2de979" must be lowercase hexadecimal`)
 	f(obj(strings.Replace(complete, testTraceID, "1-00000000-000000000000000000000000", 1)), CodeInvalidTraceID,
 		`trace_id: "1-00000000-000000000000000000000000" must not be all zeros`)
-	f(obj(complete, subs(sub(s1, `"trace_id":"2-581cf771-a006649127e371903a2de979"`))), CodeInvalidTraceID,
-		`subsegments[0].trace_id: "2-581cf771-a006649127e371903a2de979" must look like 1-<8 hex digits>-<24 hex digits>`)
-	f(obj(complete, `"links":[{"trace_id":"1-x","id":"b00000000000000a"}]`), CodeInvalidTraceID,
-		`links[0].trace_id: "1-x" must be 35 characters: 1-<8 hex digits>-<24 hex digits>`)
 	f(obj(strings.Replace(complete, testRootID, "70DE5B6F19FF9A0A", 1)), CodeInvalidID, `id: "70DE5B6F19FF9A0A" must be 16 lowercase hexadecimal digits`)
 	f(obj(strings.Replace(complete, testRootID, "0000000000000000", 1)), CodeInvalidID, `id: "0000000000000000" must not be all zeros`)
 	f(obj(complete, `"parent_id":"abc"`), CodeInvalidID, `parent_id: "abc" must be 16 lowercase hexadecimal digits`)
-	f(obj(complete, subs(sub(s1, `"parent_id":"zzzzzzzzzzzzzzzz"`))), CodeInvalidID, `subsegments[0].parent_id: "zzzzzzzzzzzzzzzz" must be 16 lowercase hexadecimal digits`)
-	f(obj(complete, subs(sub(s1), sub(s2, `"precursor_ids":["a000000000000001","a00000000000001"]`))), CodeInvalidID,
-		`subsegments[1].precursor_ids[1]: "a00000000000001" must be 16 lowercase hexadecimal digits`)
-	f(obj(complete, `"links":[{"trace_id":"`+testTraceID+`","id":"0000000000000000"}]`), CodeInvalidID, `links[0].id: "0000000000000000" must not be all zeros`)
-	f(obj(complete, subs(sub(s1), sub("53995c3f42cd8ad8"+strings.Repeat("f", 100)))), CodeInvalidID,
-		`subsegments[1].id: "53995c3f42cd8ad8ffffffffffffffffffffffffffffffffffffffffffffffff..." must be 16 lowercase hexadecimal digits`)
 
 	// Wrong JSON types.
 	f(obj(`"name":7`, complete[len(`"name":"example.com",`):]), CodeInvalidSegment, "name: expected a string, found a number")
 	f(obj(strings.Replace(complete, `"id":"70de5b6f19ff9a0a"`, `"id":12`, 1)), CodeInvalidSegment, "id: expected a string, found a number")
 	f(obj(strings.Replace(complete, `"trace_id":"`+testTraceID+`"`, `"trace_id":{}`, 1)), CodeInvalidSegment, "trace_id: expected a string, found an object")
 	f(obj(strings.Replace(complete, `1.478293361271E9`, `"1478293361.271"`, 1)), CodeInvalidSegment, "start_time: expected a number, found a string")
-	f(obj(complete, `"error":"true"`), CodeInvalidSegment, "error: expected a boolean, found a string")
-	f(obj(complete, `"fault":1`), CodeInvalidSegment, "fault: expected a boolean, found a number")
 	f(obj(base, `"in_progress":"yes"`), CodeInvalidSegment, "in_progress: expected a boolean, found a string")
-	f(obj(complete, `"namespace":["aws"]`), CodeInvalidSegment, "namespace: expected a string, found an array")
 	f(obj(complete, `"type":true`), CodeInvalidSegment, "type: expected a string, found a boolean")
-	f(obj(complete, `"http":"GET /"`), CodeInvalidSegment, "http: expected an object, found a string")
-	f(obj(complete, `"http":{"request":[]}`), CodeInvalidSegment, "http.request: expected an object, found an array")
-	f(obj(complete, `"http":{"request":{"method":1}}`), CodeInvalidSegment, "http.request.method: expected a string, found a number")
-	f(obj(complete, `"http":{"request":{"traced":"yes"}}`), CodeInvalidSegment, "http.request.traced: expected a boolean, found a string")
-	f(obj(complete, `"http":{"response":{"status":"200"}}`), CodeInvalidSegment, "http.response.status: expected an integer, found a string")
-	f(obj(complete, subs(sub(s1, `"http":{"response":{"status":200.5}}`))), CodeInvalidSegment, "subsegments[0].http.response.status: expected an integer, found 200.5")
-	f(obj(complete, `"http":{"response":{"content_length":"12kB"}}`), CodeInvalidSegment, `http.response.content_length: expected an integer or a numeric string, found "12kB"`)
-	f(obj(complete, `"http":{"response":{"content_length":true}}`), CodeInvalidSegment, "http.response.content_length: expected an integer or a numeric string, found a boolean")
-	f(obj(complete, `"aws":"us-east-1"`), CodeInvalidSegment, "aws: expected an object, found a string")
-	f(obj(complete, `"aws":{"table_name":["a"]}`), CodeInvalidSegment, "aws.table_name: expected a string, found an array")
-	f(obj(complete, `"aws":{"resource_names":["a",1]}`), CodeInvalidSegment, "aws.resource_names[1]: expected a string, found a number")
-	f(obj(complete, `"aws":{"ec2":"i-1"}`), CodeInvalidSegment, "aws.ec2: expected an object, found a string")
-	f(obj(complete, `"aws":{"ecs":{"availability_zone":1}}`), CodeInvalidSegment, "aws.ecs.availability_zone: expected a string, found a number")
-	f(obj(complete, `"aws":{"cloudwatch_logs":{"log_group":"/a"}}`), CodeInvalidSegment, "aws.cloudwatch_logs: expected an array, found an object")
-	f(obj(complete, `"aws":{"cloudwatch_logs":[{"log_group":"/a"},{"log_group":false}]}`), CodeInvalidSegment, "aws.cloudwatch_logs[1].log_group: expected a string, found a boolean")
-	f(obj(complete, `"sql":["select"]`), CodeInvalidSegment, "sql: expected an object, found an array")
-	f(obj(complete, `"sql":{"sanitized_query":5}`), CodeInvalidSegment, "sql.sanitized_query: expected a string, found a number")
-	f(obj(complete, `"annotations":["a"]`), CodeInvalidSegment, "annotations: expected an object, found an array")
-	f(obj(complete, `"metadata":"debug"`), CodeInvalidSegment, "metadata: expected an object, found a string")
 	f(obj(complete, `"subsegments":{}`), CodeInvalidSegment, "subsegments: expected an array, found an object")
-	f(obj(complete, subs(sub(s1), `"a000000000000002"`)), CodeInvalidSegment, "subsegments[1]: expected an object, found a string")
-	f(obj(complete, `"precursor_ids":"a000000000000001"`), CodeInvalidSegment, "precursor_ids: expected an array, found a string")
-	f(obj(complete, `"links":{}`), CodeInvalidSegment, "links: expected an array, found an object")
-	f(obj(complete, `"links":["1-581cf771-a006649127e371903a2de979"]`), CodeInvalidSegment, "links[0]: expected an object, found a string")
-	f(obj(complete, `"cause":7`), CodeInvalidSegment, "cause: expected a string or an object, found a number")
-	f(obj(complete, `"cause":{"exceptions":{}}`), CodeInvalidSegment, "cause.exceptions: expected an array, found an object")
-	f(obj(complete, `"cause":{"exceptions":[{"message":"a"},"b"]}`), CodeInvalidSegment, "cause.exceptions[1]: expected an object, found a string")
-	f(obj(complete, `"cause":{"exceptions":[{"message":{"text":"a"}}]}`), CodeInvalidSegment, "cause.exceptions[0].message: expected a string, found an object")
-	f(obj(complete, `"cause":{"exceptions":[{"truncated":1.5}]}`), CodeInvalidSegment, "cause.exceptions[0].truncated: expected an integer, found 1.5")
-	f(obj(complete, `"cause":{"exceptions":[{"stack":[{"line":1},{"path":"a","line":"12"}]}]}`), CodeInvalidSegment, "cause.exceptions[0].stack[1].line: expected an integer, found a string")
 
 	// Bad values.
-	f(obj(complete, subs(sub(s1, `"end_time":1.4782933612E9`))), CodeInvalidSegment, "subsegments[0].end_time: 1478293361.2 is before start_time 1478293361.3")
 	f(obj(`"name":"a","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":-1,"end_time":2`), CodeInvalidSegment, "start_time: must not be negative, found -1")
 	f(obj(`"name":"a","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1,"end_time":1e400`), CodeInvalidSegment, "end_time: 1e400 is out of range")
 	f(obj(`"name":""`, complete[len(`"name":"example.com",`):]), CodeInvalidSegment, "name: must not be empty")
 	f(obj(`"name":"`+strings.Repeat("名", 201)+`"`, complete[len(`"name":"example.com",`):]), CodeInvalidSegment, "name: is 201 characters; the limit is 200")
 	f(obj(complete, `"type":"segment"`), CodeInvalidSegment, `type: must be "subsegment", found "segment"`)
-	f(obj(complete, subs(sub(s1, `"type":"Subsegment"`))), CodeInvalidSegment, `subsegments[0].type: must be "subsegment", found "Subsegment"`)
-	f(obj(complete, links(21)), CodeInvalidSegment, "links: has 21 links; the limit is 20")
 
 	// Duplicate entity IDs, in one document or across an array's elements.
-	f(obj(complete, subs(sub(testRootID))), CodeInvalidSegment, "subsegments[0].id: 70de5b6f19ff9a0a appears more than once in the document")
-	f(obj(complete, subs(sub(s1, subs(sub(s2))), sub(s3, subs(sub(s4), sub(s2))))), CodeInvalidSegment, "subsegments[1].subsegments[1].id: a000000000000002 appears more than once in the document")
 	f(`[`+obj(independent)+`,`+obj(independent)+`]`, CodeInvalidSegment, "[1].id: 53995c3f42cd8ad8 appears more than once in the document")
-	var many []string
-	for i := range 40 {
-		many = append(many, sub("c0000000000000"+hex2(i)))
-	}
-	many = append(many, sub("c000000000000011"))
-	f(obj(complete, subs(many...)), CodeInvalidSegment, "subsegments[40].id: c000000000000011 appears more than once in the document")
-
-	// Annotations.
-	f(obj(complete, `"annotations":{"user_id":{"id":1}}`), CodeInvalidAnnotation, "annotations.user_id: value must be a string, number or boolean, found an object")
-	f(obj(complete, `"annotations":{"tags":["a"]}`), CodeInvalidAnnotation, "annotations.tags: value must be a string, number or boolean, found an array")
-	f(obj(complete, subs(sub(s1, `"annotations":{"ok":1,"user id":null}`))), CodeInvalidAnnotation, `subsegments[0].annotations["user id"]: value must be a string, number or boolean, found null`)
-	f(obj(complete, `"annotations":{"big":1e999}`), CodeInvalidAnnotation, "annotations.big: 1e999 is out of range")
-	f(obj(complete, `"annotations":{"":"x"}`), CodeInvalidAnnotation, "annotations: keys must not be empty")
-	f(obj(complete, `"annotations":{"`+strings.Repeat("k", 251)+`":1}`), CodeInvalidAnnotation,
-		"annotations."+strings.Repeat("k", 64)+"...: key is 251 characters; the limit is 250")
 
 	// Nesting deeper than the parser allows.
 	// The root is level 1, so the deep value's 299th object opens level 300
@@ -358,6 +291,78 @@ func rejectCases(f func(doc, code, msg string)) {
 	deep := strings.Repeat(`{"a":`, 300) + "1" + strings.Repeat("}", 300)
 	doc = obj(complete, `"metadata":`+deep)
 	f(doc, CodeInvalidSegment, fmt.Sprintf("JSON at offset %d nests too deeply; the limit is 300 levels", at(doc, deep, 298*len(`{"a":`))))
+}
+
+// repairCases lists documents kept after a repair: a malformed optional
+// field normalized or dropped. path and action are the one repair's, value
+// what the field holds afterwards ("" when dropped).
+func repairCases(f func(doc, path, action string)) {
+	f(obj(complete, links(1)[:len(`"links":[{`)]+`"trace_id":"`+testTraceID+`"}]`), "links", Dropped)
+	f(obj(complete, `"links":[{"id":"b00000000000000a"}]`), "links", Dropped)
+	f(obj(complete, `"links":[{"trace_id":"1-x","id":"b00000000000000a"}]`), "links", Dropped)
+	f(obj(complete, subs(sub(s1), sub(s2, `"precursor_ids":["a000000000000001","a00000000000001"]`))), "subsegments[1].precursor_ids", Dropped)
+	f(obj(complete, `"links":[{"trace_id":"`+testTraceID+`","id":"0000000000000000"}]`), "links", Dropped)
+	f(obj(complete, `"error":"true"`), "error", Normalized)
+	f(obj(complete, `"fault":1`), "fault", Dropped)
+	f(obj(complete, `"namespace":["aws"]`), "namespace", Dropped)
+	f(obj(complete, `"http":"GET /"`), "http", Dropped)
+	f(obj(complete, `"http":{"request":[]}`), "http.request", Dropped)
+	f(obj(complete, `"http":{"request":{"method":1}}`), "http.request.method", Dropped)
+	f(obj(complete, `"http":{"request":{"traced":"yes"}}`), "http.request.traced", Dropped)
+	f(obj(complete, `"http":{"request":{"traced":"TRUE"}}`), "http.request.traced", Normalized)
+	f(obj(complete, `"http":{"response":{"status":"200"}}`), "http.response.status", Normalized)
+	f(obj(complete, `"http":{"request":{"method":"GET"},"response":{"status":""}}`), "http.response.status", Dropped)
+	f(obj(complete, subs(sub(s1, `"http":{"response":{"status":200.5}}`))), "subsegments[0].http.response.status", Dropped)
+	f(obj(complete, `"http":{"response":{"content_length":"12kB"}}`), "http.response.content_length", Dropped)
+	f(obj(complete, `"http":{"response":{"content_length":true}}`), "http.response.content_length", Dropped)
+	f(obj(complete, `"aws":"us-east-1"`), "aws", Dropped)
+	f(obj(complete, `"aws":{"table_name":["a"]}`), "aws", Dropped)
+	f(obj(complete, `"aws":{"resource_names":["a",1]}`), "aws", Dropped)
+	f(obj(complete, `"aws":{"ec2":"i-1"}`), "aws", Dropped)
+	f(obj(complete, `"aws":{"ecs":{"availability_zone":1}}`), "aws", Dropped)
+	f(obj(complete, `"aws":{"cloudwatch_logs":{"log_group":"/a"}}`), "aws", Dropped)
+	f(obj(complete, `"aws":{"cloudwatch_logs":[{"log_group":"/a"},{"log_group":false}]}`), "aws", Dropped)
+	f(obj(complete, `"sql":["select"]`), "sql", Dropped)
+	f(obj(complete, `"sql":{"sanitized_query":5}`), "sql", Dropped)
+	f(obj(complete, `"annotations":["a"]`), "annotations", Dropped)
+	f(obj(complete, `"annotations":{"ok":1,"bad":{"x":1}}`), "annotations.bad", Dropped)
+	f(obj(complete, `"metadata":"debug"`), "metadata", Dropped)
+	f(obj(complete, `"precursor_ids":"a000000000000001"`), "precursor_ids", Dropped)
+	f(obj(complete, `"links":{}`), "links", Dropped)
+	f(obj(complete, `"links":["1-581cf771-a006649127e371903a2de979"]`), "links", Dropped)
+	f(obj(complete, `"cause":7`), "cause", Dropped)
+	f(obj(complete, `"cause":{"exceptions":{}}`), "cause", Dropped)
+	f(obj(complete, `"cause":{"exceptions":[{"message":"a"},"b"]}`), "cause", Dropped)
+	f(obj(complete, `"cause":{"exceptions":[{"message":{"text":"a"}}]}`), "cause", Dropped)
+	f(obj(complete, `"cause":{"exceptions":[{"truncated":1.5}]}`), "cause", Dropped)
+	f(obj(complete, `"cause":{"exceptions":[{"stack":[{"line":1},{"path":"a","line":"12"}]}]}`), "cause", Dropped)
+	f(obj(complete, links(21)), "links", Dropped)
 	ok := strings.Repeat(`{"a":`, 298) + "1" + strings.Repeat("}", 298)
-	f(obj(complete, `"metadata":`+ok, `"user":7`), CodeInvalidSegment, "user: expected a string, found a number")
+	f(obj(complete, `"metadata":`+ok, `"user":7`), "user", Dropped)
+	// Annotations: the one that cannot be indexed goes, the others stay.
+	f(obj(complete, `"annotations":{"user_id":{"id":1}}`), "annotations.user_id", Dropped)
+	f(obj(complete, `"annotations":{"tags":["a"]}`), "annotations.tags", Dropped)
+	f(obj(complete, subs(sub(s1, `"annotations":{"ok":1,"user id":null}`))), `subsegments[0].annotations["user id"]`, Dropped)
+	f(obj(complete, `"annotations":{"big":1e999}`), "annotations.big", Dropped)
+	f(obj(complete, `"annotations":{"":"x"}`), `annotations[""]`, Dropped)
+	f(obj(complete, `"annotations":{"`+strings.Repeat("k", 251)+`":1}`), "annotations."+strings.Repeat("k", 64)+"...", Dropped)
+	// A subsegment that cannot be kept goes with its own subsegments; the
+	// entity that holds it stays.
+	f(obj(complete, subs(sub(s1), sub(s2), obj(`"name":"x","id":"a000000000000003","end_time":2`))), "subsegments[2]", Dropped)
+	f(obj(complete, subs(sub(s1, subs(sub(s2), sub(s3), sub(s4), obj(`"name":"x","start_time":1,"end_time":2`))))), "subsegments[0].subsegments[3]", Dropped)
+	f(obj(complete, subs(sub(s1, subs(obj(`"name":"x","id":"a000000000000002","start_time":1`))))), "subsegments[0].subsegments[0]", Dropped)
+	f(obj(complete, subs(sub(s1, `"trace_id":"2-581cf771-a006649127e371903a2de979"`))), "subsegments[0]", Dropped)
+	f(obj(complete, subs(sub(s1, `"parent_id":"zzzzzzzzzzzzzzzz"`))), "subsegments[0]", Dropped)
+	f(obj(complete, subs(sub(s1), sub("53995c3f42cd8ad8"+strings.Repeat("f", 100)))), "subsegments[1]", Dropped)
+	f(obj(complete, subs(sub(s1), `"a000000000000002"`)), "subsegments[1]", Dropped)
+	f(obj(complete, subs(sub(s1, `"end_time":1.4782933612E9`))), "subsegments[0]", Dropped)
+	f(obj(complete, subs(sub(s1, `"type":"Subsegment"`))), "subsegments[0]", Dropped)
+	f(obj(complete, subs(sub(testRootID))), "subsegments[0]", Dropped)
+	f(obj(complete, subs(sub(s1, subs(sub(s2))), sub(s3, subs(sub(s4), sub(s2))))), "subsegments[1].subsegments[1]", Dropped)
+	var many []string
+	for i := range 40 {
+		many = append(many, sub("c0000000000000"+hex2(i)))
+	}
+	many = append(many, sub("c000000000000011"))
+	f(obj(complete, subs(many...)), "subsegments[40]", Dropped)
 }

@@ -27,6 +27,11 @@ type Decoder struct {
 	num  []byte // raw text of the number being parsed
 	strs internTable
 
+	// repairs are the repairs made to the document being decoded, and
+	// arena holds the values they put in it (repair.go).
+	repairs []Repair
+	arena   fastjson.Arena
+
 	// The document element being decoded, for error paths and the error's ID.
 	elem int // index in an array document, or -1 for an object document
 	root *fastjson.Object
@@ -149,13 +154,22 @@ func (d *Decoder) decodeDocument(o *fastjson.Object, raw []byte) (Segment, *Erro
 	// (and clearing it after), which costs write barriers while the GC runs.
 	d.ents = make([]Entity, 0, countEntities(o))
 	d.pos = d.pos[:0]
+	d.repairs = d.repairs[:0]
+	d.arena.Reset()
 	var hdr docHeader
 	if e := d.decodeEntity(o, -1, 0, &hdr); e != nil {
 		return Segment{}, e
 	}
 	ents := d.ents
 	d.ents = nil
+	var repairs []Repair
+	if len(d.repairs) > 0 {
+		// The document is stored as repaired, with a note of the repairs.
+		raw = d.noteRepairs(o)
+		repairs = append(repairs, d.repairs...)
+	}
 	return Segment{
+		Repairs:     repairs,
 		Raw:         raw,
 		TraceID:     hdr.traceID,
 		ParentID:    hdr.parentID,

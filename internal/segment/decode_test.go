@@ -2,6 +2,7 @@ package segment
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -334,13 +335,12 @@ func TestDecodeErrorID(t *testing.T) {
 			t.Errorf("%.200s: ID %q, want %q (%v)", doc, e.ID, wantID, e)
 		}
 	}
-	f(obj(complete, `"error":1`), testRootID)
-	f(obj(`"error":1`, complete), testRootID) // id comes after the bad field
-	f(obj(complete, subs(sub(s1, `"fault":"x"`))), testRootID)
+	f(obj(complete, `"in_progress":1`), testRootID)
+	f(obj(`"in_progress":1`, complete), testRootID) // id comes after the bad field
 	f(obj(strings.Replace(complete, testRootID, "70DE5B6F19FF9A0A", 1)), "70DE5B6F19FF9A0A")
 	f(obj(`"name":"a","id":7,"start_time":1,"end_time":2`), "")
 	f(obj(`"name":"a","id":"`+strings.Repeat("a", 65)+`","start_time":1,"end_time":2`), "")
-	f(`[`+obj(independent)+`,`+strings.Replace(obj(independent), "53995c3f42cd8ad8", "63995c3f42cd8ad8", 1)[:len(obj(independent))-1]+`,"error":1}]`, "63995c3f42cd8ad8")
+	f(`[`+obj(independent)+`,`+strings.Replace(obj(independent), "53995c3f42cd8ad8", "63995c3f42cd8ad8", 1)[:len(obj(independent))-1]+`,"in_progress":1}]`, "63995c3f42cd8ad8")
 	f(`{"id":"70de5b6f19ff9a0a",`, "")
 	f(`["x"]`, "")
 }
@@ -438,4 +438,115 @@ func ExampleDecoder_Decode() {
 	// Output:
 	// 1-581cf771-a006649127e371903a2de979 70de5b6f19ff9a0a example.com true
 	// MissingRequiredField: trace_id is required
+}
+
+// TestDecodeRepairs: a malformed optional field is normalized or dropped,
+// the rest kept; the stored document is the repaired one with a note, and
+// it decodes again as it is, with nothing left to repair.
+func TestDecodeRepairs(t *testing.T) {
+	d := NewDecoder(0)
+	repairCases(func(doc, path, action string) {
+		t.Helper()
+		segs, err := d.Decode(nil, []byte(doc))
+		if err != nil {
+			t.Errorf("%.200s: rejected: %v", doc, err)
+			return
+		}
+		s := segs[0]
+		if len(s.Repairs) != 1 || s.Repairs[0].Path != path || s.Repairs[0].Action != action || s.Repairs[0].Reason == "" {
+			t.Errorf("%.200s: repairs %+v; want %s %s", doc, s.Repairs, action, path)
+			return
+		}
+		var raw map[string]any
+		if err := unmarshalNumbers(s.Raw, &raw); err != nil {
+			t.Fatalf("repaired document is not JSON: %v: %s", err, s.Raw)
+		}
+		note, _ := raw["metadata"].(map[string]any)[MetadataNamespace].(map[string]any)["ingest_repairs"].([]any)
+		if len(note) != 1 || note[0].(map[string]any)["path"] != path || note[0].(map[string]any)["action"] != action {
+			t.Errorf("%.200s: note %v", doc, raw["metadata"])
+		}
+		// Every field of the original but the repaired one is kept.
+		var orig map[string]any
+		if err := unmarshalNumbers([]byte(doc), &orig); err != nil {
+			t.Fatal(err)
+		}
+		top := strings.TrimPrefix(path, "subsegments[0].")
+		if i := strings.IndexAny(top, ".["); i > 0 {
+			top = top[:i]
+		}
+		for k, v := range orig {
+			if k == "metadata" || k == top && !strings.HasPrefix(path, "subsegments") {
+				continue
+			}
+			if !reflect.DeepEqual(raw[k], v) && !strings.HasPrefix(path, "subsegments") {
+				t.Errorf("%.200s: %s changed to %v", doc, k, raw[k])
+			}
+		}
+		again, err := NewDecoder(0).Decode(nil, s.Raw)
+		if err != nil || len(again[0].Repairs) != 0 {
+			t.Errorf("%.200s: the repaired document decodes to %v, %+v", doc, err, again)
+			return
+		}
+		again[0].Raw, s.Raw, s.Repairs = nil, nil, nil
+		if !reflect.DeepEqual(again[0], s) {
+			t.Errorf("%.200s: the repaired document's digest differs:\n%+v\n%+v", doc, again[0], s)
+		}
+	})
+}
+
+// TestNodeFailedCallKeepsEverythingElse: the X-Ray SDK for Node records an
+// HTTP call that failed with a network error with an empty status
+// (aws-xray-sdk-node, lib/segments/attributes/remote_request_data.js: the
+// status of a response that never came). The subsegment and every valid
+// field of it are kept; only the status goes.
+func TestNodeFailedCallKeepsEverythingElse(t *testing.T) {
+	doc := `{"id":"a0b1c2d3e4f50617","name":"api","start_time":1700000000.1,"end_time":1700000000.9,"trace_id":"1-6553f100-0123456789abcdef01234567","service":{"version":"1.0.0"},"aws":{"xray":{"sdk":"X-Ray for Node.js","sdk_version":"3.5.1","package":"aws-xray-sdk"}},"http":{"request":{"method":"GET","url":"http://api/x"},"response":{"status":502}},"fault":true,"subsegments":[{"id":"b0b1c2d3e4f50617","name":"backend.internal","start_time":1700000000.2,"end_time":1700000000.8,"namespace":"remote","http":{"request":{"url":"http://backend.internal/items","method":"GET"},"response":{"status":""}},"fault":true,"cause":{"working_directory":"/app","exceptions":[{"message":"connect ECONNREFUSED 10.0.0.1:80","type":"Error","stack":[{"path":"net.js","line":1146,"label":"TCPConnectWrap.afterConnect"}]}]}}]}`
+	segs, err := NewDecoder(0).Decode(nil, []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := segs[0]
+	if len(s.Entities) != 2 || len(s.Repairs) != 1 || s.Repairs[0].Path != "subsegments[0].http.response.status" || s.Repairs[0].Field != "http.response.status" {
+		t.Fatalf("entities %d, repairs %+v", len(s.Entities), s.Repairs)
+	}
+	sub := s.Entities[1]
+	if sub.HTTP.Method != "GET" || sub.HTTP.URL != "http://backend.internal/items" || sub.HTTP.Status != 0 || !sub.Fault ||
+		sub.Namespace != "remote" || len(sub.Cause.Exceptions) != 1 || sub.Cause.Exceptions[0].Message != "connect ECONNREFUSED 10.0.0.1:80" {
+		t.Errorf("subsegment digest %+v", sub)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(s.Raw, &raw); err != nil {
+		t.Fatal(err)
+	}
+	rs := raw["subsegments"].([]any)[0].(map[string]any)
+	if _, ok := rs["http"].(map[string]any)["response"].(map[string]any)["status"]; ok {
+		t.Error("the empty status is still there")
+	}
+	if rs["cause"] == nil || rs["http"].(map[string]any)["request"] == nil || raw["service"] == nil || raw["aws"] == nil {
+		t.Errorf("valid fields were lost: %s", s.Raw)
+	}
+}
+
+func unmarshalNumbers(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	return d.Decode(v)
+}
+
+// TestDroppedSubsegmentKeepsIDs: dropping a subsegment forgets only the
+// IDs it added, so a later duplicate of a kept ID is still caught.
+func TestDroppedSubsegmentKeepsIDs(t *testing.T) {
+	doc := obj(complete, subs(sub(testRootID), sub(s1, subs(sub(s2))), sub(s2), sub(s3)))
+	segs, err := NewDecoder(0).Decode(nil, []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := segs[0]
+	var paths []string
+	for _, r := range s.Repairs {
+		paths = append(paths, r.Path)
+	}
+	if len(s.Entities) != 4 || strings.Join(paths, " ") != "subsegments[0] subsegments[2]" {
+		t.Fatalf("%d entities, repairs %v; want root, s1, its child, s3 and the duplicates of root and s2 dropped", len(s.Entities), paths)
+	}
 }

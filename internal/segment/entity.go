@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
@@ -34,25 +35,59 @@ func (d *Decoder) decodeEntity(o *fastjson.Object, parent, pos int32, hdr *docHe
 
 	var st entityState
 	var e *Error
+	var drop []string
 	o.Visit(func(k []byte, v *fastjson.Value) {
 		// Visit has no early exit; the first error wins.
-		if e == nil && v.Type() != fastjson.TypeNull {
-			e = d.entityField(idx, k, v, &st, hdr)
+		if e != nil || v.Type() == fastjson.TypeNull {
+			return
+		}
+		fe := d.entityField(idx, k, v, &st, hdr)
+		if fe == nil {
+			return
+		}
+		if structural(k) {
+			e = fe
+			return
+		}
+		// An optional field: keep the entity without it (repair.go).
+		if d.repairField(idx, o, k, v, &st, hdr, fe) {
+			drop = append(drop, string(k))
 		}
 	})
 	if e != nil {
 		return e
 	}
+	for _, k := range drop {
+		delAll(o, k)
+	}
 	if e := d.checkEntity(idx, &st, hdr); e != nil {
 		return e
 	}
+	var bad []int
 	for i, sv := range st.subsegments {
 		so, err := sv.Object()
 		if err != nil {
-			return d.typeErr(idx, indexed("subsegments", i), "an object", sv)
+			e := d.typeErr(idx, indexed("subsegments", i), "an object", sv)
+			d.noteRepair(idx, indexed("subsegments", i), Dropped, reasonOf(e))
+			bad = append(bad, i)
+			continue
 		}
+		// A subsegment that cannot be kept is dropped with its own
+		// subsegments; the entity holding it stays (repair.go).
+		nEnts, nRepairs, nIDs := len(d.ents), len(d.repairs), len(d.ids.list)
 		if e := d.decodeEntity(so, idx, int32(i), nil); e != nil {
-			return e
+			d.ids.truncate(nIDs)
+			d.ents, d.pos, d.repairs = d.ents[:nEnts], d.pos[:nEnts], d.repairs[:nRepairs]
+			d.noteRepair(idx, indexed("subsegments", i), Dropped, e.Message)
+			bad = append(bad, i)
+		}
+	}
+	if len(bad) > 0 {
+		// Deleted after the loop: st.subsegments shares the array's storage.
+		if sv := o.Get("subsegments"); sv != nil {
+			for k := len(bad) - 1; k >= 0; k-- {
+				sv.Del(strconv.Itoa(bad[k]))
+			}
 		}
 	}
 	return nil

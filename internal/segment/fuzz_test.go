@@ -23,6 +23,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	acceptCases(func(doc string, _ func([]Segment) any, _ any) { f.Add([]byte(doc)) })
 	rejectCases(func(doc, _, _ string) { f.Add([]byte(doc)) })
+	repairCases(func(doc, _, _ string) { f.Add([]byte(doc)) })
 
 	// Calls are sequential within a fuzz worker, so one long-lived decoder
 	// can check that a reused decoder answers like a fresh one.
@@ -70,8 +71,16 @@ func checkDecoded(t *testing.T, doc []byte, segs []Segment, err error) {
 			t.Fatalf("segment %d: %d entities, id %s, trace %s, independent %v, parent %s",
 				i, len(s.Entities), s.ID(), s.TraceID, s.Independent, s.ParentID)
 		}
-		if len(s.Raw) == 0 || s.Raw[0] != '{' || !json.Valid(s.Raw) || !bytes.Contains(doc, s.Raw) {
+		if len(s.Raw) == 0 || s.Raw[0] != '{' || !json.Valid(s.Raw) || len(s.Repairs) == 0 && !bytes.Contains(doc, s.Raw) {
 			t.Fatalf("segment %d: Raw %q is not an object of the document", i, s.Raw)
+		}
+		if len(s.Repairs) > 0 {
+			// A repaired document is kept as repaired: it decodes as it
+			// is, with nothing left to repair.
+			again, err := NewDecoder(0).Decode(nil, s.Raw)
+			if err != nil || len(again) != 1 || len(again[0].Repairs) != 0 || len(again[0].Entities) != len(s.Entities) {
+				t.Fatalf("segment %d: repaired %q decodes to %v %+v", i, s.Raw, err, again)
+			}
 		}
 		if len(s.Links) > MaxLinks {
 			t.Fatalf("segment %d: %d links", i, len(s.Links))

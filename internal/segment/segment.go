@@ -18,7 +18,8 @@ const MaxDocumentSize = 64 * 1024
 // Segment is one accepted document: a segment or an independent subsegment,
 // with its nested subsegments flattened into Entities.
 type Segment struct {
-	// Raw is the document exactly as sent. For a JSON array of subsegments
+	// Raw is the document exactly as sent (or, for a document that needed
+	// Repairs, as repaired). For a JSON array of subsegments
 	// (allowed by PutTraceSegments) each element becomes its own Segment and
 	// Raw holds that element's bytes.
 	Raw []byte
@@ -36,6 +37,11 @@ type Segment struct {
 
 	// Links are span links (trace linking), from the root entity only.
 	Links []Link
+
+	// Repairs are the changes made to a document with malformed optional
+	// fields so that it could be kept (Raw is then the repaired document;
+	// see repair.go). Nil for most documents.
+	Repairs []Repair
 }
 
 // Root returns the document's top-level entity.

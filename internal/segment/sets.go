@@ -26,7 +26,7 @@ func (s *idSet) reset() {
 
 // add records id and reports whether it was new.
 func (s *idSet) add(id xrayid.SegmentID) bool {
-	if len(s.list) < linearLimit {
+	if len(s.m) == 0 && len(s.list) < linearLimit {
 		if slices.Contains(s.list, id) {
 			return false
 		}
@@ -47,6 +47,15 @@ func (s *idSet) add(id xrayid.SegmentID) bool {
 	s.m[id] = struct{}{}
 	s.list = append(s.list, id)
 	return true
+}
+
+// truncate forgets the IDs added after the first n (those of a dropped
+// subsegment and its own subsegments).
+func (s *idSet) truncate(n int) {
+	for _, id := range s.list[n:] {
+		delete(s.m, id)
+	}
+	s.list = s.list[:n]
 }
 
 // annotationKeys finds repeated keys within one annotations object.

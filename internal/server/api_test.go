@@ -7,11 +7,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsxray "github.com/aws/aws-sdk-go-v2/service/xray"
+	"github.com/aws/aws-sdk-go-v2/service/xray/types"
 
 	"github.com/counterspy/counterspy/internal/testenv"
 )
@@ -31,7 +33,7 @@ func TestPutTraceSegmentsReportsEachRejectedDocument(t *testing.T) {
 		`{"name":"x","id":"70de5b6f19ff9a0c","trace_id":"` + traceA + `","end_time":2}`,
 		`{"name":"x","id":"70de5b6f19ff9a0d"`,
 		`{"name":"x","id":"70de5b6f19ff9a0e","start_time":5,"end_time":2,"trace_id":"` + traceA + `"}`,
-		`{"name":"x","id":"70de5b6f19ff9a0f","start_time":1,"end_time":2,"trace_id":"` + traceA + `","annotations":{"a":{"b":1}}}`,
+		`{"name":"x","id":"70de5b6f19ff9a0f","start_time":1.4782933613E9,"end_time":1.4782933614E9,"trace_id":"` + traceA + `","annotations":{"a":{"b":1}}}`,
 		`{"name":"x","id":"70de5b6f19ff9a10","start_time":1,"end_time":2,"trace_id":"` + traceA + `","padding":"` + strings.Repeat("p", 70000) + `"}`,
 	}
 	out, err := client.PutTraceSegments(ctx, &awsxray.PutTraceSegmentsInput{TraceSegmentDocuments: docs})
@@ -45,13 +47,15 @@ func TestPutTraceSegmentsReportsEachRejectedDocument(t *testing.T) {
 			t.Errorf("rejection of %q has no message", aws.ToString(u.Id))
 		}
 	}
+	// X-Ray's codes: InvalidTraceId, else InvalidSegment (the message says
+	// more). The document with an annotation that cannot be indexed is
+	// kept without it.
 	want := []string{
 		"70de5b6f19ff9a0b InvalidTraceId",
-		"70de5b6f19ff9a0c MissingRequiredField",
-		" InvalidJson", // the id of an unparseable document is unknown
+		"70de5b6f19ff9a0c InvalidSegment",
+		" InvalidSegment", // the id of an unparseable document is unknown
 		"70de5b6f19ff9a0e InvalidSegment",
-		"70de5b6f19ff9a0f InvalidAnnotation",
-		" SegmentTooLarge", // refused before it is parsed
+		" InvalidSegment", // refused before it is parsed
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("rejections:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -62,11 +66,25 @@ func TestPutTraceSegmentsReportsEachRejectedDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tr.Traces) != 1 || len(tr.Traces[0].Segments) != 1 || aws.ToString(tr.Traces[0].Segments[0].Document) != segA {
+	if len(tr.Traces) != 1 || len(tr.Traces[0].Segments) != 2 || !slices.ContainsFunc(tr.Traces[0].Segments, func(s types.Segment) bool { return aws.ToString(s.Document) == segA }) {
 		t.Fatalf("BatchGetTraces after an acknowledged put: %+v", tr.Traces)
 	}
 	if d := aws.ToFloat64(tr.Traces[0].Duration); d != 0.178 {
 		t.Errorf("Duration %v, want 0.178", d)
+	}
+	// The repaired document: kept without the bad annotation, with a note,
+	// counted by field.
+	var repaired string
+	for _, s := range tr.Traces[0].Segments {
+		if aws.ToString(s.Id) == "70de5b6f19ff9a0f" {
+			repaired = aws.ToString(s.Document)
+		}
+	}
+	if !strings.Contains(repaired, `"ingest_repairs":[{"path":"annotations.a","action":"dropped"`) || strings.Contains(repaired, `"b":1`) {
+		t.Errorf("repaired document: %s", repaired)
+	}
+	if _, body := getJSON(t, "http://"+srv.HTTPAddr()+"/metrics"); !strings.Contains(body, `counterspy_segment_fields_repaired_total{protocol="api",field="annotations",action="dropped"} 1`+"\n") {
+		t.Errorf("/metrics does not count the repair")
 	}
 }
 
@@ -125,7 +143,7 @@ func TestAWSCLI(t *testing.T) {
 		t.Fatalf("put-trace-segments exit %d: %s", code, out)
 	}
 	var put struct{ UnprocessedTraceSegments []struct{ ErrorCode string } }
-	if err := json.Unmarshal([]byte(out), &put); err != nil || len(put.UnprocessedTraceSegments) != 1 || put.UnprocessedTraceSegments[0].ErrorCode != "MissingRequiredField" {
+	if err := json.Unmarshal([]byte(out), &put); err != nil || len(put.UnprocessedTraceSegments) != 1 || put.UnprocessedTraceSegments[0].ErrorCode != "InvalidSegment" {
 		t.Fatalf("put-trace-segments: %v %s", err, out)
 	}
 	out, code = run("batch-get-traces", "--trace-ids", traceA)

@@ -213,7 +213,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 
 	a := api.New(s.pipeline, st, api.Options{MaxDocumentSize: cfg.MaxDocumentSize, SamplingRate: cfg.SamplingRate,
-		Registry: reg, Region: region, AccountID: accountID, Retention: cfg.Retention}, s.metrics, cfg.Logger)
+		Registry: reg, Region: region, AccountID: accountID, Retention: cfg.Retention, Meta: st}, s.metrics, cfg.Logger)
 	// The browser guard is outermost: a forged cross-site request is
 	// refused before anything else looks at it.
 	handler := httpguard.Wrap(s.secure(s.routes(a), a), httpguard.Options{Addr: s.HTTPAddr(), AllowedHosts: cfg.AllowedHosts, Metrics: s.metrics, Logger: s.log})
@@ -228,6 +228,8 @@ func Start(cfg Config) (*Server, error) {
 	s.stop = cancel
 	s.bg.Add(1)
 	go s.retentionLoop(ctx)
+	s.bg.Add(1)
+	go func() { defer s.bg.Done(); a.RunInsights(ctx) }()
 	if err := s.startOTLP(); err != nil {
 		s.Close(context.Background())
 		return nil, err

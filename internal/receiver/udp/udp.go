@@ -117,6 +117,7 @@ type Receiver struct {
 
 	datagrams, received, dropped, kernelDrops *metrics.Counter
 	rejected                                  map[string]*metrics.Counter
+	ms                                        *metrics.Set
 	rejectLog                                 *rateLog
 }
 
@@ -141,6 +142,7 @@ func Listen(addr string, sink Sink, opts Options, ms *metrics.Set, log *slog.Log
 		kernelDrops: ms.GetOrCreateCounter(`counterspy_udp_kernel_drops_total`),
 		packets:     make(chan packets, 4*opts.Readers),
 		rejected:    map[string]*metrics.Counter{},
+		ms:          ms,
 		rejectLog:   newRateLog(log, 10*time.Second),
 	}
 	for _, reason := range append([]string{reasonMissingHeader, reasonInvalidHeader, reasonNotAllowed}, segment.Codes...) {
@@ -310,6 +312,11 @@ func (r *Receiver) decode() {
 				continue
 			}
 			r.received.Add(len(segs) - before)
+			for _, s := range segs[before:] {
+				for _, rp := range s.Repairs {
+					r.ms.GetOrCreateCounter(rp.Metric("udp")).Inc()
+				}
+			}
 		}
 		if len(segs) > 0 && !r.sink.Submit(segs) {
 			r.dropped.Add(len(segs))

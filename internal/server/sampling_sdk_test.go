@@ -1,0 +1,180 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsxray "github.com/aws/aws-sdk-go-v2/service/xray"
+	"github.com/aws/aws-sdk-go-v2/service/xray/types"
+	"github.com/aws/aws-xray-sdk-go/strategy/sampling"
+	"github.com/aws/aws-xray-sdk-go/xray"
+	"github.com/aws/aws-xray-sdk-go/xraylog"
+
+	"github.com/counterspy/counterspy/internal/server"
+)
+
+// Centralized sampling with the real X-Ray SDKs: a rule of reservoir 1/s
+// and fixed rate 0.1 for one service, made with CreateSamplingRule; the
+// SDKs fetch it over the daemon address (TCP on the same host:port as the
+// UDP segments), and their decisions over n requests land in the band
+// X-Ray's own would: at most one request a second from the reservoir (or
+// the one a second an SDK borrows before it has a quota), and 10 % of the
+// rest, give or take 5 standard deviations of the binomial.
+
+func createSamplingRule(t *testing.T, srv *server.Server, name string) {
+	t.Helper()
+	_, err := xrayClient(srv).CreateSamplingRule(context.Background(), &awsxray.CreateSamplingRuleInput{SamplingRule: &types.SamplingRule{
+		RuleName: aws.String(name), ResourceARN: aws.String("*"), Priority: aws.Int32(1), FixedRate: 0.1,
+		ReservoirSize: 1, ServiceName: aws.String("checkout"), ServiceType: aws.String("*"), Host: aws.String("*"),
+		HTTPMethod: aws.String("GET"), URLPath: aws.String("/cart*"), Version: aws.Int32(1),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// band is the range of sampled counts X-Ray's algorithm gives for n
+// requests spread over seconds distinct seconds, with reservoir 1 and rate
+// 0.1: the reservoir takes between 0 and seconds requests, 10 % of the
+// others are sampled.
+func band(n, seconds int) (lo, hi int) {
+	const rate, z = 0.1, 5
+	sd := func(k int) float64 { return math.Sqrt(float64(k) * rate * (1 - rate)) }
+	rest := n - seconds
+	lo = int(math.Floor(float64(rest)*rate - z*sd(rest)))
+	hi = seconds + int(math.Ceil(float64(n)*rate+z*sd(n)))
+	return lo, hi
+}
+
+func TestXRaySDKForGoCentralizedSampling(t *testing.T) {
+	srv := startServer(t)
+	createSamplingRule(t, srv, "sdk-go")
+	xray.SetLogger(xraylog.NewDefaultLogger(io.Discard, xraylog.LogLevelError))
+	// One address for both protocols, as for the daemon: the SDK's
+	// sampling proxy sends its HTTP calls to it over TCP.
+	t.Setenv("AWS_XRAY_DAEMON_ADDRESS", srv.UDPAddr())
+	// The fallback samples nothing: every sampled request below was
+	// decided by the rule fetched from the server.
+	ss, err := sampling.NewCentralizedStrategyWithJSONBytes([]byte(`{"version":2,"default":{"fixed_target":0,"rate":0}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &sampling.Request{Host: "shop.example.com", URL: "/cart/42", Method: "GET", ServiceName: "checkout", ServiceType: "AWS::EC2::Instance"}
+	waitFor(t, "the SDK to fetch the rules", func() bool {
+		d := ss.ShouldTrace(req)
+		return d.Rule != nil && *d.Rule == "sdk-go"
+	})
+	const n = 3000
+	sampled := 0
+	start := time.Now()
+	for range n {
+		d := ss.ShouldTrace(req)
+		if d.Rule == nil || *d.Rule != "sdk-go" {
+			t.Fatalf("decided by %v, want the rule sdk-go", d.Rule)
+		}
+		if d.Sample {
+			sampled++
+		}
+	}
+	seconds := int(time.Now().Unix()-start.Unix()) + 1
+	lo, hi := band(n, seconds)
+	t.Logf("Go SDK: %d of %d sampled over %d s (band %d-%d)", sampled, n, seconds, lo, hi)
+	if sampled < lo || sampled > hi {
+		t.Errorf("the Go SDK sampled %d of %d requests over %d s; X-Ray's rule (1/s + 10%%) gives %d to %d", sampled, n, seconds, lo, hi)
+	}
+	// Requests of another service fall to Default (rate 1 here).
+	other := *req
+	other.ServiceName = "billing"
+	if d := ss.ShouldTrace(&other); d.Rule == nil || *d.Rule != "Default" || !d.Sample {
+		t.Errorf("billing: decided by %v (sample %v), want Default, sampled", d.Rule, d.Sample)
+	}
+}
+
+// pySampler drives the X-Ray SDK for Python's DefaultSampler: it waits for
+// the rules, reports statistics once through the SDK's own target poller
+// (as its 10-second timer would), then decides n requests.
+const pySampler = `
+import json, sys, time
+from aws_xray_sdk.core.sampling.sampler import DefaultSampler
+from aws_xray_sdk.core.daemon_config import DaemonConfig
+from aws_xray_sdk.core.context import Context
+
+addr, n = sys.argv[1], int(sys.argv[2])
+s = DefaultSampler()
+s.load_settings(DaemonConfig(addr), Context(), origin='AWS::EC2::Instance')
+s.load_local_rules({"version": 2, "default": {"fixed_target": 0, "rate": 0}, "rules": []})
+req = lambda: {'host': 'shop.example.com', 'method': 'GET', 'path': '/cart/42', 'service': 'checkout', 'service_type': 'AWS::EC2::Instance'}
+deadline = time.time() + 30
+while not any(r.name == 'sdk-py' for r in s._cache.rules):
+    if time.time() > deadline:
+        sys.exit('the SDK did not fetch the rules')
+    s.should_trace(req())
+    time.sleep(0.05)
+s.should_trace(req())
+s._target_poller._do_work()
+rule = [r for r in s._cache.rules if r.name == 'sdk-py'][0]
+start = time.time()
+sampled = sum(1 for _ in range(n) if s.should_trace(req()) == 'sdk-py')
+print(json.dumps({"quota": rule.reservoir.quota, "ttl": rule.reservoir.TTL, "sampled": sampled,
+                  "seconds": int(time.time()) - int(start) + 1}))
+`
+
+func TestXRaySDKForPythonCentralizedSampling(t *testing.T) {
+	if err := exec.Command("python3", "-c", "import aws_xray_sdk").Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("python3 with aws_xray_sdk is needed under CI: %v", err)
+		}
+		t.Skipf("no python3 with aws_xray_sdk: %v", err)
+	}
+	srv := startServer(t)
+	createSamplingRule(t, srv, "sdk-py")
+	script := filepath.Join(t.TempDir(), "sampler.py")
+	if err := os.WriteFile(script, []byte(pySampler), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const n = 3000
+	cmd := exec.Command("python3", script, srv.UDPAddr(), fmt.Sprint(n))
+	cmd.Env = append(os.Environ(), "AWS_XRAY_NOOP_ID=false")
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("python sampler: %v\n%s", err, stderr)
+	}
+	var got struct {
+		Quota, Sampled, Seconds int
+		TTL                     float64
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	// The server gave this client, the rule's only one, the whole
+	// reservoir.
+	if got.Quota != 1 || got.TTL < float64(time.Now().Unix()) {
+		t.Errorf("quota %d until %v; want 1 and a TTL in the future", got.Quota, got.TTL)
+	}
+	lo, hi := band(n, got.Seconds)
+	t.Logf("Python SDK: quota %d, %d of %d sampled over %d s (band %d-%d)", got.Quota, got.Sampled, n, got.Seconds, lo, hi)
+	if got.Sampled < lo || got.Sampled > hi {
+		t.Errorf("the Python SDK sampled %d of %d requests over %d s; X-Ray's rule (1/s + 10%%) gives %d to %d", got.Sampled, n, got.Seconds, lo, hi)
+	}
+	// Its report reached the statistics.
+	sums, err := xrayClient(srv).GetSamplingStatisticSummaries(context.Background(), &awsxray.GetSamplingStatisticSummariesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sums.SamplingStatisticSummaries) != 1 || sums.SamplingStatisticSummaries[0].RequestCount < 1 {
+		t.Errorf("statistic summaries %+v; want the Python client's report for sdk-py", sums.SamplingStatisticSummaries)
+	}
+}
