@@ -89,7 +89,7 @@ func (a *API) putTraceSegments(ctx context.Context, body []byte) (any, error) {
 		if errors.As(err, &se) {
 			reason = se.Code
 			u = unprocessedTraceSegment{ID: se.ID, ErrorCode: xrayErrorCode(se.Code),
-				Message: fmt.Sprintf("Invalid segment. ErrorCode: %s. document %d: %s", xrayErrorCode(se.Code), i, se.Message)}
+				Message: fmt.Sprintf("Invalid segment. ErrorCode: %s. document %d (%s): %s", xrayErrorCode(se.Code), i, se.Code, se.Message)}
 		}
 		out.UnprocessedTraceSegments = append(out.UnprocessedTraceSegments, u)
 		a.ms.GetOrCreateCounter(fmt.Sprintf(`counterspy_segments_rejected_total{protocol="api",reason=%q}`, reason)).Inc()

@@ -538,7 +538,11 @@ func TestAuthUnsignedSamplingFromLoopback(t *testing.T) {
 	srv := startAuthServer(t, nil, nil)
 	f := func(path, authz string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, "http://"+srv.HTTPAddr()+path, strings.NewReader(`{}`))
+		body := `{}`
+		if path == "/SamplingTargets" {
+			body = `{"SamplingStatisticsDocuments":[]}`
+		}
+		req, _ := http.NewRequest(http.MethodPost, "http://"+srv.HTTPAddr()+path, strings.NewReader(body))
 		if authz != "" {
 			req.Header.Set("Authorization", authz)
 		}

@@ -76,7 +76,7 @@ func TestCrossSiteWritesRefused(t *testing.T) {
 		{"/CreateGroup", `{"GroupName":"forged","FilterExpression":"error"}`},
 		{"/UpdateGroup", `{"GroupName":"kept","FilterExpression":"error"}`},
 		{"/DeleteGroup", `{"GroupName":"kept"}`},
-		{"/TelemetryRecords", `{"TelemetryRecords":[{"SegmentsReceivedCount":7}]}`},
+		{"/TelemetryRecords", `{"TelemetryRecords":[{"Timestamp":1765000000,"SegmentsReceivedCount":7}]}`},
 		{"/counterspy/v1/logs", logBody},
 		{"/TraceSummaries", fmt.Sprintf(`{"StartTime":%d,"EndTime":%d}`, time.Now().Unix()-60, time.Now().Unix())}, // reads too: no POST from another site gets in
 	}
@@ -231,12 +231,19 @@ func TestImplausibleTimesRejected(t *testing.T) {
 	}
 	var got []string
 	for _, u := range out.UnprocessedTraceSegments {
-		got = append(got, aws.ToString(u.Id)+" "+aws.ToString(u.ErrorCode))
+		// X-Ray's error code, and ours in the message.
+		detail := "?"
+		for _, c := range []string{"SegmentExpired", "SegmentInFuture"} {
+			if strings.Contains(aws.ToString(u.Message), "("+c+")") {
+				detail = c
+			}
+		}
+		got = append(got, aws.ToString(u.Id)+" "+aws.ToString(u.ErrorCode)+" "+detail)
 		if !strings.Contains(aws.ToString(u.Message), "_time") && !strings.Contains(aws.ToString(u.Message), "retention") {
 			t.Errorf("%s: message %q names neither the field nor retention", aws.ToString(u.Id), aws.ToString(u.Message))
 		}
 	}
-	want := "00000000000000b1 SegmentExpired,00000000000000b2 SegmentInFuture,00000000000000b3 SegmentInFuture,00000000000000b4 SegmentExpired"
+	want := "00000000000000b1 InvalidSegment SegmentExpired,00000000000000b2 InvalidSegment SegmentInFuture,00000000000000b3 InvalidSegment SegmentInFuture,00000000000000b4 InvalidSegment SegmentExpired"
 	if strings.Join(got, ",") != want {
 		t.Errorf("rejections %v; want %s", got, want)
 	}
