@@ -89,6 +89,7 @@ type Pipeline struct {
 	done chan struct{} // closed when the writer goroutine exits
 
 	stored, dropped, storeErrors *metrics.Counter
+	diskFull                     *metrics.Counter
 	batches                      *metrics.Counter
 	batchSize                    *metrics.PrometheusHistogram
 	writeSeconds                 *metrics.PrometheusHistogram
@@ -113,6 +114,7 @@ func New(st store.Writer, opts Options, ms *metrics.Set, log *slog.Logger) *Pipe
 		stored:       ms.GetOrCreateCounter(`counterspy_segments_stored_total`),
 		dropped:      ms.GetOrCreateCounter(`counterspy_segments_dropped_total{reason="queue_full"}`),
 		storeErrors:  ms.GetOrCreateCounter(`counterspy_segments_dropped_total{reason="store_error"}`),
+		diskFull:     ms.GetOrCreateCounter(`counterspy_segments_dropped_total{reason="disk_full"}`),
 		batches:      ms.GetOrCreateCounter(`counterspy_store_batches_total`),
 		batchSize:    ms.GetOrCreatePrometheusHistogram(`counterspy_store_batch_segments`),
 		writeSeconds: ms.GetOrCreatePrometheusHistogram(`counterspy_store_write_duration_seconds`),
@@ -337,6 +339,8 @@ func (p *Pipeline) write(items []item) {
 		switch {
 		case err == nil:
 			p.stored.Add(len(it.segs))
+		case it.done == nil && errors.Is(err, store.ErrNoSpace):
+			p.diskFull.Add(len(it.segs))
 		case it.done == nil:
 			p.storeErrors.Add(len(it.segs))
 		}

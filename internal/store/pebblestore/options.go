@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Options configures a Store. The zero value is a durable store with default
@@ -54,6 +56,22 @@ type Options struct {
 	// remembered in memory (up to twice as many are held while the cache
 	// turns over). Default 100,000; negative disables the cache.
 	RedirectCacheSize int
+
+	// MinFreeBytes is the free space below which writes are refused with
+	// store.ErrNoSpace (see health.go). Default two memtables plus 32 MiB;
+	// negative disables the check.
+	MinFreeBytes int64
+
+	// ReadOnly opens the store without writing anything (counterspy
+	// doctor): the write-ahead log is replayed in memory, writes fail.
+	ReadOnly bool
+
+	// AcceptLoss opens a store whose acknowledgement ledger counts more
+	// than it holds (see LostError), records the loss and goes on.
+	AcceptLoss bool
+
+	// fs replaces the operating system's file system (tests inject faults).
+	fs vfs.FS
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -75,6 +93,9 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.ZstdLevel, 1)
 	def(&o.MemTableSize, 32<<20)
 	def(&o.RedirectCacheSize, 100_000)
+	if o.MinFreeBytes == 0 {
+		o.MinFreeBytes = 2*int64(o.MemTableSize) + defaultReserve
+	}
 	if o.CacheSize == 0 {
 		o.CacheSize = 64 << 20
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
@@ -33,6 +34,11 @@ func pebbleOptions(o Options) *pebble.Options {
 		Merger:             merger,
 		Logger:             pebbleLogger{o.Logger},
 		EventListener:      eventListener(o.Logger),
+		FS:                 o.fs,
+		ReadOnly:           o.ReadOnly,
+	}
+	if po.FS == nil {
+		po.FS = vfs.Default
 	}
 	// Frames are compressed already and stay as they are (Pebble keeps a
 	// block uncompressed when compression does not pay). zstd in the bottom
@@ -178,12 +184,20 @@ func (p pebbleLogger) Errorf(format string, args ...any) {
 	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
 }
 
-// Fatalf is called on broken invariants (Pebble's default exits the
-// process); Pebble's callers do not expect it to return.
+// Fatalf is called on broken invariants and on failed commits (Pebble's
+// default exits the process). Pebble's callers do not expect it to return:
+// DB.Apply would report a failed commit as a success. It panics with a
+// fatalPanic, which commitBatch recovers from in the committing goroutine.
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	p.l.Error(msg, "component", "pebble")
-	panic("pebble: " + msg)
+	fp := fatalPanic{msg: msg}
+	for _, a := range args {
+		if err, ok := a.(error); ok {
+			fp.err = err
+		}
+	}
+	panic(fp)
 }
 
 func eventListener(l *slog.Logger) *pebble.EventListener {

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/counterspy/counterspy/internal/store"
 )
@@ -61,6 +62,10 @@ type Store struct {
 	redirects redirectCache
 
 	records atomic.Int64
+
+	fs vfs.FS
+	healthState
+	ledger ledger
 }
 
 var _ store.Store = (*Store)(nil)
@@ -73,6 +78,12 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("pebblestore options: %w", err)
 	}
 	po := pebbleOptions(opts)
+	if !opts.ReadOnly {
+		if err := checkOpenSpace(po.FS, dir, opts.MinFreeBytes); err != nil {
+			po.Cache.Unref()
+			return nil, err
+		}
+	}
 	db, err := pebble.Open(dir, po)
 	po.Cache.Unref() // the DB holds its own reference
 	if err != nil {
@@ -90,9 +101,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		log:       opts.Logger,
 		wopts:     &pebble.WriteOptions{Sync: !opts.NoSync},
 		dir:       dir,
+		fs:        po.FS,
 		redirects: redirectCache{limit: opts.RedirectCacheSize},
 	}
 	if err := s.load(); err != nil {
+		_ = s.ledger.close()
 		_ = db.Close()
 		c.close()
 		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
@@ -113,7 +126,10 @@ func (s *Store) load() error {
 		if !empty {
 			return errors.New("the directory holds a Pebble database without a Counterspy format version: not a Counterspy store")
 		}
-		if err := s.db.Set(metaFormatKey, binary.AppendUvarint(nil, formatVersion), pebble.Sync); err != nil {
+		if s.opts.ReadOnly {
+			return errors.New("the store is empty: no format version")
+		}
+		if err := s.set(metaFormatKey, binary.AppendUvarint(nil, formatVersion)); err != nil {
 			return fmt.Errorf("write format version: %w", err)
 		}
 	case err != nil:
@@ -127,10 +143,10 @@ func (s *Store) load() error {
 			return fmt.Errorf("unreadable format version %x", v)
 		case ver > formatVersion:
 			return fmt.Errorf("store format version %d is newer than this build reads (%d): upgrade Counterspy", ver, formatVersion)
-		case ver == 1 || ver == 2:
+		case (ver == 1 || ver == 2) && !s.opts.ReadOnly:
 			// Versions 2 and 3 only added keys that older versions never
 			// wrote.
-			if err := s.db.Set(metaFormatKey, binary.AppendUvarint(nil, formatVersion), pebble.Sync); err != nil {
+			if err := s.set(metaFormatKey, binary.AppendUvarint(nil, formatVersion)); err != nil {
 				return fmt.Errorf("upgrade format version %d to %d: %w", ver, formatVersion, err)
 			}
 		case ver != formatVersion:
@@ -172,7 +188,7 @@ func (s *Store) load() error {
 		return err
 	}
 	s.records.Store(n)
-	return nil
+	return s.openLedger()
 }
 
 func (s *Store) isEmpty() (bool, error) {
@@ -227,6 +243,9 @@ func (s *Store) beginScan() error {
 	defer s.closeMu.RUnlock()
 	if s.closed {
 		return store.ErrClosed
+	}
+	if s.reopening {
+		return errReopening
 	}
 	s.scans.Add(1)
 	return nil
@@ -294,8 +313,12 @@ func (s *Store) Close() error {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
 	s.codec.close()
+	lerr := s.ledger.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close pebble store in %s: %w", s.dir, err)
+	}
+	if lerr != nil {
+		return fmt.Errorf("close pebble store in %s: %s: %w", s.dir, ledgerFile, lerr)
 	}
 	return nil
 }
