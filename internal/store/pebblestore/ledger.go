@@ -119,6 +119,10 @@ func (s *Store) openLedger() error {
 	if err != nil {
 		return err
 	}
+	s.ledger.n.Store(stored)
+	if s.opts.ReadOnly {
+		return nil // Check compares for itself
+	}
 	acked, ok, err := readLedger(s.fs, s.dir)
 	if err != nil {
 		return err
@@ -129,19 +133,16 @@ func (s *Store) openLedger() error {
 			return lost
 		}
 		s.log.Error("going on without acknowledged data the store lost", "lost_records", lost.Lost(), "acknowledged", acked, "stored", stored, "dir", s.dir)
-		if !s.opts.ReadOnly {
-			b := s.db.NewBatch()
-			defer b.Close()
-			if err := b.Merge(metaLostKey, binary.AppendVarint(nil, lost.Lost()), nil); err != nil {
-				return err
-			}
-			if err := s.commitBatch(b, pebble.Sync); err != nil {
-				return fmt.Errorf("record the loss: %w", err)
-			}
+		b := s.db.NewBatch()
+		defer b.Close()
+		if err := b.Merge(metaLostKey, binary.AppendVarint(nil, lost.Lost()), nil); err != nil {
+			return err
+		}
+		if err := s.commitBatch(b, pebble.Sync); err != nil {
+			return fmt.Errorf("record the loss: %w", err)
 		}
 	}
-	s.ledger.n.Store(stored)
-	if s.opts.ReadOnly || s.opts.NoSync {
+	if s.opts.NoSync {
 		return nil
 	}
 	f, err := s.fs.OpenReadWrite(s.fs.PathJoin(s.dir, ledgerFile), vfs.WriteCategoryUnspecified)

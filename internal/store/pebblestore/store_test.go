@@ -152,8 +152,8 @@ func TestKeyLayout(t *testing.T) {
 	if n[prefixRedirect] != 1 || n[prefixRedirectTime] != 1 {
 		t.Errorf("%d redirects and %d time twins, want 1 each", n[prefixRedirect], n[prefixRedirectTime])
 	}
-	if n[prefixMeta] != 1 {
-		t.Errorf("%d meta keys, want 1", n[prefixMeta])
+	if n[prefixMeta] != 2 {
+		t.Errorf("%d meta keys, want 2 (format version, written count)", n[prefixMeta])
 	}
 
 	// A second batch of the redirected trace writes no second redirect.

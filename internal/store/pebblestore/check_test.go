@@ -1,0 +1,245 @@
+package pebblestore
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/counterspy/counterspy/internal/xrayid"
+)
+
+// damagedStore writes acknowledged traces into a new store, half of them
+// flushed to tables and half only in the write-ahead log, and closes it.
+func damagedStore(t *testing.T) (string, *acked) {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := Open(dir, Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &acked{base: time.Now().Truncate(time.Second)}
+	for i := range 200 {
+		if err := a.write(s); err != nil {
+			t.Fatal(err)
+		}
+		if i == 99 {
+			if err := s.db.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	closeStore(t, s)
+	return dir, a
+}
+
+// storeFiles lists dir's files with suffix, sorted.
+func storeFiles(t *testing.T, dir, suffix string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && strings.HasSuffix(e.Name(), suffix) && fi.Size() > 0 {
+			names = append(names, e.Name())
+		}
+	}
+	slices.Sort(names)
+	if len(names) == 0 {
+		t.Fatalf("no %s file in %s", suffix, dir)
+	}
+	return names
+}
+
+func checkStore(t *testing.T, dir string) *CheckReport {
+	t.Helper()
+	r, err := Check(context.Background(), dir, Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// wantProblem checks that the report names file and says what to do.
+func wantProblem(t *testing.T, r *CheckReport, file, advice string) {
+	t.Helper()
+	for _, p := range r.Problems {
+		if p.File == file && strings.Contains(p.Advice, advice) {
+			return
+		}
+	}
+	t.Fatalf("report %+v: no problem naming %q with advice %q", r.Problems, file, advice)
+}
+
+func TestCheckHealthyStore(t *testing.T) {
+	dir, a := damagedStore(t)
+	r := checkStore(t, dir)
+	if !r.OK() {
+		t.Fatalf("problems in an undamaged store: %+v", r.Problems)
+	}
+	if r.Acknowledged != int64(len(a.ids)*5) || r.Stored != r.Acknowledged || r.Records != r.Stored || r.Frames == 0 || r.Keys == 0 {
+		t.Fatalf("report %+v, want %d acknowledged, stored and reachable records", r, len(a.ids)*5)
+	}
+}
+
+// TestFlippedByteInTable: a damaged table is reported by Check with its
+// name; reads that touch it fail (never wrong data), are counted, and make
+// the store unhealthy.
+func TestFlippedByteInTable(t *testing.T) {
+	dir, a := damagedStore(t)
+	sst := storeFiles(t, dir, ".sst")[0]
+	path := filepath.Join(dir, sst)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/3] ^= 0x40 // in a data block
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := checkStore(t, dir)
+	wantProblem(t, r, sst, "backup")
+
+	s, err := Open(dir, Options{Logger: quiet})
+	if err != nil {
+		t.Logf("Open refuses the damaged store: %v", err) // also fine
+		return
+	}
+	defer s.Close()
+	failed := 0
+	for _, id := range a.ids {
+		for tr, err := range s.Traces(context.Background(), []xrayid.TraceID{id}) {
+			if err != nil {
+				failed++
+				break
+			}
+			if len(tr.Records) != 5 {
+				t.Fatalf("trace %s: %d records read from a damaged store, want 5 or an error", id, len(tr.Records))
+			}
+			want := rec(id, tr.Records[0].ID, a.base)
+			if string(tr.Records[0].Doc) != string(want.Doc) {
+				t.Fatalf("trace %s: read %q, wrote %q", id, tr.Records[0].Doc, want.Doc)
+			}
+		}
+	}
+	if failed == 0 {
+		t.Fatal("no read failed on the damaged table")
+	}
+	if s.CorruptReads() == 0 {
+		t.Fatal("failed reads not counted as corruption")
+	}
+	if h := s.Health(); h == nil || !strings.Contains(h.Error(), "damaged") {
+		t.Fatalf("Health = %v, want damaged data", h)
+	}
+}
+
+func TestTruncatedTable(t *testing.T) {
+	dir, _ := damagedStore(t)
+	sst := storeFiles(t, dir, ".sst")[0]
+	if err := os.Truncate(filepath.Join(dir, sst), 100); err != nil {
+		t.Fatal(err)
+	}
+	wantProblem(t, checkStore(t, dir), sst, "backup")
+	if s, err := Open(dir, Options{Logger: quiet}); err == nil {
+		// Tables are opened lazily: then reads must fail.
+		defer s.Close()
+		r := &CheckReport{}
+		if err := s.verifyAll(context.Background(), r); err == nil {
+			t.Fatal("a truncated table reads without error")
+		}
+	}
+}
+
+func TestMissingTable(t *testing.T) {
+	dir, _ := damagedStore(t)
+	sst := storeFiles(t, dir, ".sst")[0]
+	if err := os.Remove(filepath.Join(dir, sst)); err != nil {
+		t.Fatal(err)
+	}
+	wantProblem(t, checkStore(t, dir), sst, "missing")
+	if s, err := Open(dir, Options{Logger: quiet}); err == nil {
+		s.Close()
+		t.Fatal("Open accepts a store missing a table")
+	}
+}
+
+// TestTruncatedWAL: a newest write-ahead log cut short loses acknowledged
+// records that Pebble would silently skip: Open refuses with the count,
+// Check reports it, and AcceptLoss goes on and keeps the loss on record.
+func TestTruncatedWAL(t *testing.T) {
+	dir, a := damagedStore(t)
+	logs := storeFiles(t, dir, ".log")
+	wal := filepath.Join(dir, logs[len(logs)-1])
+	fi, err := os.Stat(wal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(wal, fi.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(dir, Options{Logger: quiet})
+	var lost *LostError
+	if !errors.As(err, &lost) || lost.Lost() <= 0 || lost.Acknowledged != int64(len(a.ids)*5) {
+		t.Fatalf("Open after truncating the WAL: %v, want a LostError counting the lost records", err)
+	}
+	if !strings.Contains(err.Error(), "doctor") {
+		t.Errorf("error %q does not say what to do", err)
+	}
+	r := checkStore(t, dir)
+	wantProblem(t, r, "write-ahead log", "accept-loss")
+
+	s, err := Open(dir, Options{Logger: quiet, AcceptLoss: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.LostRecords(); err != nil || n != lost.Lost() {
+		t.Fatalf("LostRecords = %d, %v; want %d", n, err, lost.Lost())
+	}
+	closeStore(t, s)
+	// Accepted once: the store opens again, and Check is clean but says
+	// what was given up.
+	s, err = Open(dir, Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeStore(t, s)
+	r = checkStore(t, dir)
+	if !r.OK() || r.LostBefore != lost.Lost() {
+		t.Fatalf("after accepting the loss: %+v", r)
+	}
+}
+
+// TestFlippedByteInWAL: a damaged record in the middle of the newest log is
+// refused at Open (Pebble's corruption, or the ledger's count) and
+// reported by Check.
+func TestFlippedByteInWAL(t *testing.T) {
+	dir, _ := damagedStore(t)
+	logs := storeFiles(t, dir, ".log")
+	name := logs[len(logs)-1]
+	path := filepath.Join(dir, name)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0x40
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Open(dir, Options{Logger: quiet}); err == nil {
+		s.Close()
+		t.Fatal("Open accepts a damaged write-ahead log")
+	} else {
+		t.Logf("Open: %v", err)
+	}
+	r := checkStore(t, dir)
+	if r.OK() {
+		t.Fatal("Check finds nothing wrong with a damaged write-ahead log")
+	}
+	t.Logf("Check: %+v", r.Problems)
+}
