@@ -55,7 +55,16 @@ func (e *spaceError) Error() string {
 
 func (e *spaceError) Is(target error) bool { return target == store.ErrNoSpace }
 
-func mib(n uint64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+// mib formats a size in MiB, or GiB and TiB when large.
+func mib(n uint64) string {
+	switch {
+	case n >= 1<<40:
+		return fmt.Sprintf("%.1f TiB", float64(n)/(1<<40))
+	case n >= 10<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
 
 // checkSpace fails with a spaceError when writing extra more bytes would
 // leave less than the reserve free. It cannot tell when the file system
