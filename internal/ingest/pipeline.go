@@ -88,6 +88,8 @@ type Pipeline struct {
 
 	done chan struct{} // closed when the writer goroutine exits
 
+	lastNoSpaceLog time.Time // writer goroutine only
+
 	stored, dropped, storeErrors *metrics.Counter
 	diskFull                     *metrics.Counter
 	batches                      *metrics.Counter
@@ -330,7 +332,14 @@ func (p *Pipeline) write(items []item) {
 	p.batchSize.Update(float64(n))
 	if err != nil {
 		err = fmt.Errorf("store %d segments: %w", n, err)
-		p.log.Error("store write failed", "err", err)
+		// A full disk fails every write until space returns: say so
+		// once a minute, not once a batch (the drops are counted).
+		if !errors.Is(err, store.ErrNoSpace) || time.Since(p.lastNoSpaceLog) > time.Minute {
+			p.log.Error("store write failed", "err", err)
+			if errors.Is(err, store.ErrNoSpace) {
+				p.lastNoSpaceLog = time.Now()
+			}
+		}
 		if p.opts.Observer != nil {
 			p.opts.Observer.Discard()
 		}
