@@ -225,3 +225,127 @@ func TestWALWriteFails(t *testing.T) {
 	defer s.Close()
 	a.check(t, s)
 }
+
+// failTables fails writes to new tables with err while on.
+type failTables struct {
+	on  atomic.Bool
+	err error
+}
+
+func (e *failTables) String() string { return "fail tables" }
+
+func (e *failTables) MaybeError(op errorfs.Op) error {
+	if e.on.Load() && op.Kind.ReadOrWrite() == errorfs.OpIsWrite && strings.HasSuffix(op.Path, ".sst") {
+		return e.err
+	}
+	return nil
+}
+
+// TestFlushFailsForWantOfSpace: when Pebble cannot write a memtable to a
+// table (ENOSPC), it retries forever and writes would stall once the
+// memtables are full; the store refuses them with ErrNoSpace instead, and
+// resumes when a flush succeeds.
+func TestFlushFailsForWantOfSpace(t *testing.T) {
+	dir := t.TempDir()
+	inj := &failTables{err: &os.PathError{Op: "write", Path: "table", Err: syscall.ENOSPC}}
+	s, err := Open(dir, Options{Logger: quiet, MinFreeBytes: -1, fs: errorfs.Wrap(vfs.Default, inj)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &acked{base: time.Now().Truncate(time.Second)}
+	for range 20 {
+		if err := a.write(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inj.on.Store(true)
+	if _, err := s.db.AsyncFlush(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Health() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("a failing flush does not make the store unhealthy")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := a.write(s); !errors.Is(err, store.ErrNoSpace) {
+		t.Fatalf("Write while flushes fail: %v, want ErrNoSpace", err)
+	}
+	a.check(t, s)
+	inj.on.Store(false)
+	deadline = time.Now().Add(10 * time.Second)
+	for s.Health() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("still unhealthy after flushes work again: %v", s.Health())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := a.write(s); err != nil {
+		t.Fatal(err)
+	}
+	closeStore(t, s)
+	s, err = Open(dir, Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a.check(t, s)
+}
+
+// TestWALIOError: an I/O error (not ENOSPC) on the write-ahead log fails
+// the Write with an error that is not taken for a full disk; the store
+// recovers the same way once the fault ends.
+func TestWALIOError(t *testing.T) {
+	dir := t.TempDir()
+	inj := &failLog{}
+	s, err := Open(dir, Options{Logger: quiet, MinFreeBytes: -1, fs: errorfs.Wrap(vfs.Default, inj)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &acked{base: time.Now().Truncate(time.Second)}
+	for range 10 {
+		if err := a.write(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inj.on.Store(true)
+	err = a.write(s)
+	if err == nil || errors.Is(err, store.ErrNoSpace) || !strings.Contains(err.Error(), "injected") {
+		t.Fatalf("Write with the WAL failing: %v, want the injected I/O error", err)
+	}
+	if h := s.Health(); h == nil || !strings.Contains(h.Error(), "write") {
+		t.Errorf("Health = %v, want the failed write", h)
+	}
+	inj.on.Store(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Health() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("still unhealthy after the fault ended: %v", s.Health())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := a.write(s); err != nil {
+		t.Fatal(err)
+	}
+	closeStore(t, s)
+	s, err = Open(dir, Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a.check(t, s)
+}
+
+// failLog fails writes to the write-ahead log, and file creation, with
+// errorfs.ErrInjected while on.
+type failLog struct{ on atomic.Bool }
+
+func (e *failLog) String() string { return "fail log" }
+
+func (e *failLog) MaybeError(op errorfs.Op) error {
+	if e.on.Load() && op.Kind.ReadOrWrite() == errorfs.OpIsWrite && (strings.HasSuffix(op.Path, ".log") || op.Kind == errorfs.OpCreate) {
+		return errorfs.ErrInjected
+	}
+	return nil
+}

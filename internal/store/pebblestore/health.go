@@ -71,6 +71,9 @@ func mib(n uint64) string {
 // does not say (then the write goes ahead: commitBatch still catches a
 // failure).
 func (s *Store) checkSpace(extra int) error {
+	if msg := s.health.flushNoSpace.Load(); msg != nil {
+		return &flushError{msg: *msg}
+	}
 	if s.opts.MinFreeBytes < 0 {
 		return nil
 	}
@@ -84,6 +87,15 @@ func (s *Store) checkSpace(extra int) error {
 	}
 	return nil
 }
+
+// flushError is store.ErrNoSpace while Pebble cannot flush its memtables.
+type flushError struct{ msg string }
+
+func (e *flushError) Error() string {
+	return "store: disk full: writing the memtable to disk failed (" + e.msg + "); free space and writes resume by themselves"
+}
+
+func (e *flushError) Is(target error) bool { return target == store.ErrNoSpace }
 
 // fatalPanic is what pebbleLogger.Fatalf panics with: the message and the
 // error among its arguments, if any.
@@ -115,7 +127,7 @@ func (e *writeFailure) Is(target error) bool {
 // commitBatch commits b, turning Pebble's fatal commit error into an error
 // (see fatalPanic) that this and every later write return.
 func (s *Store) commitBatch(b *pebble.Batch, o *pebble.WriteOptions) (err error) {
-	if f := s.failed.Load(); f != nil {
+	if f := s.health.failed.Load(); f != nil {
 		return f
 	}
 	defer func() {
@@ -128,10 +140,10 @@ func (s *Store) commitBatch(b *pebble.Batch, o *pebble.WriteOptions) (err error)
 			panic(r)
 		}
 		f := &writeFailure{dir: s.dir, msg: fp.msg, err: fp.err}
-		if s.failed.CompareAndSwap(nil, f) {
+		if s.health.failed.CompareAndSwap(nil, f) {
 			s.log.Error("store write failed; refusing writes until restart, reads continue", "err", f)
 		}
-		err = s.failed.Load()
+		err = s.health.failed.Load()
 	}()
 	return b.Commit(o)
 }
@@ -149,9 +161,9 @@ func (s *Store) set(key, value []byte) error {
 // readErr counts err if it says that stored data is damaged, and returns it.
 func (s *Store) readErr(err error) error {
 	if err != nil && (pebble.IsCorruptionError(err) || errors.Is(err, errCorrupt)) {
-		s.corruptReads.Add(1)
+		s.health.corruptReads.Add(1)
 		msg := err.Error()
-		s.lastCorrupt.Store(&msg)
+		s.health.lastCorrupt.Store(&msg)
 		s.log.Error("read failed on damaged data", "err", err, "dir", s.dir)
 	}
 	return err
@@ -162,14 +174,14 @@ func (s *Store) readErr(err error) error {
 func (s *Store) Health() error {
 	_ = s.tryRecover()
 	var errs []error
-	if f := s.failed.Load(); f != nil {
+	if f := s.health.failed.Load(); f != nil {
 		errs = append(errs, f)
 	} else if err := s.checkSpace(0); err != nil {
 		errs = append(errs, err)
 	}
-	if n := s.corruptReads.Load(); n > 0 {
+	if n := s.health.corruptReads.Load(); n > 0 {
 		last := ""
-		if p := s.lastCorrupt.Load(); p != nil {
+		if p := s.health.lastCorrupt.Load(); p != nil {
 			last = *p
 		}
 		errs = append(errs, fmt.Errorf("store: %d reads failed on damaged data since start (last: %s); stop the server and run `counterspy doctor --data-dir DIR`", n, last))
@@ -178,10 +190,13 @@ func (s *Store) Health() error {
 }
 
 // CorruptReads is how many reads failed on damaged data since Open.
-func (s *Store) CorruptReads() int64 { return s.corruptReads.Load() }
+func (s *Store) CorruptReads() int64 { return s.health.corruptReads.Load() }
 
 // healthState is the Store's fault bookkeeping (embedded in Store).
 type healthState struct {
+	// flushNoSpace is the error of the last flush, if it failed with ENOSPC.
+	flushNoSpace atomic.Pointer[string]
+
 	// recoverMu serializes tryRecover; lastRecover is its last attempt.
 	// reopening (guarded by closeMu) fails new scans while it reopens.
 	recoverMu   sync.Mutex
@@ -233,19 +248,19 @@ const recoverInterval = time.Second
 // returns the write failure while the store cannot reopen yet. The caller
 // must not hold closeMu.
 func (s *Store) tryRecover() error {
-	f := s.failed.Load()
+	f := s.health.failed.Load()
 	if f == nil {
 		return nil
 	}
-	s.recoverMu.Lock()
-	defer s.recoverMu.Unlock()
-	if f = s.failed.Load(); f == nil {
+	s.health.recoverMu.Lock()
+	defer s.health.recoverMu.Unlock()
+	if f = s.health.failed.Load(); f == nil {
 		return nil
 	}
-	if time.Since(s.lastRecover) < recoverInterval {
+	if time.Since(s.health.lastRecover) < recoverInterval {
 		return f
 	}
-	s.lastRecover = time.Now()
+	s.health.lastRecover = time.Now()
 	if err := s.checkSpace(0); err != nil {
 		return errors.Join(f, err)
 	}
@@ -264,13 +279,13 @@ func (s *Store) tryRecover() error {
 		s.closeMu.Unlock()
 		return store.ErrClosed
 	}
-	s.reopening = true
+	s.health.reopening = true
 	s.closing.Store(true)
 	s.closeMu.Unlock()
 	s.scans.Wait()
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
-	s.reopening = false
+	s.health.reopening = false
 	s.closing.Store(false)
 	if s.closed {
 		return store.ErrClosed
@@ -279,7 +294,7 @@ func (s *Store) tryRecover() error {
 	_ = s.ledger.close()
 	s.ledger = ledger{}
 	_ = s.db.Close()
-	po := pebbleOptions(s.opts)
+	po := pebbleOptions(s.opts, s.health)
 	po.FS = s.fs
 	db, err := pebble.Open(s.dir, po)
 	po.Cache.Unref()
@@ -296,7 +311,7 @@ func (s *Store) tryRecover() error {
 		s.log.Error("reopening the store after a failed write failed; restart the server", "err", err, "dir", s.dir)
 		return errors.Join(f, err)
 	}
-	s.failed.Store(nil)
+	s.health.failed.Store(nil)
 	s.log.Warn("store reopened after a failed write; writes resume", "dir", s.dir)
 	return nil
 }

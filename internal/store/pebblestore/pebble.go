@@ -3,10 +3,12 @@ package pebblestore
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"slices"
+	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -22,7 +24,7 @@ const cacheMemTables = 2
 
 // pebbleOptions turns Options into Pebble's. The caller unrefs the cache
 // after Open.
-func pebbleOptions(o Options) *pebble.Options {
+func pebbleOptions(o Options, h *healthState) *pebble.Options {
 	po := &pebble.Options{
 		// Pebble counts memtables against its block cache (they reserve
 		// their size in it): without room for them, a cache no larger than
@@ -33,7 +35,7 @@ func pebbleOptions(o Options) *pebble.Options {
 		MemTableSize:       uint64(o.MemTableSize),
 		Merger:             merger,
 		Logger:             pebbleLogger{o.Logger},
-		EventListener:      eventListener(o.Logger),
+		EventListener:      eventListener(o.Logger, h),
 		FS:                 o.fs,
 		ReadOnly:           o.ReadOnly,
 	}
@@ -200,9 +202,21 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 	panic(fp)
 }
 
-func eventListener(l *slog.Logger) *pebble.EventListener {
+func eventListener(l *slog.Logger, h *healthState) *pebble.EventListener {
 	l = l.With("component", "pebble")
 	return &pebble.EventListener{
+		// A flush that fails for want of space is retried by Pebble
+		// forever, and writes stall once the memtables are full: refuse
+		// them with ErrNoSpace instead until a flush succeeds.
+		FlushEnd: func(info pebble.FlushInfo) {
+			switch {
+			case info.Err == nil:
+				h.flushNoSpace.Store(nil)
+			case errors.Is(info.Err, syscall.ENOSPC):
+				msg := info.Err.Error()
+				h.flushNoSpace.Store(&msg)
+			}
+		},
 		BackgroundError: func(err error) { l.Error("background error", "err", err) },
 		DataCorruption: func(info pebble.DataCorruptionInfo) {
 			l.Error("data corruption", "path", info.Path, "err", info.Details)

@@ -64,7 +64,8 @@ type Store struct {
 	records atomic.Int64
 
 	fs vfs.FS
-	healthState
+	// health is shared with Pebble's event listener.
+	health *healthState
 	ledger ledger
 }
 
@@ -77,7 +78,8 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pebblestore options: %w", err)
 	}
-	po := pebbleOptions(opts)
+	h := &healthState{}
+	po := pebbleOptions(opts, h)
 	if !opts.ReadOnly {
 		if err := checkOpenSpace(po.FS, dir, opts.MinFreeBytes); err != nil {
 			po.Cache.Unref()
@@ -95,6 +97,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{
+		health:    h,
 		db:        db,
 		codec:     c,
 		opts:      opts,
@@ -244,7 +247,7 @@ func (s *Store) beginScan() error {
 	if s.closed {
 		return store.ErrClosed
 	}
-	if s.reopening {
+	if s.health.reopening {
 		return errReopening
 	}
 	s.scans.Add(1)

@@ -97,7 +97,7 @@ func TestFormatVersion(t *testing.T) {
 func TestRefusesForeignPebble(t *testing.T) {
 	dir := t.TempDir()
 	opts, _ := Options{Logger: quiet}.withDefaults()
-	po := pebbleOptions(opts)
+	po := pebbleOptions(opts, &healthState{})
 	db, err := pebble.Open(dir, po)
 	po.Cache.Unref()
 	if err != nil {
