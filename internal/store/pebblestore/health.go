@@ -273,8 +273,14 @@ func (s *Store) tryRecover() error {
 	if err := probeWrite(s.fs, s.dir); err != nil {
 		return errors.Join(f, err)
 	}
-	// Stop scans as Close does, then swap the database under closeMu.
-	s.closeMu.Lock()
+	// Stop scans as Close does, then swap the database under closeMu. A
+	// write stuck inside Pebble's broken commit pipeline would hold closeMu
+	// shared forever, and a waiting Lock would then block every read too:
+	// TryLock does not.
+	if !s.tryLockClose() {
+		s.log.Error("a write is stuck in the storage engine after a failed write; reads continue, restart the server to write again", "dir", s.dir)
+		return f
+	}
 	if s.closed {
 		s.closeMu.Unlock()
 		return store.ErrClosed
@@ -283,7 +289,9 @@ func (s *Store) tryRecover() error {
 	s.closing.Store(true)
 	s.closeMu.Unlock()
 	s.scans.Wait()
-	s.closeMu.Lock()
+	if !s.tryLockClose() {
+		s.closeMu.Lock() // only closes are left to wait for: scans are stopped
+	}
 	defer s.closeMu.Unlock()
 	s.health.reopening = false
 	s.closing.Store(false)
@@ -345,4 +353,16 @@ func probeWrite(fsys vfs.FS, dir string) error {
 		return fmt.Errorf("probe write: %w", err)
 	}
 	return nil
+}
+
+// tryLockClose takes closeMu exclusively if it can within a few seconds.
+func (s *Store) tryLockClose() bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for !s.closeMu.TryLock() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
 }
