@@ -85,3 +85,56 @@ func TestDoctor(t *testing.T) {
 		t.Fatalf("doctor after --accept-loss: %d\n%s", code, out)
 	}
 }
+
+// TestBackup: backup writes a copy that doctor passes, that holds every
+// record, and that a server serves.
+func TestBackup(t *testing.T) {
+	dataDir := t.TempDir()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := pebblestore.Open(filepath.Join(dataDir, "traces"), pebblestore.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := xrayid.NewGenerator(5)
+	var ids []xrayid.TraceID
+	for i := range 50 {
+		tr, id := gen.TraceID(time.Now()), gen.SegmentID()
+		doc := fmt.Sprintf(`{"name":"svc","id":"%s","trace_id":"%s","start_time":%d,"end_time":%d}`, id, tr, i, i+1)
+		if err := st.Write(context.Background(), &store.Batch{Records: []store.Record{{TraceID: tr, ID: id, Received: time.Now().UnixNano(), Doc: []byte(doc)}}}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, tr)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	to := filepath.Join(t.TempDir(), "copy")
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"backup", "--data-dir", dataDir, "--to", to}, &out, &errOut); code != 0 {
+		t.Fatalf("backup: %d\n%s%s", code, &out, &errOut)
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"doctor", "--data-dir", to}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "acknowledged 50 records") {
+		t.Fatalf("doctor on the backup: %d\n%s%s", code, &out, &errOut)
+	}
+	if code := run(context.Background(), []string{"backup", "--data-dir", dataDir, "--to", to}, &out, &errOut); code == 0 {
+		t.Fatal("backup over an existing directory succeeded")
+	}
+	srv, err := server.Start(server.Config{Addr: "127.0.0.1:0", DataDir: to, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close(context.Background())
+	n := 0
+	for tr, err := range srv.Store().Traces(context.Background(), ids) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tr.Records) == 1 {
+			n++
+		}
+	}
+	if n != len(ids) {
+		t.Fatalf("%d of %d traces in the backup", n, len(ids))
+	}
+}
