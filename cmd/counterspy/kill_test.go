@@ -417,35 +417,45 @@ func TestKillRoundsUnderMixedLoad(t *testing.T) {
 		*killRounds, len(acked)*perTrace, len(acked), reads.Load())
 }
 
-// TestServeWithoutSpaceExitsSaying: a server that cannot open its store with
-// the space it needs exits at once and says how much it needs, instead of
-// hanging half-started.
-func TestServeWithoutSpaceExitsSaying(t *testing.T) {
+// TestServeOnAFullDiskServesReads: a server restarted without the space to
+// open its store for writing starts anyway (it never hangs half-started),
+// serves what it holds, refuses writes with 503 ThrottlingException and says
+// why in /healthz.
+func TestServeOnAFullDiskServesReads(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
 	dir := t.TempDir()
 	p := startProcess(t, dir)
+	gen := xrayid.NewGenerator(9)
+	now := time.Now()
+	tr := gen.TraceID(now)
+	var docs []string
+	for i := range 10 {
+		docs = append(docs, fmt.Sprintf(`{"name":"svc","id":"%s","trace_id":"%s","start_time":%d,"end_time":%d}`, gen.SegmentID(), tr, now.Unix(), now.Unix()+int64(i)))
+	}
+	if _, err := p.client().PutTraceSegments(context.Background(), &awsxray.PutTraceSegmentsInput{TraceSegmentDocuments: docs}); err != nil {
+		t.Fatal(err)
+	}
 	p.kill(t)
-	bin, err := buildBinary()
+
+	p = startProcess(t, dir, "--min-free-space", "1000TiB")
+	resp, err := http.Get("http://" + p.httpAddr + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--min-free-space", "1000TiB")
-	done := make(chan struct{})
-	var out []byte
-	go func() {
-		out, err = cmd.CombinedOutput()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("serve without the space it needs did not exit")
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "read-only") || !strings.Contains(string(body), "need 1000.0 TiB") {
+		t.Fatalf("/healthz: %d %s", resp.StatusCode, body)
 	}
-	if err == nil || !strings.Contains(string(out), "need 1000.0 TiB") || !strings.Contains(string(out), "free space") {
-		t.Fatalf("serve without space: %v\n%s", err, out)
+	out, err := p.client().BatchGetTraces(context.Background(), &awsxray.BatchGetTracesInput{TraceIds: []string{tr.String()}})
+	if err != nil || len(out.Traces) != 1 || len(out.Traces[0].Segments) != len(docs) {
+		t.Fatalf("BatchGetTraces on a full disk: %v %+v", err, out)
 	}
-	t.Logf("%s", out)
+	_, err = p.client().PutTraceSegments(context.Background(), &awsxray.PutTraceSegmentsInput{TraceSegmentDocuments: docs[:1]})
+	if err == nil || !strings.Contains(err.Error(), "ThrottlingException") || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("PutTraceSegments on a full disk: %v, want 503 ThrottlingException", err)
+	}
+	t.Logf("healthz: %s", body)
 }

@@ -120,6 +120,7 @@ func Start(cfg Config) (*Server, error) {
 	s.logsStored = s.metrics.NewCounter(`counterspy_function_log_lines_stored_total`)
 	sopts := cfg.Store
 	sopts.NoSync, sopts.Logger = cfg.NoSync, cfg.Logger
+	sopts.ReadOnlyWhenFull = true // serve reads on a full disk (docs/durability.md)
 	st, err := pebblestore.Open(filepath.Join(cfg.DataDir, "traces"), sopts)
 	if err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", cfg.DataDir, err)

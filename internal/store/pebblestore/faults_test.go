@@ -127,7 +127,8 @@ func TestDiskFullGuard(t *testing.T) {
 }
 
 // TestOpenNeedsSpace: a store that cannot replay its log and keep its
-// reserve refuses to open and says how much space it needs.
+// reserve refuses to open and says how much space it needs, or, with
+// ReadOnlyWhenFull, serves reads until space returns.
 func TestOpenNeedsSpace(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, Options{Logger: quiet})
@@ -154,6 +155,35 @@ func TestOpenNeedsSpace(t *testing.T) {
 	}
 	a.check(t, ro)
 	closeStore(t, ro)
+
+	// ReadOnlyWhenFull (the server's choice): reads are served, writes
+	// refused, and the store reopens for writing once space returns.
+	s, err = Open(dir, Options{Logger: quiet, fs: fsys, ReadOnlyWhenFull: true})
+	if err != nil {
+		t.Fatalf("Open with ReadOnlyWhenFull: %v", err)
+	}
+	defer s.Close()
+	a.check(t, s)
+	if err := a.write(s); !errors.Is(err, store.ErrNoSpace) {
+		t.Fatalf("Write to a store opened read-only for want of space: %v", err)
+	}
+	if h := s.Health(); h == nil || !strings.Contains(h.Error(), "read-only") || !strings.Contains(h.Error(), "need") {
+		t.Fatalf("Health = %v", h)
+	}
+	fsys.avail.Store(0)
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Health() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("still unhealthy after space returned: %v", s.Health())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for range 5 {
+		if err := a.write(s); err != nil {
+			t.Fatalf("Write after space returned: %v", err)
+		}
+	}
+	a.check(t, s)
 }
 
 // enospc fails writes to the write-ahead log with ENOSPC while on.

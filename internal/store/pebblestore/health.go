@@ -46,7 +46,7 @@ type spaceError struct {
 
 func (e *spaceError) Error() string {
 	if e.opening {
-		return fmt.Sprintf("store: disk full: %s free in %s, need %s (%s of write-ahead log to replay and a %s reserve); free space and start again, or run `counterspy doctor --data-dir DIR` to read it",
+		return fmt.Sprintf("store: disk full: %s free in %s, need %s (%s of write-ahead log to replay and a %s reserve); free space (counterspy doctor checks the store without writing)",
 			mib(e.free), e.dir, mib(e.need), mib(e.wal), mib(e.need-e.wal))
 	}
 	return fmt.Sprintf("store: disk full: %s free in %s, need %s (the store keeps a reserve so that it never fails mid-write); free space and writes resume by themselves",
@@ -106,22 +106,26 @@ type fatalPanic struct {
 
 // writeFailure is the error every write returns after a commit failed.
 type writeFailure struct {
-	dir string
-	msg string
-	err error
+	dir      string
+	msg      string
+	err      error
+	readOnly bool // opened read-only for want of space
 }
 
 func (e *writeFailure) Error() string {
-	if errors.Is(e.err, syscall.ENOSPC) {
-		return fmt.Sprintf("store: disk full: a write to %s failed (%s); writes are refused until the server is restarted with free space", e.dir, e.msg)
+	switch {
+	case e.readOnly:
+		return fmt.Sprintf("store: opened read-only, writes refused: %s", e.msg)
+	case errors.Is(e.err, syscall.ENOSPC):
+		return fmt.Sprintf("store: disk full: a write to %s failed (%s); writes resume by themselves once space is freed", e.dir, e.msg)
 	}
-	return fmt.Sprintf("store: a write to %s failed (%s); writes are refused until the server is restarted", e.dir, e.msg)
+	return fmt.Sprintf("store: a write to %s failed (%s); writes resume once the store can be reopened (or restart the server)", e.dir, e.msg)
 }
 
 func (e *writeFailure) Unwrap() error { return e.err }
 
 func (e *writeFailure) Is(target error) bool {
-	return target == store.ErrNoSpace && errors.Is(e.err, syscall.ENOSPC)
+	return target == store.ErrNoSpace && (errors.Is(e.err, syscall.ENOSPC) || errors.Is(e.err, store.ErrNoSpace))
 }
 
 // commitBatch commits b, turning Pebble's fatal commit error into an error
@@ -312,6 +316,7 @@ func (s *Store) tryRecover() error {
 		return errors.Join(f, err)
 	}
 	s.db = db
+	s.degraded = false
 	s.mu.Lock()
 	s.redirects = redirectCache{limit: s.opts.RedirectCacheSize}
 	s.mu.Unlock()

@@ -142,7 +142,7 @@ func (s *Store) openLedger() error {
 			return fmt.Errorf("record the loss: %w", err)
 		}
 	}
-	if s.opts.NoSync {
+	if s.opts.NoSync || s.readOnly() {
 		return nil
 	}
 	f, err := s.fs.OpenReadWrite(s.fs.PathJoin(s.dir, ledgerFile), vfs.WriteCategoryUnspecified)

@@ -66,6 +66,12 @@ type Options struct {
 	// doctor): the write-ahead log is replayed in memory, writes fail.
 	ReadOnly bool
 
+	// ReadOnlyWhenFull opens an existing store read-only when the disk
+	// lacks the space to replay its log and keep the reserve, instead of
+	// failing: reads are served, writes refused with store.ErrNoSpace, and
+	// the store reopens for writing by itself once space returns.
+	ReadOnlyWhenFull bool
+
 	// AcceptLoss opens a store whose acknowledgement ledger counts more
 	// than it holds (see LostError), records the loss and goes on.
 	AcceptLoss bool

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -64,6 +65,9 @@ type Store struct {
 	records atomic.Int64
 
 	fs vfs.FS
+	// degraded is set while the database is open read-only for want of
+	// space (Options.ReadOnlyWhenFull); guarded like db.
+	degraded bool
 	// health is shared with Pebble's event listener.
 	health *healthState
 	ledger ledger
@@ -80,10 +84,16 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	h := &healthState{}
 	po := pebbleOptions(opts, h)
+	var degraded error
 	if !opts.ReadOnly {
 		if err := checkOpenSpace(po.FS, dir, opts.MinFreeBytes); err != nil {
-			po.Cache.Unref()
-			return nil, err
+			if !opts.ReadOnlyWhenFull || !storeExists(po.FS, dir) {
+				po.Cache.Unref()
+				return nil, err
+			}
+			// Serve reads; tryRecover reopens for writing once there is room.
+			degraded, po.ReadOnly = err, true
+			opts.Logger.Warn("not enough free space to open the store for writing: serving reads only until space returns", "err", err)
 		}
 	}
 	db, err := pebble.Open(dir, po)
@@ -97,6 +107,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{
+		degraded:  degraded != nil,
 		health:    h,
 		db:        db,
 		codec:     c,
@@ -112,6 +123,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		_ = db.Close()
 		c.close()
 		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
+	}
+	if degraded != nil {
+		s.health.failed.Store(&writeFailure{dir: dir, msg: degraded.Error(), err: degraded, readOnly: true})
 	}
 	return s, nil
 }
@@ -129,7 +143,7 @@ func (s *Store) load() error {
 		if !empty {
 			return errors.New("the directory holds a Pebble database without a Counterspy format version: not a Counterspy store")
 		}
-		if s.opts.ReadOnly {
+		if s.readOnly() {
 			return errors.New("the store is empty: no format version")
 		}
 		if err := s.set(metaFormatKey, binary.AppendUvarint(nil, formatVersion)); err != nil {
@@ -146,7 +160,7 @@ func (s *Store) load() error {
 			return fmt.Errorf("unreadable format version %x", v)
 		case ver > formatVersion:
 			return fmt.Errorf("store format version %d is newer than this build reads (%d): upgrade Counterspy", ver, formatVersion)
-		case (ver == 1 || ver == 2) && !s.opts.ReadOnly:
+		case (ver == 1 || ver == 2) && !s.readOnly():
 			// Versions 2 and 3 only added keys that older versions never
 			// wrote.
 			if err := s.set(metaFormatKey, binary.AppendUvarint(nil, formatVersion)); err != nil {
@@ -192,6 +206,21 @@ func (s *Store) load() error {
 	}
 	s.records.Store(n)
 	return s.openLedger()
+}
+
+// readOnly reports whether the database is open read-only (Options.ReadOnly,
+// or for want of space).
+func (s *Store) readOnly() bool { return s.opts.ReadOnly || s.degraded }
+
+// storeExists reports whether dir holds a Pebble database.
+func storeExists(fsys vfs.FS, dir string) bool {
+	names, _ := fsys.List(dir)
+	for _, n := range names {
+		if strings.HasPrefix(n, "MANIFEST-") {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Store) isEmpty() (bool, error) {
