@@ -30,11 +30,11 @@ is on the same file system (instant, no extra space until they change),
 copied otherwise. To restore: stop the server, then serve with
 --data-dir NEWDIR (or move NEWDIR into place); counterspy doctor checks it.
 
-examples:
+Examples:
   counterspy backup --to /backup/counterspy-2026-12-07
   counterspy backup --data-dir /var/lib/counterspy --to /mnt/other-disk/counterspy
 
-flags:
+Flags:
 `)
 		flags.PrintDefaults()
 	}

@@ -30,12 +30,12 @@ document frame, and compares what the store holds with what it acknowledged.
 Each damaged or missing file is named with what to do. Exit status 1 when
 anything is damaged.
 
-examples:
+Examples:
   counterspy doctor
   counterspy doctor --data-dir /var/lib/counterspy
   counterspy doctor --accept-loss      # go on without acknowledged data a damaged log lost
 
-flags:
+Flags:
 `)
 		flags.PrintDefaults()
 	}
