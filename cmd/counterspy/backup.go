@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/counterspy/counterspy/internal/store/pebblestore"
 )
@@ -53,6 +54,9 @@ Flags:
 	// Read-write: a Pebble checkpoint needs the options file a read-only
 	// open does not have. Opening replays the write-ahead log into a table.
 	st, err := pebblestore.Open(filepath.Join(*dataDir, "traces"), pebblestore.Options{Logger: log})
+	if errors.Is(err, syscall.EAGAIN) {
+		return fmt.Errorf("%w (is a server running on it? stop it first)", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -145,9 +145,11 @@ func (s *Store) commitBatch(b *pebble.Batch, o *pebble.WriteOptions) (err error)
 		}
 		f := &writeFailure{dir: s.dir, msg: fp.msg, err: fp.err}
 		if s.health.failed.CompareAndSwap(nil, f) {
-			s.log.Error("store write failed; refusing writes until restart, reads continue", "err", f)
+			s.log.Error("store write failed; refusing writes until the store can reopen, reads continue", "err", f)
+		} else if g := s.health.failed.Load(); g != nil {
+			f = g
 		}
-		err = s.health.failed.Load()
+		err = f
 	}()
 	return b.Commit(o)
 }
