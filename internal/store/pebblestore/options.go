@@ -13,9 +13,11 @@ import (
 type Options struct {
 	// NoSync lets Write return before its batch reaches the disk. By default
 	// Write fsyncs first, so that a PutTraceSegments that returned 200
-	// survives kill -9 and power loss. With NoSync a process crash still
-	// loses nothing (Pebble's WAL is written before Write returns), a machine
-	// crash loses the last unsynced batches.
+	// survives kill -9 and power loss. With NoSync, Write returns once the
+	// batch is in Pebble's log buffer, which a background goroutine writes
+	// to the file at once: a process crash may lose the last milliseconds
+	// of writes, a machine crash the last unsynced batches. There is no
+	// acknowledgement ledger then (ledger.go).
 	NoSync bool
 
 	// Logger receives Pebble's background errors and warnings. Default
