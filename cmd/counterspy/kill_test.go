@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -243,4 +246,209 @@ type testWriter struct{ t *testing.T }
 func (w *testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(b), "\n"))
 	return len(b), nil
+}
+
+var killRounds = flag.Int("kill-rounds", 5, "rounds of TestKillRoundsUnderMixedLoad")
+
+// TestKillRoundsUnderMixedLoad kills the server with SIGKILL at a random
+// moment while writers (PutTraceSegments) and readers (GetTraceSummaries,
+// BatchGetTraces) run, restarts it on the same directory, and repeats
+// (-kill-rounds, default 5). Readers check every acknowledged trace they
+// fetch is whole; at the end every acknowledged segment is read back.
+func TestKillRoundsUnderMixedLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	dir := t.TempDir()
+	seed := time.Now().UnixNano()
+	rng := mrand.New(mrand.NewPCG(uint64(seed), 1))
+	t.Logf("seed %d, %d rounds", seed, *killRounds)
+	now := time.Now()
+	const perTrace = 20
+	type ackedTrace struct {
+		trace xrayid.TraceID
+		segs  []xrayid.SegmentID
+	}
+	var mu sync.Mutex
+	var acked []ackedTrace
+	pick := func(r *mrand.Rand) (ackedTrace, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(acked) == 0 {
+			return ackedTrace{}, false
+		}
+		return acked[r.IntN(len(acked))], true
+	}
+	doc := func(tr xrayid.TraceID, id, parent xrayid.SegmentID, i int) string {
+		start := float64(now.UnixMicro())/1e6 + float64(i)/1000
+		p := ""
+		if parent != 0 {
+			p = fmt.Sprintf(`"parent_id":"%s",`, parent)
+		}
+		return fmt.Sprintf(`{"name":"svc-%d","id":"%s",%s"trace_id":"%s","start_time":%.6f,"end_time":%.6f,"http":{"response":{"status":%d}},"annotations":{"n":%d}}`,
+			i%5, id, p, tr, start, start+0.01, 200+100*(i%3), i)
+	}
+	var reads atomic.Int64
+	for round := range *killRounds {
+		var killed atomic.Bool
+		p := startProcess(t, dir, "--flush-interval", "20ms")
+		client := p.client()
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		for w := range 2 {
+			wg.Add(1)
+			g := xrayid.NewGenerator(uint64(round*10 + w + 1))
+			go func() {
+				defer wg.Done()
+				for i := 0; ctx.Err() == nil; i++ {
+					tr := ackedTrace{trace: g.TraceID(now)}
+					docs := make([]string, perTrace)
+					for j := range docs {
+						id := g.SegmentID()
+						var parent xrayid.SegmentID
+						if j > 0 {
+							parent = tr.segs[0]
+						}
+						tr.segs = append(tr.segs, id)
+						docs[j] = doc(tr.trace, id, parent, i*perTrace+j)
+					}
+					out, err := client.PutTraceSegments(ctx, &awsxray.PutTraceSegmentsInput{TraceSegmentDocuments: docs})
+					if err != nil {
+						return // killed: not acknowledged
+					}
+					if len(out.UnprocessedTraceSegments) != 0 {
+						t.Errorf("rejected: %+v", out.UnprocessedTraceSegments)
+						return
+					}
+					mu.Lock()
+					acked = append(acked, tr)
+					mu.Unlock()
+				}
+			}()
+		}
+		for r := range 2 {
+			wg.Add(1)
+			rr := mrand.New(mrand.NewPCG(uint64(seed), uint64(round*10+r+2)))
+			go func() {
+				defer wg.Done()
+				for i := 0; ctx.Err() == nil; i++ {
+					if i%2 == 0 {
+						_, err := client.GetTraceSummaries(ctx, &awsxray.GetTraceSummariesInput{
+							StartTime: aws.Time(now.Add(-time.Minute)), EndTime: aws.Time(now.Add(time.Minute)),
+							FilterExpression: aws.String(`service("svc-1") AND annotation.n > 10`),
+						})
+						if err != nil && !killed.Load() {
+							t.Errorf("round %d: GetTraceSummaries before the kill: %v", round, err)
+						}
+						reads.Add(1)
+						continue
+					}
+					tr, ok := pick(rr)
+					if !ok {
+						time.Sleep(time.Millisecond)
+						continue
+					}
+					out, err := client.BatchGetTraces(ctx, &awsxray.BatchGetTracesInput{TraceIds: []string{tr.trace.String()}})
+					reads.Add(1)
+					if err != nil {
+						if !killed.Load() {
+							t.Errorf("round %d: BatchGetTraces before the kill: %v", round, err)
+						}
+						continue
+					}
+					if len(out.Traces) != 1 || len(out.Traces[0].Segments) < perTrace {
+						n := -1
+						if len(out.Traces) == 1 {
+							n = len(out.Traces[0].Segments)
+						}
+						t.Errorf("round %d: acknowledged trace %s read with %d of %d segments", round, tr.trace, n, perTrace)
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(50+rng.IntN(450)) * time.Millisecond)
+		killed.Store(true)
+		p.kill(t)
+		cancel()
+		wg.Wait()
+	}
+
+	p := startProcess(t, dir)
+	client := p.client()
+	missing := 0
+	for i := 0; i < len(acked); i += 5 {
+		chunk := acked[i:min(i+5, len(acked))]
+		ids := make([]string, len(chunk))
+		for j, tr := range chunk {
+			ids[j] = tr.trace.String()
+		}
+		out, err := client.BatchGetTraces(context.Background(), &awsxray.BatchGetTracesInput{TraceIds: ids})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := map[string]bool{}
+		for _, tr := range out.Traces {
+			for _, s := range tr.Segments {
+				found[aws.ToString(tr.Id)+"/"+aws.ToString(s.Id)] = true
+			}
+		}
+		for _, tr := range chunk {
+			for _, s := range tr.segs {
+				if !found[tr.trace.String()+"/"+s.String()] {
+					missing++
+				}
+			}
+		}
+	}
+	if missing > 0 {
+		t.Fatalf("%d of %d acknowledged segments missing after %d kill -9 rounds", missing, len(acked)*perTrace, *killRounds)
+	}
+	if len(acked) == 0 {
+		t.Fatal("nothing was acknowledged")
+	}
+	t.Logf("%d kill -9 rounds: all %d acknowledged segments (%d traces) read back; %d reads during the load",
+		*killRounds, len(acked)*perTrace, len(acked), reads.Load())
+}
+
+// TestServeOnAFullDiskServesReads: a server restarted without the space to
+// open its store for writing starts anyway (it never hangs half-started),
+// serves what it holds, refuses writes with 503 ThrottlingException and says
+// why in /healthz.
+func TestServeOnAFullDiskServesReads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	dir := t.TempDir()
+	p := startProcess(t, dir)
+	gen := xrayid.NewGenerator(9)
+	now := time.Now()
+	tr := gen.TraceID(now)
+	var docs []string
+	for i := range 10 {
+		docs = append(docs, fmt.Sprintf(`{"name":"svc","id":"%s","trace_id":"%s","start_time":%d,"end_time":%d}`, gen.SegmentID(), tr, now.Unix(), now.Unix()+int64(i)))
+	}
+	if _, err := p.client().PutTraceSegments(context.Background(), &awsxray.PutTraceSegmentsInput{TraceSegmentDocuments: docs}); err != nil {
+		t.Fatal(err)
+	}
+	p.kill(t)
+
+	p = startProcess(t, dir, "--min-free-space", "1000TiB")
+	resp, err := http.Get("http://" + p.httpAddr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "read-only") || !strings.Contains(string(body), "need 1000.0 TiB") {
+		t.Fatalf("/healthz: %d %s", resp.StatusCode, body)
+	}
+	out, err := p.client().BatchGetTraces(context.Background(), &awsxray.BatchGetTracesInput{TraceIds: []string{tr.String()}})
+	if err != nil || len(out.Traces) != 1 || len(out.Traces[0].Segments) != len(docs) {
+		t.Fatalf("BatchGetTraces on a full disk: %v %+v", err, out)
+	}
+	_, err = p.client().PutTraceSegments(context.Background(), &awsxray.PutTraceSegmentsInput{TraceSegmentDocuments: docs[:1]})
+	if err == nil || !strings.Contains(err.Error(), "ThrottlingException") || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("PutTraceSegments on a full disk: %v, want 503 ThrottlingException", err)
+	}
+	t.Logf("healthz: %s", body)
 }

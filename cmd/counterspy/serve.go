@@ -60,6 +60,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fs.Var(&memLimit, "memory-limit",
 		"soft limit on the server's Go memory (`size`: bytes, or with KiB, MiB, GiB): the garbage collector works harder near it, so a flood costs CPU rather than RSS (Pebble's cache and memtables come on top); 0 leaves it to GOMEMLIMIT")
+	fs.Var((*byteSize)(&cfg.Store.MinFreeBytes), "min-free-space",
+		"free disk space (`size`) below which writes are refused (503 ThrottlingException, UDP drops counted) until space returns; 0 = the default, two memtables + 32 MiB (96 MiB); see docs/durability.md")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log `format`: text or json")
 	if err := envDefaults(fs, "COUNTERSPY_"); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/counterspy/counterspy/internal/ingest"
 	"github.com/counterspy/counterspy/internal/segment"
+	"github.com/counterspy/counterspy/internal/store"
 )
 
 // maxPutDocuments caps the documents of one PutTraceSegments call, so that
@@ -98,6 +99,11 @@ func (a *API) putTraceSegments(ctx context.Context, body []byte) (any, error) {
 	if err := a.ingest.SubmitWait(ctx, segs); err != nil {
 		if errors.Is(err, ingest.ErrClosed) {
 			return nil, &Error{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailableException", Message: "the server is shutting down"}
+		}
+		if errors.Is(err, store.ErrNoSpace) {
+			// Nothing of the call is stored; the same call succeeds once
+			// space returns. The SDKs retry ThrottlingException with backoff.
+			return nil, &Error{Status: http.StatusServiceUnavailable, Code: "ThrottlingException", Message: err.Error()}
 		}
 		return nil, fmt.Errorf("storing %d segments: %w", len(segs), err)
 	}

@@ -88,7 +88,10 @@ type Pipeline struct {
 
 	done chan struct{} // closed when the writer goroutine exits
 
+	lastNoSpaceLog time.Time // writer goroutine only
+
 	stored, dropped, storeErrors *metrics.Counter
+	diskFull                     *metrics.Counter
 	batches                      *metrics.Counter
 	batchSize                    *metrics.PrometheusHistogram
 	writeSeconds                 *metrics.PrometheusHistogram
@@ -113,6 +116,7 @@ func New(st store.Writer, opts Options, ms *metrics.Set, log *slog.Logger) *Pipe
 		stored:       ms.GetOrCreateCounter(`counterspy_segments_stored_total`),
 		dropped:      ms.GetOrCreateCounter(`counterspy_segments_dropped_total{reason="queue_full"}`),
 		storeErrors:  ms.GetOrCreateCounter(`counterspy_segments_dropped_total{reason="store_error"}`),
+		diskFull:     ms.GetOrCreateCounter(`counterspy_segments_dropped_total{reason="disk_full"}`),
 		batches:      ms.GetOrCreateCounter(`counterspy_store_batches_total`),
 		batchSize:    ms.GetOrCreatePrometheusHistogram(`counterspy_store_batch_segments`),
 		writeSeconds: ms.GetOrCreatePrometheusHistogram(`counterspy_store_write_duration_seconds`),
@@ -328,7 +332,14 @@ func (p *Pipeline) write(items []item) {
 	p.batchSize.Update(float64(n))
 	if err != nil {
 		err = fmt.Errorf("store %d segments: %w", n, err)
-		p.log.Error("store write failed", "err", err)
+		// A full disk fails every write until space returns: say so
+		// once a minute, not once a batch (the drops are counted).
+		if !errors.Is(err, store.ErrNoSpace) || time.Since(p.lastNoSpaceLog) > time.Minute {
+			p.log.Error("store write failed", "err", err)
+			if errors.Is(err, store.ErrNoSpace) {
+				p.lastNoSpaceLog = time.Now()
+			}
+		}
 		if p.opts.Observer != nil {
 			p.opts.Observer.Discard()
 		}
@@ -337,6 +348,8 @@ func (p *Pipeline) write(items []item) {
 		switch {
 		case err == nil:
 			p.stored.Add(len(it.segs))
+		case it.done == nil && errors.Is(err, store.ErrNoSpace):
+			p.diskFull.Add(len(it.segs))
 		case it.done == nil:
 			p.storeErrors.Add(len(it.segs))
 		}

@@ -84,6 +84,12 @@ type Config struct {
 	// MaxConnections caps open HTTP connections; past it new ones are
 	// closed at once (0 = DefaultMaxConnections, <0 = no limit).
 	MaxConnections int
+	// Now is the clock retention measures age by (default time.Now).
+	Now func() time.Time
+	// RetentionInterval is how often retention runs (default hourly).
+	RetentionInterval time.Duration
+	// Store tunes the embedded store (NoSync and Logger come from above).
+	Store pebblestore.Options
 }
 
 // DefaultAddr is the X-Ray daemon's address.
@@ -167,13 +173,15 @@ func Start(cfg Config) (*Server, error) {
 	}()
 	s.logsStored = s.metrics.NewCounter(`counterspy_function_log_lines_stored_total`)
 	s.sec = sec
-	st, err := pebblestore.Open(filepath.Join(cfg.DataDir, "traces"), pebblestore.Options{
-		NoSync: cfg.NoSync, Logger: cfg.Logger,
-	})
+	sopts := cfg.Store
+	sopts.NoSync, sopts.Logger = cfg.NoSync, cfg.Logger
+	sopts.ReadOnlyWhenFull = true // serve reads on a full disk (docs/durability.md)
+	st, err := pebblestore.Open(filepath.Join(cfg.DataDir, "traces"), sopts)
 	if err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", cfg.DataDir, err)
 	}
 	s.store = st
+	s.storeHealthMetrics(st)
 	s.metrics.NewGauge(`counterspy_store_disk_bytes`, func() float64 {
 		stats, err := st.Stats(context.Background())
 		if err != nil {
@@ -280,13 +288,7 @@ func (s *Server) routes(a *api.API) *http.ServeMux {
 	if s.lambda != nil {
 		s.lambda.Register(mux)
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := s.store.Stats(r.Context()); err != nil {
-			http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte("ok\n"))
-	})
+	mux.HandleFunc("GET /healthz", s.healthz)
 	// The X-Ray API takes POSTs to its capitalized operation paths; the
 	// web console answers GET and HEAD for every other path.
 	ui := console.Handler()
@@ -389,10 +391,14 @@ func (k storeLogSink) Write(ctx context.Context, recs []logs.Record) error {
 // retentionLoop drops expired partitions at start-up and then hourly.
 func (s *Server) retentionLoop(ctx context.Context) {
 	defer s.bg.Done()
-	t := time.NewTicker(time.Hour)
+	every := s.cfg.RetentionInterval
+	if every <= 0 {
+		every = time.Hour
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		cutoff := time.Now().Add(-s.cfg.Retention)
+		cutoff := s.now().Add(-s.cfg.Retention)
 		if err := s.store.DropBefore(ctx, cutoff); err != nil && ctx.Err() == nil {
 			s.log.Error("retention: dropping old traces failed", "cutoff", cutoff, "err", err)
 		}

@@ -222,6 +222,12 @@ type Trace struct {
 // ErrClosed is returned by operations on a closed store.
 var ErrClosed = errors.New("store: closed")
 
+// ErrNoSpace is returned (wrapped, with the free and needed space) by writes
+// a backend refuses because its disk is (nearly) full. Nothing of the batch
+// is stored; the same write succeeds once space is freed. Callers answer it
+// as a temporary condition (X-Ray API: 503 ThrottlingException).
+var ErrNoSpace = errors.New("store: disk full")
+
 // Writer persists batches.
 type Writer interface {
 	// Write persists b. When Write returns nil, every record in b is durable:

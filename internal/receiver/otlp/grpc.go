@@ -12,6 +12,8 @@ import (
 	_ "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/counterspy/counterspy/internal/store"
 )
 
 // NewGRPCServer returns a gRPC server serving the OTLP TraceService, its
@@ -37,7 +39,7 @@ func (g *grpcServer) Export(ctx context.Context, req ptraceotlp.ExportRequest) (
 		// Both a full queue and a server that cannot store now are worth
 		// retrying: OTLP clients retry UNAVAILABLE, after RetryInfo's delay.
 		st := status.New(codes.Unavailable, err.Error())
-		if errors.Is(err, errQueueFull) {
+		if errors.Is(err, errQueueFull) || errors.Is(err, store.ErrNoSpace) {
 			st = status.New(codes.ResourceExhausted, err.Error())
 		}
 		if d, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(RetryAfter)}); derr == nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/counterspy/counterspy/internal/ingest"
 	"github.com/counterspy/counterspy/internal/otlp/translate"
 	"github.com/counterspy/counterspy/internal/segment"
+	"github.com/counterspy/counterspy/internal/store"
 )
 
 // Protocol labels of the received/rejected counters.
@@ -123,7 +124,9 @@ func (r *Receiver) export(ctx context.Context, td ptrace.Traces, proto string) (
 		if errors.Is(err, ingest.ErrClosed) {
 			return res, errUnavailable{errors.New("the server is shutting down")}
 		}
-		r.log.Error("otlp: storing spans failed", "protocol", proto, "spans", st.Stored, "err", err)
+		if !errors.Is(err, store.ErrNoSpace) { // the pipeline reports a full disk itself, once a minute
+			r.log.Error("otlp: storing spans failed", "protocol", proto, "spans", st.Stored, "err", err)
+		}
 		return res, errUnavailable{fmt.Errorf("storing %d spans: %w", st.Stored, err)}
 	}
 	r.ms.GetOrCreateCounter(fmt.Sprintf(`counterspy_segments_received_total{protocol=%q}`, proto)).Add(st.Stored)

@@ -118,7 +118,9 @@
 //	| prefix | key                                            | value                                          |
 //	|--------|------------------------------------------------|------------------------------------------------|
 //	| m      | m + name                                       | store metadata: "mformat": format version      |
-//	|        |                                                | (uvarint); "mseq": last log seq(8) (merged)    |
+//	|        |                                                | (uvarint); "mseq": last log seq(8) (merged);   |
+//	|        |                                                | "mwritten", "mlost": records and log lines     |
+//	|        |                                                | written, given up (varint, merged; ledger.go)  |
 //	| m/     | m + "/" + key                                  | a MetaStore value, as given                    |
 //	| f      | f + seq(8)                                     | frame: codec byte + zstd payload (frame.go)    |
 //	| t      | t + sec(4) + traceID(16) + seq(8)              | uvarint pairs (frame offset from seq, run)     |
@@ -134,7 +136,10 @@
 //	| lf     | lf + day(4) + str(function) + ns(8) + seq(8)   | the same line                                  |
 //	| d      | reserved: zstd dictionaries: d + dictionary ID |                                                |
 //
-// The c, i and g values and mseq are merged by Pebble with the merger named
+// Next to Pebble's files, COUNTERSPY-ACKED counts the records and log lines
+// acknowledged (ledger.go); Open compares it with mwritten.
+//
+// The c, i and g values, mseq, mwritten and mlost are merged by Pebble with the merger named
 // "counterspy.count.v1" (a name kept from format 1, when it only summed
 // counts; Pebble refuses a store whose merger has another name), which is
 // part of the format too: it tells the kinds apart by key.

@@ -323,7 +323,7 @@ func (s *Store) GraphCounters(ctx context.Context, group string, fromMinute, toM
 		case errors.Is(err, ctx.Err()) || errors.Is(err, store.ErrClosed):
 			yield(store.GraphRow{}, err)
 		default:
-			yield(store.GraphRow{}, fmt.Errorf("graph counters of group %q in minutes [%d, %d): %w", group, fromMinute, toMinute, err))
+			yield(store.GraphRow{}, s.readErr(fmt.Errorf("graph counters of group %q in minutes [%d, %d): %w", group, fromMinute, toMinute, err)))
 		}
 	}
 }

@@ -67,6 +67,12 @@ var metaFormatKey = []byte{prefixMeta, 'f', 'o', 'r', 'm', 'a', 't'}
 // the clock went back.
 var metaSeqKey = []byte{prefixMeta, 's', 'e', 'q'}
 
+// metaWrittenKey counts the records and log lines ever written (a merged
+// varint, summed like record counts; DropBefore leaves it): compared with
+// the acknowledgement ledger on Open, it tells acknowledged data that the
+// write-ahead log lost (see ledger.go).
+var metaWrittenKey = []byte{prefixMeta, 'w', 'r', 'i', 't', 't', 'e', 'n'}
+
 func frameKey(dst []byte, seq uint64) []byte {
 	dst = append(dst, prefixFrame)
 	return binary.BigEndian.AppendUint64(dst, seq)

@@ -199,7 +199,7 @@ func (s *Store) Logs(ctx context.Context, q store.LogQuery) iter.Seq2[logs.Recor
 		case errors.Is(err, ctx.Err()) || errors.Is(err, store.ErrClosed):
 			yield(logs.Record{}, err)
 		default:
-			yield(logs.Record{}, fmt.Errorf("log lines of %s %q in %s: %w", logKindName(kind), id, w, err))
+			yield(logs.Record{}, s.readErr(fmt.Errorf("log lines of %s %q in %s: %w", logKindName(kind), id, w, err)))
 		}
 	}
 }

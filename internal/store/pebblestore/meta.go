@@ -45,11 +45,17 @@ func (s *Store) PutMeta(ctx context.Context, key string, value []byte) error {
 	if len(value) > maxMetaSize {
 		return fmt.Errorf("write metadata %q: %d-byte value exceeds the %d-byte limit", key, len(value), maxMetaSize)
 	}
+	if err := s.tryRecover(); err != nil {
+		return fmt.Errorf("write metadata %q: %w", key, err)
+	}
 	if err := s.begin(); err != nil {
 		return err
 	}
 	defer s.end()
-	if err := s.db.Set(userMetaKey(nil, key), value, s.wopts); err != nil {
+	if err := s.checkSpace(len(key) + len(value)); err != nil {
+		return fmt.Errorf("write metadata %q: %w", key, err)
+	}
+	if err := s.set(userMetaKey(nil, key), value); err != nil {
 		return fmt.Errorf("write metadata %q: %w", key, err)
 	}
 	return nil
@@ -65,7 +71,12 @@ func (s *Store) DeleteMeta(ctx context.Context, key string) error {
 		return err
 	}
 	defer s.end()
-	if err := s.db.Delete(userMetaKey(nil, key), s.wopts); err != nil {
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := b.Delete(userMetaKey(nil, key), nil); err != nil {
+		return fmt.Errorf("delete metadata %q: %w", key, err)
+	}
+	if err := s.commitBatch(b, s.wopts); err != nil {
 		return fmt.Errorf("delete metadata %q: %w", key, err)
 	}
 	return nil
@@ -101,7 +112,7 @@ func (s *Store) ListMeta(ctx context.Context, prefix string) iter.Seq2[store.Met
 		case errors.Is(err, ctx.Err()) || errors.Is(err, store.ErrClosed):
 			yield(store.MetaEntry{}, err)
 		default:
-			yield(store.MetaEntry{}, fmt.Errorf("list metadata with prefix %q: %w", prefix, err))
+			yield(store.MetaEntry{}, s.readErr(fmt.Errorf("list metadata with prefix %q: %w", prefix, err)))
 		}
 	}
 }

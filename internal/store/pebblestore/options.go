@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Options configures a Store. The zero value is a durable store with default
@@ -11,9 +13,11 @@ import (
 type Options struct {
 	// NoSync lets Write return before its batch reaches the disk. By default
 	// Write fsyncs first, so that a PutTraceSegments that returned 200
-	// survives kill -9 and power loss. With NoSync a process crash still
-	// loses nothing (Pebble's WAL is written before Write returns), a machine
-	// crash loses the last unsynced batches.
+	// survives kill -9 and power loss. With NoSync, Write returns once the
+	// batch is in Pebble's log buffer, which a background goroutine writes
+	// to the file at once: a process crash may lose the last milliseconds
+	// of writes, a machine crash the last unsynced batches. There is no
+	// acknowledgement ledger then (ledger.go).
 	NoSync bool
 
 	// Logger receives Pebble's background errors and warnings. Default
@@ -54,6 +58,28 @@ type Options struct {
 	// remembered in memory (up to twice as many are held while the cache
 	// turns over). Default 100,000; negative disables the cache.
 	RedirectCacheSize int
+
+	// MinFreeBytes is the free space below which writes are refused with
+	// store.ErrNoSpace (see health.go). Default two memtables plus 32 MiB;
+	// negative disables the check.
+	MinFreeBytes int64
+
+	// ReadOnly opens the store without writing anything (counterspy
+	// doctor): the write-ahead log is replayed in memory, writes fail.
+	ReadOnly bool
+
+	// ReadOnlyWhenFull opens an existing store read-only when the disk
+	// lacks the space to replay its log and keep the reserve, instead of
+	// failing: reads are served, writes refused with store.ErrNoSpace, and
+	// the store reopens for writing by itself once space returns.
+	ReadOnlyWhenFull bool
+
+	// AcceptLoss opens a store whose acknowledgement ledger counts more
+	// than it holds (see LostError), records the loss and goes on.
+	AcceptLoss bool
+
+	// fs replaces the operating system's file system (tests inject faults).
+	fs vfs.FS
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -75,6 +101,9 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.ZstdLevel, 1)
 	def(&o.MemTableSize, 32<<20)
 	def(&o.RedirectCacheSize, 100_000)
+	if o.MinFreeBytes == 0 {
+		o.MinFreeBytes = 2*int64(o.MemTableSize) + defaultReserve
+	}
 	if o.CacheSize == 0 {
 		o.CacheSize = 64 << 20
 	}

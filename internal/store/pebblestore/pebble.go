@@ -3,13 +3,16 @@ package pebblestore
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"slices"
+	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
@@ -21,7 +24,7 @@ const cacheMemTables = 2
 
 // pebbleOptions turns Options into Pebble's. The caller unrefs the cache
 // after Open.
-func pebbleOptions(o Options) *pebble.Options {
+func pebbleOptions(o Options, h *healthState) *pebble.Options {
 	po := &pebble.Options{
 		// Pebble counts memtables against its block cache (they reserve
 		// their size in it): without room for them, a cache no larger than
@@ -32,7 +35,12 @@ func pebbleOptions(o Options) *pebble.Options {
 		MemTableSize:       uint64(o.MemTableSize),
 		Merger:             merger,
 		Logger:             pebbleLogger{o.Logger},
-		EventListener:      eventListener(o.Logger),
+		EventListener:      eventListener(o.Logger, h),
+		FS:                 o.fs,
+		ReadOnly:           o.ReadOnly,
+	}
+	if po.FS == nil {
+		po.FS = vfs.Default
 	}
 	// Frames are compressed already and stay as they are (Pebble keeps a
 	// block uncompressed when compression does not pay). zstd in the bottom
@@ -180,17 +188,37 @@ func (p pebbleLogger) Errorf(format string, args ...any) {
 	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
 }
 
-// Fatalf is called on broken invariants (Pebble's default exits the
-// process); Pebble's callers do not expect it to return.
+// Fatalf is called on broken invariants and on failed commits (Pebble's
+// default exits the process). Pebble's callers do not expect it to return:
+// DB.Apply would report a failed commit as a success. It panics with a
+// fatalPanic, which commitBatch recovers from in the committing goroutine.
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	p.l.Error(msg, "component", "pebble")
-	panic("pebble: " + msg)
+	fp := fatalPanic{msg: msg}
+	for _, a := range args {
+		if err, ok := a.(error); ok {
+			fp.err = err
+		}
+	}
+	panic(fp)
 }
 
-func eventListener(l *slog.Logger) *pebble.EventListener {
+func eventListener(l *slog.Logger, h *healthState) *pebble.EventListener {
 	l = l.With("component", "pebble")
 	return &pebble.EventListener{
+		// A flush that fails for want of space is retried by Pebble
+		// forever, and writes stall once the memtables are full: refuse
+		// them with ErrNoSpace instead until a flush succeeds.
+		FlushEnd: func(info pebble.FlushInfo) {
+			switch {
+			case info.Err == nil:
+				h.flushNoSpace.Store(nil)
+			case errors.Is(info.Err, syscall.ENOSPC):
+				msg := info.Err.Error()
+				h.flushNoSpace.Store(&msg)
+			}
+		},
 		BackgroundError: func(err error) { l.Error("background error", "err", err) },
 		DataCorruption: func(info pebble.DataCorruptionInfo) {
 			l.Error("data corruption", "path", info.Path, "err", info.Details)

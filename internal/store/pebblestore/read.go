@@ -48,7 +48,7 @@ func (s *Store) Traces(ctx context.Context, ids []xrayid.TraceID) iter.Seq2[*sto
 			}
 			t, err := r.trace(id)
 			if err != nil {
-				yield(nil, err)
+				yield(nil, s.readErr(err))
 				return
 			}
 			if t != nil && !yield(t, nil) {

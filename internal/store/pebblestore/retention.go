@@ -87,7 +87,7 @@ func (s *Store) DropBefore(ctx context.Context, cutoff time.Time) error {
 			return fmt.Errorf("drop before %s: %w", cutoff.Format(time.RFC3339), err)
 		}
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := s.commitBatch(b, pebble.Sync); err != nil {
 		return fmt.Errorf("drop before %s: %w", cutoff.Format(time.RFC3339), err)
 	}
 	s.records.Add(-dropped)
@@ -150,7 +150,7 @@ func (s *Store) deleteRedirectChunk(it *pebble.Iterator, lower []byte) (done boo
 	if err := b.DeleteRange(lower, append(last, 0), nil); err != nil {
 		return false, fmt.Errorf("delete expired redirects: %w", err)
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
+	if err := s.commitBatch(b, pebble.NoSync); err != nil {
 		return false, fmt.Errorf("delete expired redirects: %w", err)
 	}
 	return false, nil

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/counterspy/counterspy/internal/store"
 )
@@ -61,6 +63,14 @@ type Store struct {
 	redirects redirectCache
 
 	records atomic.Int64
+
+	fs vfs.FS
+	// degraded is set while the database is open read-only for want of
+	// space (Options.ReadOnlyWhenFull); guarded like db.
+	degraded bool
+	// health is shared with Pebble's event listener.
+	health *healthState
+	ledger ledger
 }
 
 var _ store.Store = (*Store)(nil)
@@ -72,7 +82,20 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pebblestore options: %w", err)
 	}
-	po := pebbleOptions(opts)
+	h := &healthState{}
+	po := pebbleOptions(opts, h)
+	var degraded error
+	if !opts.ReadOnly {
+		if err := checkOpenSpace(po.FS, dir, opts.MinFreeBytes); err != nil {
+			if !opts.ReadOnlyWhenFull || !storeExists(po.FS, dir) {
+				po.Cache.Unref()
+				return nil, err
+			}
+			// Serve reads; tryRecover reopens for writing once there is room.
+			degraded, po.ReadOnly = err, true
+			opts.Logger.Warn("not enough free space to open the store for writing: serving reads only until space returns", "err", err)
+		}
+	}
 	db, err := pebble.Open(dir, po)
 	po.Cache.Unref() // the DB holds its own reference
 	if err != nil {
@@ -84,18 +107,25 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{
+		degraded:  degraded != nil,
+		health:    h,
 		db:        db,
 		codec:     c,
 		opts:      opts,
 		log:       opts.Logger,
 		wopts:     &pebble.WriteOptions{Sync: !opts.NoSync},
 		dir:       dir,
+		fs:        po.FS,
 		redirects: redirectCache{limit: opts.RedirectCacheSize},
 	}
 	if err := s.load(); err != nil {
+		_ = s.ledger.close()
 		_ = db.Close()
 		c.close()
 		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
+	}
+	if degraded != nil {
+		s.health.failed.Store(&writeFailure{dir: dir, msg: degraded.Error(), err: degraded, readOnly: true})
 	}
 	return s, nil
 }
@@ -113,7 +143,10 @@ func (s *Store) load() error {
 		if !empty {
 			return errors.New("the directory holds a Pebble database without a Counterspy format version: not a Counterspy store")
 		}
-		if err := s.db.Set(metaFormatKey, binary.AppendUvarint(nil, formatVersion), pebble.Sync); err != nil {
+		if s.readOnly() {
+			return errors.New("the store is empty: no format version")
+		}
+		if err := s.set(metaFormatKey, binary.AppendUvarint(nil, formatVersion)); err != nil {
 			return fmt.Errorf("write format version: %w", err)
 		}
 	case err != nil:
@@ -127,10 +160,10 @@ func (s *Store) load() error {
 			return fmt.Errorf("unreadable format version %x", v)
 		case ver > formatVersion:
 			return fmt.Errorf("store format version %d is newer than this build reads (%d): upgrade Counterspy", ver, formatVersion)
-		case ver == 1 || ver == 2:
+		case (ver == 1 || ver == 2) && !s.readOnly():
 			// Versions 2 and 3 only added keys that older versions never
 			// wrote.
-			if err := s.db.Set(metaFormatKey, binary.AppendUvarint(nil, formatVersion), pebble.Sync); err != nil {
+			if err := s.set(metaFormatKey, binary.AppendUvarint(nil, formatVersion)); err != nil {
 				return fmt.Errorf("upgrade format version %d to %d: %w", ver, formatVersion, err)
 			}
 		case ver != formatVersion:
@@ -172,7 +205,22 @@ func (s *Store) load() error {
 		return err
 	}
 	s.records.Store(n)
-	return nil
+	return s.openLedger()
+}
+
+// readOnly reports whether the database is open read-only (Options.ReadOnly,
+// or for want of space).
+func (s *Store) readOnly() bool { return s.opts.ReadOnly || s.degraded }
+
+// storeExists reports whether dir holds a Pebble database.
+func storeExists(fsys vfs.FS, dir string) bool {
+	names, _ := fsys.List(dir)
+	for _, n := range names {
+		if strings.HasPrefix(n, "MANIFEST-") {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Store) isEmpty() (bool, error) {
@@ -227,6 +275,9 @@ func (s *Store) beginScan() error {
 	defer s.closeMu.RUnlock()
 	if s.closed {
 		return store.ErrClosed
+	}
+	if s.health.reopening {
+		return errReopening
 	}
 	s.scans.Add(1)
 	return nil
@@ -294,8 +345,12 @@ func (s *Store) Close() error {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
 	s.codec.close()
+	lerr := s.ledger.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close pebble store in %s: %w", s.dir, err)
+	}
+	if lerr != nil {
+		return fmt.Errorf("close pebble store in %s: %s: %w", s.dir, ledgerFile, lerr)
 	}
 	return nil
 }

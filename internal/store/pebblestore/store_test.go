@@ -97,7 +97,7 @@ func TestFormatVersion(t *testing.T) {
 func TestRefusesForeignPebble(t *testing.T) {
 	dir := t.TempDir()
 	opts, _ := Options{Logger: quiet}.withDefaults()
-	po := pebbleOptions(opts)
+	po := pebbleOptions(opts, &healthState{})
 	db, err := pebble.Open(dir, po)
 	po.Cache.Unref()
 	if err != nil {
@@ -152,8 +152,8 @@ func TestKeyLayout(t *testing.T) {
 	if n[prefixRedirect] != 1 || n[prefixRedirectTime] != 1 {
 		t.Errorf("%d redirects and %d time twins, want 1 each", n[prefixRedirect], n[prefixRedirectTime])
 	}
-	if n[prefixMeta] != 1 {
-		t.Errorf("%d meta keys, want 1", n[prefixMeta])
+	if n[prefixMeta] != 2 {
+		t.Errorf("%d meta keys, want 2 (format version, written count)", n[prefixMeta])
 	}
 
 	// A second batch of the redirected trace writes no second redirect.

@@ -30,7 +30,7 @@ func (s *Store) Summaries(ctx context.Context, ids []xrayid.TraceID) iter.Seq2[s
 			}
 			sec, v, found, err := s.summaryByID(id, buf[:0])
 			if err != nil {
-				yield(store.SummaryRow{}, err)
+				yield(store.SummaryRow{}, s.readErr(err))
 				return
 			}
 			buf = v
@@ -95,7 +95,7 @@ func (s *Store) getSummary(sec uint32, id xrayid.TraceID, dst []byte) ([]byte, b
 // body may use the store, but must not Close it.
 func (s *Store) ScanSummaries(ctx context.Context, q store.SummaryScan) iter.Seq2[store.SummaryRow, error] {
 	return func(yield func(store.SummaryRow, error) bool) {
-		fail := func(err error) { yield(store.SummaryRow{}, err) }
+		fail := func(err error) { yield(store.SummaryRow{}, s.readErr(err)) }
 		if err := ctx.Err(); err != nil {
 			fail(err)
 			return

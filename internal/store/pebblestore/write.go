@@ -105,6 +105,9 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := s.tryRecover(); err != nil {
+		return err
+	}
 	if err := s.begin(); err != nil {
 		return err
 	}
@@ -149,6 +152,9 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 	// counts what it deletes.
 	s.dropMu.RLock()
 	defer s.dropMu.RUnlock()
+	if err := s.checkSpace(len(p.frames) + len(p.locs)); err != nil {
+		return err
+	}
 	seq, err := s.placeAll(p, now, len(b.Logs))
 	if err != nil {
 		return err
@@ -377,7 +383,17 @@ func (s *Store) commit(p *writePlan, seq uint64, b *store.Batch) error {
 			return err
 		}
 	}
-	return batch.Commit(s.wopts)
+	if n := len(p.recs) + len(b.Logs); n > 0 {
+		v = binary.AppendVarint(v[:0], int64(n))
+		if err := batch.Merge(metaWrittenKey, v, nil); err != nil {
+			return err
+		}
+	}
+	if err := s.commitBatch(batch, s.wopts); err != nil {
+		return err
+	}
+	s.ledger.add(int64(len(p.recs)+len(b.Logs)), s.log)
+	return nil
 }
 
 // putTerms adds the batch's index entries: one merge operand per term and
