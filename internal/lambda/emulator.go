@@ -25,10 +25,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/counterspy/counterspy/internal/lambda/eventsource"
@@ -46,13 +49,21 @@ const (
 
 // Emulator is a running local Lambda service.
 type Emulator struct {
-	cfg     Config
-	log     *slog.Logger
+	cfg Config
+	log *slog.Logger
+	// mu guards the function tables, which the control plane API changes
+	// (CreateFunction, UpdateFunctionCode, DeleteFunction, ...).
+	mu      sync.RWMutex
+	defs    map[string]*definition
 	pools   map[string]*pool.Pool
 	fns     map[string]*invoke.Function
 	svc     *invoke.Service
 	src     *eventsource.Source
 	emitter *xraysegments.Emitter
+	// closed is set by Close; replaced holds pools of replaced or deleted
+	// functions still finishing their invocations.
+	closed   bool
+	replaced map[*pool.Pool]struct{}
 	writer  *lambdalog.Writer
 	handler http.Handler
 }
@@ -75,7 +86,8 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Emulator{cfg: cfg, log: cfg.Logger, pools: map[string]*pool.Pool{}, fns: map[string]*invoke.Function{}}
+	e := &Emulator{cfg: cfg, log: cfg.Logger, pools: map[string]*pool.Pool{}, fns: map[string]*invoke.Function{},
+		defs: map[string]*definition{}, replaced: map[*pool.Pool]struct{}{}}
 	if cfg.XRayAddr != "" {
 		em, err := xraysegments.NewEmitter(cfg.XRayAddr)
 		if err != nil {
@@ -86,22 +98,6 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	if cfg.Logs != nil {
 		e.writer = lambdalog.NewWriter(cfg.Logs, lambdalog.WriterOptions{Logger: cfg.Logger})
 	}
-	var fns []*invoke.Function
-	for _, fc := range cfg.Functions {
-		pf, err := e.poolFunction(fc)
-		if err != nil {
-			e.Close(ctx)
-			return nil, err
-		}
-		p := pool.New(pf, pool.Options{Logs: e.writer, Env: cfg.Env, Logger: cfg.Logger})
-		tracing := fc.Tracing
-		if tracing == "" {
-			tracing = invoke.Active
-		}
-		f := &invoke.Function{Name: fc.Name, ARN: pf.ARN, Tracing: tracing, Pool: p}
-		e.pools[fc.Name], e.fns[fc.Name] = p, f
-		fns = append(fns, f)
-	}
 	retries := 2
 	if cfg.Async.MaxRetries != nil {
 		retries = *cfg.Async.MaxRetries
@@ -110,8 +106,14 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	for _, d := range cfg.Async.RetryDelays {
 		delays = append(delays, time.Duration(d))
 	}
-	e.svc = invoke.New(fns, invoke.Options{Emitter: e.emitter, MaxRetries: retries, RetryDelays: delays,
+	e.svc = invoke.New(nil, invoke.Options{Emitter: e.emitter, MaxRetries: retries, RetryDelays: delays,
 		Observe: cfg.Observe, Logger: cfg.Logger})
+	for _, fc := range cfg.Functions {
+		if err := e.put(&definition{FunctionConfig: fc, reservedSet: fc.Concurrency > 0}); err != nil {
+			e.Close(ctx)
+			return nil, err
+		}
+	}
 	src, err := eventsource.New(eventsource.Config{Region: cfg.Region, AccountID: cfg.AccountID, Buckets: cfg.Buckets, Topics: cfg.Topics},
 		asyncInvoker{e})
 	if err != nil {
@@ -121,8 +123,7 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	e.src = src
 
 	mux := http.NewServeMux()
-	e.svc.Register(mux)
-	e.src.Register(mux)
+	e.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	e.handler = mux
 	return e, nil
@@ -184,6 +185,7 @@ func (e *Emulator) Handler() http.Handler { return e.handler }
 func (e *Emulator) Register(mux *http.ServeMux) {
 	e.svc.Register(mux)
 	e.src.Register(mux)
+	e.controlPlane().Register(mux)
 }
 
 // Invoke runs a synchronous invocation in-process (no HTTP).
@@ -206,7 +208,11 @@ func (e *Emulator) Upload(bucket, key string, body []byte) (*eventsource.UploadR
 }
 
 // Pool returns a function's instance pool (for tests and metrics).
-func (e *Emulator) Pool(function string) *pool.Pool { return e.pools[function] }
+func (e *Emulator) Pool(function string) *pool.Pool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.pools[function]
+}
 
 // FlushLogs waits until the log records written so far reached the sink.
 func (e *Emulator) FlushLogs(ctx context.Context) error {
@@ -229,7 +235,17 @@ func (e *Emulator) Close(ctx context.Context) error {
 		// their instances are shut down.
 		e.svc.Stop()
 	}
+	e.mu.Lock()
+	e.closed = true
+	pools := make([]*pool.Pool, 0, len(e.pools))
 	for _, p := range e.pools {
+		pools = append(pools, p)
+	}
+	for p := range e.replaced {
+		pools = append(pools, p)
+	}
+	e.mu.Unlock()
+	for _, p := range pools {
 		errs = append(errs, p.Close(timeout))
 	}
 	if e.svc != nil {
@@ -269,9 +285,11 @@ func inheritedEnv() []string {
 // String describes the emulator's functions for a start-up message.
 func (e *Emulator) String() string {
 	var b strings.Builder
-	for _, fc := range e.cfg.Functions {
-		pf := e.pools[fc.Name].Function()
-		fmt.Fprintf(&b, "  %s  %s  (%d MB, timeout %v, tracing %s)\n", fc.Name, strings.Join(pf.Command, " "), pf.MemoryMB, pf.Timeout, e.fns[fc.Name].Tracing)
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	for _, name := range slices.Sorted(maps.Keys(e.pools)) {
+		pf := e.pools[name].Function()
+		fmt.Fprintf(&b, "  %s  %s  (%d MB, timeout %v, tracing %s)\n", name, strings.Join(pf.Command, " "), pf.MemoryMB, pf.Timeout, e.fns[name].Tracing)
 	}
 	return b.String()
 }

@@ -22,6 +22,11 @@ func (s *Service) InvokeAsync(fn *Function, call Call) (string, error) {
 		return "", &Error{Status: http.StatusServiceUnavailable, Type: "ServiceException", Message: "the emulator is shutting down"}
 	default:
 	}
+	if fn.Stopped {
+		// Reserved concurrency 0: Lambda throttles the function's events
+		// too; here the caller hears it at once.
+		return "", ErrThrottled
+	}
 	if s.queued.Add(1) > int64(s.opts.MaxQueued) {
 		s.queued.Add(-1)
 		return "", &Error{Status: http.StatusTooManyRequests, Type: "TooManyRequestsException", Message: "Rate Exceeded.",

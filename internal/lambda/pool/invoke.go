@@ -279,6 +279,13 @@ func (p *Pool) run(sb *sandbox, ex *Execution, req *Request) *Response {
 		select {
 		case <-inv.Done():
 			r := inv.Result()
+			if r.At.After(inv.Deadline) {
+				// The answer came after the deadline (both channels were
+				// ready and select chose this one): Lambda would have
+				// stopped the function first, so it is a timeout.
+				timedOut()
+				break
+			}
 			ex.End = r.At
 			resp.Payload, resp.ContentType, resp.Err = r.Payload, r.ContentType, r.Err
 			if r.Err != nil {

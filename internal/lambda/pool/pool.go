@@ -140,6 +140,27 @@ func (p *Pool) Instances() (total, idle int) {
 	return len(p.all), len(p.idle)
 }
 
+// Drain lets in-flight invocations finish (up to timeout, with their END
+// and REPORT lines), then shuts the instances down: how a function is
+// replaced by new code or configuration (UpdateFunctionCode) or deleted
+// without cutting a running invocation short. New invocations must go to
+// another pool meanwhile; those that reach this one wait or are throttled.
+func (p *Pool) Drain(timeout time.Duration) error {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	// Holding every concurrency slot means no invocation is running.
+	for range cap(p.slots) {
+		select {
+		case p.slots <- struct{}{}:
+		case <-p.done:
+			return nil
+		case <-timer.C:
+			return p.Close(0)
+		}
+	}
+	return p.Close(timeout)
+}
+
 // Close shuts every instance down (an in-flight invocation ends as if the
 // runtime crashed) and waits for in-flight work, bounded by timeout.
 func (p *Pool) Close(timeout time.Duration) error {
