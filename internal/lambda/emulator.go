@@ -64,6 +64,7 @@ type Emulator struct {
 	// functions still finishing their invocations.
 	closed   bool
 	replaced map[*pool.Pool]struct{}
+	retiring sync.WaitGroup
 	writer  *lambdalog.Writer
 	handler http.Handler
 }
@@ -248,6 +249,7 @@ func (e *Emulator) Close(ctx context.Context) error {
 	for _, p := range pools {
 		errs = append(errs, p.Close(timeout))
 	}
+	e.retiring.Wait()
 	if e.svc != nil {
 		errs = append(errs, e.svc.Close(timeout))
 	}

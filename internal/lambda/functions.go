@@ -81,7 +81,7 @@ func (e *Emulator) put(d *definition) error {
 // retire drains a replaced or deleted function's pool and removes its
 // managed code directory unless the new definition still uses it.
 func (e *Emulator) retire(old *pool.Pool, def *definition, keepDir string) {
-	go func() {
+	e.retiring.Go(func() {
 		if err := old.Drain(drainTimeout); err != nil {
 			e.log.Warn("lambda: replaced function's instances did not finish", "err", err)
 		}
@@ -93,7 +93,7 @@ func (e *Emulator) retire(old *pool.Pool, def *definition, keepDir string) {
 				e.log.Warn("lambda: removing old function code", "dir", def.Dir, "err", err)
 			}
 		}
-	}()
+	})
 }
 
 // remove deletes a function.
