@@ -65,8 +65,8 @@ type Emulator struct {
 	closed   bool
 	replaced map[*pool.Pool]struct{}
 	retiring sync.WaitGroup
-	writer  *lambdalog.Writer
-	handler http.Handler
+	writer   *lambdalog.Writer
+	handler  http.Handler
 }
 
 // Start validates cfg and prepares the functions; instances start on the
