@@ -39,7 +39,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"fixed rate of the Default sampling rule handed to X-Ray SDKs (X-Ray's own default is 0.05; locally you usually want every request)")
 	fs.IntVar(&cfg.UDPReaders, "udp-readers", 0, "UDP sockets and reading goroutines (0 = one per CPU)")
 	fs.StringVar(&cfg.LambdaConfig, "lambda-config", "",
-		"functions.json `file`: run the Lambda emulator in this server (Invoke API and S3/SNS event endpoints on the HTTP address; see counterspy lambda -h)")
+		"functions.json or SAM/CDK template `file`: run the Lambda emulator in this server (Invoke API and S3/SNS event endpoints on the HTTP address; see counterspy lambda -h)")
 	demo := fs.Bool("demo", false, "feed the demo traffic (the seed scenario: S3 → SNS → three Lambda functions → DynamoDB) so there is data to look at")
 	// The Go runtime's own GOMEMLIMIT, when set, stays in charge unless
 	// -memory-limit is given.

@@ -3,6 +3,7 @@ package lambda
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -117,4 +118,32 @@ func newSuffix() string {
 	var b [6]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// LoadFile reads a functions.json file (see Load) or a template (see
+// LoadTemplate): YAML files and JSON documents with a top-level Resources
+// section are templates.
+func LoadFile(path string) (Config, []string, error) {
+	if isTemplate(path) {
+		return LoadTemplate(path, "", "", "")
+	}
+	cfg, err := Load(path)
+	return cfg, nil, err
+}
+
+func isTemplate(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".yaml", ".yml":
+		return true
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(b, &top) != nil {
+		return false
+	}
+	_, ok := top["Resources"]
+	return ok
 }
