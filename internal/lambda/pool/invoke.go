@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/counterspy/counterspy/internal/lambda/extensions"
 	"github.com/counterspy/counterspy/internal/lambda/instance"
 	"github.com/counterspy/counterspy/internal/lambda/lambdalog"
 	"github.com/counterspy/counterspy/internal/lambda/runtimeapi"
@@ -147,11 +148,17 @@ func (p *Pool) coldStart(ex *Execution, req *Request) (sb *sandbox, ok bool) {
 	p.mu.Lock()
 	p.all[sb] = struct{}{}
 	p.mu.Unlock()
-	p.platform(sb, "", "", lambdalog.InitStartLine(p.fn.Runtime,
-		"arn:aws:lambda:"+p.fn.Region+"::runtime:counterspy-local"))
-	// Initialization is the function's own start: process start to its
-	// first request for an event.
+	p.platform(sb, "", "", lambdalog.InitStartLine(p.fn.Runtime, runtimeARN(p.fn.Region)))
+	// Initialization is the function's own start: process start (its
+	// extensions' first) to its first request for an event.
 	ex.InitStart = time.Now()
+	if files := extensionFiles(p.fn.Dir); len(files) > 0 {
+		if e := p.startExtensions(sb, api, files, ex.InitStart, ex.InitStart.Add(p.fn.InitTimeout)); e != nil {
+			ex.InitEnd = time.Now()
+			ex.Outcome, ex.Err = InitFailed, e
+			return sb, false
+		}
+	}
 	proc, err := instance.Start(instance.Spec{Command: p.fn.Command, Dir: p.fn.Dir, Env: p.env(sb), Output: p.output(sb)})
 	if err != nil {
 		ex.InitEnd = time.Now()
@@ -165,12 +172,30 @@ func (p *Pool) coldStart(ex *Execution, req *Request) (sb *sandbox, ok bool) {
 	p.mu.Unlock()
 
 	initErrC, _ := api.InitError()
-	timer := time.NewTimer(p.fn.InitTimeout)
+	timer := time.NewTimer(max(time.Until(ex.InitStart.Add(p.fn.InitTimeout)), 0))
 	defer timer.Stop()
 	for {
 		n, at, changed := api.NextState()
-		if n > 0 {
+		// Init is over when the runtime and every extension asked for
+		// their next event.
+		extReady, extChanged, extExited := true, (<-chan struct{})(nil), (<-chan struct{})(nil)
+		if sb.ext != nil {
+			var extErr *extensions.Error
+			extReady, extErr, extChanged = sb.ext.InitState()
+			extExited = sb.extExited
+			if extErr != nil {
+				ex.InitEnd = time.Now()
+				ex.Outcome, ex.Err = InitFailed, runtimeapi.NewError(extErr.Type, "extension "+extErr.Extension+": "+extErr.Message)
+				return sb, false
+			}
+		}
+		if n > 0 && extReady {
 			ex.InitEnd = at
+			if sb.ext != nil {
+				ex.InitEnd = time.Now()
+				sb.ext.InitDone()
+				p.initTelemetry(sb, ex, "success", "")
+			}
 			// The function's init output is in the pipes before its first
 			// request for an event; let it be read before START.
 			wait(proc.Attribute(instance.Attribution{RequestID: req.RequestID, TraceID: req.logTraceID()}), 100*time.Millisecond)
@@ -180,6 +205,11 @@ func (p *Pool) coldStart(ex *Execution, req *Request) (sb *sandbox, ok bool) {
 		select {
 		case <-changed:
 			continue
+		case <-extChanged:
+			continue
+		case <-extExited:
+			ex.InitEnd = time.Now()
+			ex.Outcome, ex.Err = InitFailed, runtimeapi.NewError("Extension.Crash", "an extension exited during init")
 		case <-initErrC:
 			ex.InitEnd = time.Now()
 			_, e := api.InitError()
@@ -244,6 +274,7 @@ func (p *Pool) initFailed(sb *sandbox, ex *Execution, req *Request) *Response {
 // run delivers the event to a ready instance and waits for the answer.
 func (p *Pool) run(sb *sandbox, ex *Execution, req *Request) *Response {
 	p.platform(sb, req.RequestID, req.logTraceID(), lambdalog.StartLine(req.RequestID))
+	sb.emit(time.Now(), "platform.start", withTracing(map[string]any{"requestId": req.RequestID, "version": lambdalog.Version}, req))
 	if !ex.Cold {
 		// Cold starts set it with the init barrier.
 		sb.proc.Switch(instance.Attribution{RequestID: req.RequestID, TraceID: req.logTraceID()})
@@ -272,6 +303,9 @@ func (p *Pool) run(sb *sandbox, ex *Execution, req *Request) *Response {
 		ex.End = time.Now()
 		ex.Outcome = Crashed
 		ex.Err = runtimeapi.NewError("Runtime.ExitError", "RequestId: "+req.RequestID+" Error: Runtime exited "+exitText(sb.proc.ExitErr()))
+	}
+	if sb.ext != nil {
+		sb.ext.Invoke(extensions.InvokeEvent{RequestID: req.RequestID, FunctionARN: p.fn.ARN, TraceHeader: req.TraceHeader, Deadline: inv.Deadline})
 	}
 	if sb.api.Deliver(inv, sb.proc.Exited(), timer.C) {
 		ex.Start, seq = sb.api.Delivered(inv)
@@ -306,6 +340,18 @@ func (p *Pool) run(sb *sandbox, ex *Execution, req *Request) *Response {
 		ex.Start = ex.End
 	}
 	resp.Outcome = ex.Outcome
+	if sb.tel != nil {
+		rec := status(ex.Outcome, ex.Err)
+		rec["requestId"] = req.RequestID
+		rec["metrics"] = map[string]any{"durationMs": millis(ex.End.Sub(ex.Start)), "producedBytes": len(resp.Payload)}
+		// The runtime's answer arrives whole: its latency is the run, its
+		// transfer is not measured apart.
+		rec["spans"] = []map[string]any{
+			{"name": "responseLatency", "start": lambdalog.FormatTime(ex.Start), "durationMs": millis(ex.End.Sub(ex.Start))},
+			{"name": "responseDuration", "start": lambdalog.FormatTime(ex.End), "durationMs": 0.0},
+		}
+		sb.emit(ex.End, "platform.runtimeDone", withTracing(rec, req))
+	}
 	if ex.Outcome == Succeeded || ex.Outcome == FunctionError {
 		p.markFinishing()
 	}
@@ -331,6 +377,16 @@ func (p *Pool) finish(sb *sandbox, ex *Execution, req *Request, seq int, resp *R
 		} else {
 			healthy = false
 		}
+		if healthy && sb.ext != nil {
+			// The invocation ends when the extensions that got INVOKE are
+			// done too: their post-runtime time is part of Overhead.
+			last, err := sb.ext.WaitInvokeDone(ex.Start.Add(p.fn.Timeout), sb.extExited)
+			if err != nil {
+				healthy = false
+			} else if last.After(ex.OverheadEnd) {
+				ex.OverheadEnd = last
+			}
+		}
 	}
 	if healthy {
 		// Everything the function wrote for this invocation is in the
@@ -341,7 +397,7 @@ func (p *Pool) finish(sb *sandbox, ex *Execution, req *Request, seq int, resp *R
 		sb.proc.Kill()
 		wait(sb.proc.OutputDone(), time.Second)
 	}
-	ex.MaxMemoryMB = toMB(sb.notePeak(sb.proc.PeakMemory()))
+	ex.MaxMemoryMB = toMB(sb.notePeak(sb.proc.PeakMemory() + sb.extensionsPeak()))
 
 	rep := lambdalog.Report{RequestID: req.RequestID, Duration: ex.End.Sub(ex.Start), MemoryMB: p.fn.MemoryMB,
 		MaxMemoryUsedMB: ex.MaxMemoryMB}
@@ -361,6 +417,16 @@ func (p *Pool) finish(sb *sandbox, ex *Execution, req *Request, seq int, resp *R
 		lines = append(lines, lambdalog.XRayLine(req.TraceID, req.SegmentID, true))
 	}
 	p.platform(sb, req.RequestID, req.logTraceID(), lines...)
+	if sb.tel != nil {
+		metrics := map[string]any{"durationMs": millis(rep.Duration), "billedDurationMs": lambdalog.BilledMillis(rep.Duration + rep.InitDuration),
+			"memorySizeMB": rep.MemoryMB, "maxMemoryUsedMB": rep.MaxMemoryUsedMB}
+		if rep.InitDuration > 0 {
+			metrics["initDurationMs"] = millis(rep.InitDuration)
+		}
+		rec := status(ex.Outcome, ex.Err)
+		rec["requestId"], rec["metrics"] = req.RequestID, metrics
+		sb.emit(time.Now(), "platform.report", withTracing(rec, req))
+	}
 	if resp != nil {
 		resp.LogTail = sb.takeTail()
 	}

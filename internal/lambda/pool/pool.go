@@ -16,9 +16,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/counterspy/counterspy/internal/lambda/extensions"
 	"github.com/counterspy/counterspy/internal/lambda/instance"
 	"github.com/counterspy/counterspy/internal/lambda/lambdalog"
 	"github.com/counterspy/counterspy/internal/lambda/runtimeapi"
+	"github.com/counterspy/counterspy/internal/lambda/telemetry"
 	"github.com/counterspy/counterspy/internal/logs"
 )
 
@@ -178,13 +180,14 @@ func (p *Pool) Close(timeout time.Duration) error {
 		if sb.idleTimer != nil {
 			sb.idleTimer.Stop()
 		}
-		all = append(all, sandbox{proc: sb.proc, api: sb.api})
+		all = append(all, sandbox{proc: sb.proc, api: sb.api, ext: sb.ext, tel: sb.tel, extProcs: sb.extProcs,
+			extExited: sb.extExited, extAllExited: sb.extAllExited})
 	}
 	p.idle = nil
 	p.mu.Unlock()
 	var wg sync.WaitGroup
 	for i := range all {
-		wg.Go(func() { all[i].stop(p.fn.ShutdownGrace) })
+		wg.Go(func() { all[i].stop("spindown", p.fn.ShutdownGrace) })
 	}
 	wg.Wait()
 	finished := make(chan struct{})
@@ -209,12 +212,24 @@ type sandbox struct {
 	tailMu  sync.Mutex
 	tailReq string
 	tail    []string
+
+	// External extensions (nil without any), the Telemetry API, the
+	// extension processes; extExited is closed when any of them exits,
+	// extAllExited when all did.
+	ext                     *extensions.Registry
+	tel                     *telemetry.Hub
+	extProcs                []*instance.Process
+	extExited, extAllExited chan struct{}
 }
 
-func (sb *sandbox) stop(grace time.Duration) {
+// stop shuts the instance down: the runtime gets SIGTERM (then SIGKILL
+// after grace), extensions get SHUTDOWN with reason (spindown, timeout,
+// failure).
+func (sb *sandbox) stop(reason string, grace time.Duration) {
 	if sb.proc != nil {
 		sb.proc.Stop(grace)
 	}
+	sb.stopExtensions(reason, grace)
 	if sb.api != nil {
 		sb.api.Close()
 	}
@@ -311,7 +326,7 @@ func (p *Pool) popIdleLocked() *sandbox {
 		}
 		if sb.dead() {
 			delete(p.all, sb)
-			p.wg.Go(func() { sb.stop(0) })
+			p.wg.Go(func() { sb.stop("failure", 0) })
 			continue
 		}
 		return sb
@@ -331,7 +346,11 @@ func (p *Pool) release(sb *sandbox, healthy, finishing bool) {
 	if !healthy || p.closed || sb.dead() {
 		delete(p.all, sb)
 		p.mu.Unlock()
-		sb.stop(0)
+		reason := "failure"
+		if p.closed && healthy {
+			reason = "spindown"
+		}
+		sb.stop(reason, 0)
 		return
 	}
 	p.idle = append(p.idle, sb)
@@ -357,7 +376,7 @@ func (p *Pool) reap(sb *sandbox) {
 	p.mu.Unlock()
 	if found {
 		p.log.Debug("lambda: idle instance shut down", "instance", sb.id)
-		sb.stop(p.fn.ShutdownGrace)
+		sb.stop("spindown", p.fn.ShutdownGrace)
 	}
 }
 
@@ -389,6 +408,7 @@ func (p *Pool) platform(sb *sandbox, requestID, traceID string, lines ...string)
 // output receives the function's own lines.
 func (p *Pool) output(sb *sandbox) func(instance.Line) {
 	return func(l instance.Line) {
+		sb.emit(l.Time, telemetry.TypeFunction, l.Text)
 		sb.addTail(l.Attr.RequestID, l.Text)
 		if p.opts.Logs != nil {
 			p.opts.Logs.Add(p.record(sb, l.Time, l.Stream, l.Attr.RequestID, l.Attr.TraceID, l.Text))

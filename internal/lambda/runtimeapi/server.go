@@ -107,6 +107,7 @@ type Error struct {
 type Server struct {
 	ln  net.Listener
 	srv *http.Server
+	mux *http.ServeMux
 
 	deliver chan *Invocation
 	closed  chan struct{}
@@ -134,10 +135,16 @@ func Listen(addr string) (*Server, error) {
 	mux.HandleFunc("POST "+prefix+"invocation/{id}/response", s.response)
 	mux.HandleFunc("POST "+prefix+"invocation/{id}/error", s.invocationError)
 	mux.HandleFunc("POST "+prefix+"init/error", s.initError)
+	s.mux = mux
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
 	go s.srv.Serve(ln)
 	return s, nil
 }
+
+// Handle serves more APIs on the same address, as Lambda does: the
+// Extensions API (/2020-01-01/extension/...) and the Telemetry API
+// (/2022-07-01/telemetry).
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // Addr is the host:port for AWS_LAMBDA_RUNTIME_API.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
