@@ -176,7 +176,9 @@ func withTracing(rec map[string]any, req *Request) map[string]any {
 }
 
 // runtimeARN is the Runtime Version ARN of INIT_START lines.
-func runtimeARN(region string) string { return "arn:aws:lambda:" + region + "::runtime:counterspy-local" }
+func runtimeARN(region string) string {
+	return "arn:aws:lambda:" + region + "::runtime:counterspy-local"
+}
 
 // initTelemetry emits the end of the init phase.
 func (p *Pool) initTelemetry(sb *sandbox, ex *Execution, st, errorType string) {
