@@ -23,12 +23,12 @@ func TestParseSubscription(t *testing.T) {
 	}
 	for body, want := range map[string]string{
 		`{`: "not a subscription",
-		`{"schemaVersion":"2020-01-01","types":["platform"],"destination":{"protocol":"HTTP","URI":"http://sandbox:1"}}`:                                "schemaVersion",
-		`{"schemaVersion":"2022-12-13","types":[],"destination":{"protocol":"HTTP","URI":"http://sandbox:1"}}`:                                           "at least one",
-		`{"schemaVersion":"2022-12-13","types":["logs"],"destination":{"protocol":"HTTP","URI":"http://sandbox:1"}}`:                                     "unknown type",
-		`{"schemaVersion":"2022-12-13","types":["platform"],"destination":{"protocol":"TCP","URI":"http://sandbox:1"}}`:                                  "only HTTP",
-		`{"schemaVersion":"2022-12-13","types":["platform"],"destination":{"protocol":"HTTP","URI":"http://example.com:1"}}`:                             "sandbox.localdomain",
-		`{"schemaVersion":"2022-12-13","types":["platform"],"destination":{"protocol":"HTTP","URI":"http://sandbox:9001"}}`:                              "9001",
+		`{"schemaVersion":"2020-01-01","types":["platform"],"destination":{"protocol":"HTTP","URI":"http://sandbox:1"}}`:                             "schemaVersion",
+		`{"schemaVersion":"2022-12-13","types":[],"destination":{"protocol":"HTTP","URI":"http://sandbox:1"}}`:                                       "at least one",
+		`{"schemaVersion":"2022-12-13","types":["logs"],"destination":{"protocol":"HTTP","URI":"http://sandbox:1"}}`:                                 "unknown type",
+		`{"schemaVersion":"2022-12-13","types":["platform"],"destination":{"protocol":"TCP","URI":"http://sandbox:1"}}`:                              "only HTTP",
+		`{"schemaVersion":"2022-12-13","types":["platform"],"destination":{"protocol":"HTTP","URI":"http://example.com:1"}}`:                         "sandbox.localdomain",
+		`{"schemaVersion":"2022-12-13","types":["platform"],"destination":{"protocol":"HTTP","URI":"http://sandbox:9001"}}`:                          "9001",
 		`{"schemaVersion":"2022-12-13","types":["platform"],"buffering":{"timeoutMs":5},"destination":{"protocol":"HTTP","URI":"http://sandbox:1"}}`: "buffering",
 	} {
 		if _, _, _, _, _, err := ParseSubscription([]byte(body)); err == nil || !strings.Contains(err.Error(), want) {
