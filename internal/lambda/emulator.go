@@ -14,6 +14,11 @@
 //	runtimeapi   the Runtime API one instance talks to
 //	xraysegments the AWS::Lambda and AWS::Lambda::Function segments, UDP emitter
 //	lambdalog    START/END/REPORT/XRAY lines and log sinks
+//	controlplane GetFunction, ListFunctions, CreateFunction, UpdateFunctionCode, ...
+//	extensions   the Extensions API of one instance (external extensions)
+//	telemetry    the Telemetry API of one instance (subscriptions, delivery)
+//	template     functions, buckets and topics from SAM and cdk synth templates
+//	code         deployment packages unpacked into managed directories
 //
 // Start wires them; Handler serves the Invoke API and the event endpoints,
 // so `counterspy lambda` runs it on its own address and `counterspy serve`
