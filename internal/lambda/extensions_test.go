@@ -49,7 +49,7 @@ func TestExtensionAndTelemetry(t *testing.T) {
 	mem := lambdalog.NewMemory()
 	e, err := lambda.Start(context.Background(), lambda.Config{Logs: mem,
 		Observe: func(_ string, ex *pool.Execution) { mu.Lock(); executions[ex.RequestID] = ex; mu.Unlock() },
-		Functions: []lambda.FunctionConfig{{Name: "ext-test", Command: []string{"bootstrap"}, Dir: dir,
+		Functions: []lambda.FunctionConfig{{Name: "ext-test", Command: []string{"bootstrap"}, Dir: dir, Timeout: lambda.Duration(time.Second),
 			Environment: map[string]string{"EXT_RECORD": recPath, "EXT_POST_MS": "60"}}}})
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +72,12 @@ func TestExtensionAndTelemetry(t *testing.T) {
 		ids = append(ids, id)
 		waitFor(t, "the invocation's end", func() bool { mu.Lock(); defer mu.Unlock(); return executions[id] != nil })
 	}
+	// A call that times out ends its instance: SHUTDOWN with reason timeout.
+	out, timedOut := invokeSDK(t, c, "ext-test", types.InvocationTypeRequestResponse, `{"name":"slow","sleep_ms":2500}`)
+	if !strings.Contains(string(out.Payload), "Task timed out after 1.00 seconds") {
+		t.Fatalf("slow call: %s", out.Payload)
+	}
+	waitFor(t, "the timed-out invocation's end", func() bool { mu.Lock(); defer mu.Unlock(); return executions[timedOut] != nil })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	closed = true
@@ -135,8 +141,8 @@ func TestExtensionAndTelemetry(t *testing.T) {
 		}
 	}
 
-	// Extensions API events: INVOKE, INVOKE, SHUTDOWN.
-	if len(events) != 3 {
+	// Extensions API events: INVOKE, INVOKE, INVOKE, SHUTDOWN (timeout).
+	if len(events) != 4 {
 		t.Fatalf("events: %v", events)
 	}
 	for i, id := range ids {
@@ -149,8 +155,11 @@ func TestExtensionAndTelemetry(t *testing.T) {
 			t.Errorf("event %d: %v", i, ev)
 		}
 	}
-	if events[2]["eventType"] != "SHUTDOWN" || events[2]["shutdownReason"] != "spindown" {
-		t.Errorf("last event: %v", events[2])
+	if events[2]["eventType"] != "INVOKE" || events[2]["requestId"] != timedOut {
+		t.Errorf("third event: %v", events[2])
+	}
+	if events[3]["eventType"] != "SHUTDOWN" || events[3]["shutdownReason"] != "timeout" {
+		t.Errorf("last event: %v", events[3])
 	}
 
 	// Telemetry: the platform events in order, with their fields; the
@@ -185,7 +194,8 @@ func TestExtensionAndTelemetry(t *testing.T) {
 	}
 	want := []string{"platform.initStart", "platform.extension", "platform.telemetrySubscription", "platform.initRuntimeDone", "platform.initReport",
 		"platform.start:" + ids[0], "platform.runtimeDone:" + ids[0], "platform.report:" + ids[0],
-		"platform.start:" + ids[1], "platform.runtimeDone:" + ids[1], "platform.report:" + ids[1]}
+		"platform.start:" + ids[1], "platform.runtimeDone:" + ids[1], "platform.report:" + ids[1],
+		"platform.start:" + timedOut, "platform.runtimeDone:" + timedOut, "platform.report:" + timedOut}
 	if strings.Join(seq, " ") != strings.Join(want, " ") {
 		t.Errorf("platform events:\n got %v\nwant %v", seq, want)
 	}
@@ -221,6 +231,9 @@ func TestExtensionAndTelemetry(t *testing.T) {
 		if !containsPrefix(extensionLines, "ext: got INVOKE "+id) {
 			t.Errorf("no extension line for %s in %q", id, extensionLines)
 		}
+	}
+	if rd, rep := byKey["platform.runtimeDone:"+timedOut], byKey["platform.report:"+timedOut]; rd["status"] != "timeout" || rep["status"] != "timeout" {
+		t.Errorf("timed-out call: runtimeDone %v report %v", rd, rep)
 	}
 	// The extension's lines are in the function's log too, as on Lambda.
 	found := false

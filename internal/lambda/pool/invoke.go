@@ -408,6 +408,7 @@ func (p *Pool) finish(sb *sandbox, ex *Execution, req *Request, seq int, resp *R
 	switch ex.Outcome {
 	case TimedOut:
 		rep.Status = "timeout"
+		sb.reason = "timeout"
 	case Crashed:
 		rep.Status, rep.ErrorType = "error", ex.Err.Type
 		lines = append(lines, ex.Err.Message, ex.Err.Type)

@@ -216,6 +216,9 @@ type sandbox struct {
 	// External extensions (nil without any), the Telemetry API, the
 	// extension processes; extExited is closed when any of them exits,
 	// extAllExited when all did.
+	// reason is the SHUTDOWN reason when a failed attempt ends the
+	// instance (timeout, else failure).
+	reason                  string
 	ext                     *extensions.Registry
 	tel                     *telemetry.Hub
 	extProcs                []*instance.Process
@@ -347,8 +350,11 @@ func (p *Pool) release(sb *sandbox, healthy, finishing bool) {
 		delete(p.all, sb)
 		p.mu.Unlock()
 		reason := "failure"
-		if p.closed && healthy {
+		switch {
+		case p.closed && healthy:
 			reason = "spindown"
+		case sb.reason != "":
+			reason = sb.reason
 		}
 		sb.stop(reason, 0)
 		return
