@@ -246,6 +246,11 @@ func TestControlPlaneSDK(t *testing.T) {
 	if !isAPIError[*types.RequestTooLargeException](err) {
 		t.Errorf("7 MB payload: %v", err)
 	}
+	_, err = c.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("f-b"), InvocationType: types.InvocationTypeEvent,
+		Payload: append(append([]byte(`"`), bytes.Repeat([]byte("x"), 1<<20)...), '"')})
+	if !isAPIError[*types.RequestTooLargeException](err) {
+		t.Errorf("1 MB asynchronous payload: %v", err)
+	}
 	_, err = c.GetFunctionConfiguration(ctx, &awslambda.GetFunctionConfigurationInput{FunctionName: aws.String("nope")})
 	if !isAPIError[*types.ResourceNotFoundException](err) {
 		t.Errorf("unknown function: %v", err)

@@ -58,7 +58,9 @@ type Options struct {
 	Logger  *slog.Logger
 }
 
-// Limits of the Invoke API.
+// Limits of the Invoke API: 6 MB synchronous; 1 MB asynchronous since
+// AWS raised it from 256 KB in October 2025
+// (https://aws.amazon.com/blogs/compute/more-room-to-build-serverless-services-now-support-payloads-up-to-1-mb/).
 const (
 	MaxSyncPayload  = 6 << 20
 	MaxAsyncPayload = 1 << 20
