@@ -18,8 +18,8 @@ import (
 // functions through its topic.
 func TestTemplateRuns(t *testing.T) {
 	bin := buildFunction(t, "xrayfn")
-	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "greeter"), 0o755); err != nil {
+	dir := filepath.Join(t.TempDir(), "proj")
+	if err := os.MkdirAll(filepath.Join(dir, "greeter"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(bin)
@@ -75,12 +75,12 @@ Resources:
 	if st, err := os.Stat(filepath.Join(cfg.Functions[1].Dir, "bootstrap")); err != nil || st.Mode()&0o111 == 0 {
 		t.Fatalf("unpacked bootstrap: %v %v", st, err)
 	}
-	wantB := []eventsource.Bucket{{Name: "template-uploads", Topic: "Topic"}}
+	wantB := []eventsource.Bucket{{Name: "proj-uploads", Topic: "Topic"}}
 	if !slices.EqualFunc(cfg.Buckets, wantB, func(a, b eventsource.Bucket) bool { return a.Name == b.Name && a.Topic == b.Topic }) {
 		t.Fatalf("buckets: %+v", cfg.Buckets)
 	}
 	_, _, url := startEmulator(t, cfg)
-	resp, err := http.Post(url+"/counterspy/v1/s3/template-uploads/k.txt", "text/plain", strings.NewReader("x"))
+	resp, err := http.Post(url+"/counterspy/v1/s3/proj-uploads/k.txt", "text/plain", strings.NewReader("x"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -206,6 +206,9 @@ func (e *Emulator) describe(d *definition) controlplane.Function {
 	if f.Runtime == "" {
 		f.Runtime = pf.Runtime
 	}
+	if f.Handler == "" {
+		f.Handler = pf.Handler
+	}
 	if d.reservedSet {
 		n := fc.Concurrency
 		f.Reserved = &n

@@ -62,7 +62,7 @@ type Template struct {
 type Options struct {
 	Region, AccountID string
 	// StackName is AWS::StackName (default: the file name without its
-	// extensions).
+	// extensions, or the directory's name for a template.yaml).
 	StackName string
 }
 
@@ -78,8 +78,13 @@ func Load(path string, opts Options) (*Template, error) {
 		return nil, err
 	}
 	if opts.StackName == "" {
+		// cdk.out/XrayStarterStack.template.json names its stack; a SAM
+		// project's template.yaml is named after its directory.
 		base := filepath.Base(path)
-		opts.StackName = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(base, filepath.Ext(base)), ".template"), ".yml")
+		opts.StackName = strings.TrimSuffix(strings.TrimSuffix(base, filepath.Ext(base)), ".template")
+		if opts.StackName == "template" {
+			opts.StackName = filepath.Base(dir)
+		}
 	}
 	t, err := Parse(data, dir, opts)
 	if err != nil {
@@ -386,6 +391,10 @@ func (p *parser) code(r resource, f *Function) bool {
 	if asset, ok := r.meta["aws:asset:path"].(string); ok && asset != "" {
 		path = asset
 	} else if r.typ == typeSAMFunction {
+		if p.prop(r, "InlineCode") != nil {
+			p.errorf("%s: InlineCode is not supported; put the code in a directory and point CodeUri at it", r.id)
+			return false
+		}
 		switch v := p.prop(r, "CodeUri").(type) {
 		case string:
 			path = v
