@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/counterspy/counterspy/internal/lambda"
@@ -264,5 +265,32 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, b, 0o755); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestExtensionInitError: an extension that reports an init error fails
+// the environment's init with its error type, as Lambda reports it.
+func TestExtensionInitError(t *testing.T) {
+	dir := t.TempDir()
+	copyFile(t, buildFunction(t, "xrayfn"), filepath.Join(dir, "bootstrap"))
+	os.Mkdir(filepath.Join(dir, "extensions"), 0o755)
+	copyFile(t, buildFunction(t, "extfn"), filepath.Join(dir, "extensions", "extfn"))
+	e, mem, url := startEmulator(t, lambda.Config{Functions: []lambda.FunctionConfig{{Name: "ext-broken", Command: []string{"bootstrap"}, Dir: dir,
+		Environment: map[string]string{"EXT_RECORD": filepath.Join(t.TempDir(), "rec"), "EXT_INIT_ERROR": "Extension.ConfigInvalid"}}}})
+	out, id := invokeSDK(t, lambdaClient(url), "ext-broken", types.InvocationTypeRequestResponse, `{}`)
+	if aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), `"errorType":"Extension.ConfigInvalid"`) {
+		t.Fatalf("invoke: %v %s", aws.ToString(out.FunctionError), out.Payload)
+	}
+	if err := e.FlushLogs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range mem.Records(nil) {
+		if strings.HasPrefix(r.Message, "INIT_REPORT Init Duration: ") && strings.HasSuffix(r.Message, "\tPhase: init\tStatus: error\tError Type: Extension.ConfigInvalid") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no INIT_REPORT with the extension's error type for %s in %+v", id, mem.Records(nil))
 	}
 }

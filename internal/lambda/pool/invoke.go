@@ -210,6 +210,11 @@ func (p *Pool) coldStart(ex *Execution, req *Request) (sb *sandbox, ok bool) {
 		case <-extExited:
 			ex.InitEnd = time.Now()
 			ex.Outcome, ex.Err = InitFailed, runtimeapi.NewError("Extension.Crash", "an extension exited during init")
+			// An extension that reported its init error and exited failed
+			// with that error.
+			if _, extErr, _ := sb.ext.InitState(); extErr != nil {
+				ex.Err = runtimeapi.NewError(extErr.Type, "extension "+extErr.Extension+": "+extErr.Message)
+			}
 		case <-initErrC:
 			ex.InitEnd = time.Now()
 			_, e := api.InitError()
@@ -247,6 +252,7 @@ func (p *Pool) initFailed(sb *sandbox, ex *Execution, req *Request) *Response {
 		status = "timeout"
 	}
 	p.platform(sb, "", "", lambdalog.InitReportLine(ex.InitEnd.Sub(ex.InitStart), status, ex.Err.Type))
+	p.initTelemetry(sb, ex, status, ex.Err.Type) // delivered before the extensions get SHUTDOWN
 	lines := []string{lambdalog.StartLine(req.RequestID)}
 	if ex.Err.Type == "Runtime.ExitError" || ex.Err.Type == "Runtime.InvalidEntrypoint" {
 		lines = append(lines, ex.Err.Message, ex.Err.Type)

@@ -47,7 +47,9 @@ const (
 	maxBacklog       = 1000
 )
 
-// Event is one telemetry event: {"time", "type", "record"}.
+// Event is one telemetry event: {"time", "type", "record"}; the records'
+// fields follow the schema reference
+// (https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html).
 type Event struct {
 	Time   string `json:"time"`
 	Type   string `json:"type"`

@@ -4,7 +4,8 @@
 // (register answer, subscription status, events, telemetry batches) to the
 // JSON-lines file EXT_RECORD. After each INVOKE it works EXT_POST_MS
 // milliseconds before asking for the next event, like an extension that
-// flushes after every invocation. It exits after SHUTDOWN.
+// flushes after every invocation. It exits after SHUTDOWN. With
+// EXT_INIT_ERROR=<type> it reports an init error instead.
 package main
 
 import (
@@ -62,6 +63,17 @@ func main() {
 	var reg any
 	json.Unmarshal(body, &reg)
 	record("register", map[string]any{"status": resp.StatusCode, "id": id, "body": reg})
+	if typ := os.Getenv("EXT_INIT_ERROR"); typ != "" {
+		// Fail init the documented way: report, then exit.
+		req, _ := http.NewRequest(http.MethodPost, api+"/2020-01-01/extension/init/error",
+			bytes.NewReader([]byte(`{"errorMessage":"cannot read the collector configuration","errorType":"`+typ+`"}`)))
+		req.Header.Set("Lambda-Extension-Identifier", id)
+		req.Header.Set("Lambda-Extension-Function-Error-Type", typ)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+		os.Exit(1)
+	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
