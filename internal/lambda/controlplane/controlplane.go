@@ -440,7 +440,8 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) {
 		FunctionName string    `json:"FunctionName"`
 		Code         codeInput `json:"Code"`
 		configInput
-		ReservedConcurrentExecutions *int `json:"ReservedConcurrentExecutions"`
+		ReservedConcurrentExecutions *int     `json:"ReservedConcurrentExecutions"`
+		Layers                       []string `json:"Layers"`
 	}
 	if err := readBody(r, maxRequestBody, "CreateFunction", &in); err != nil {
 		invoke.WriteError(w, err)
@@ -488,6 +489,10 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("lambda: function created", "function", f.Name, "runtime", f.Runtime, "code", dir)
+	if len(in.Layers) > 0 {
+		s.log.Warn("lambda: layers are not fetched locally; put extensions in the package's extensions/ directory",
+			"function", f.Name, "layers", in.Layers)
+	}
 	writeJSON(w, http.StatusCreated, s.configuration(f))
 }
 

@@ -376,6 +376,9 @@ func (p *parser) function(r resource) (Function, bool) {
 	if !p.code(r, &f) {
 		return f, false
 	}
+	if p.prop(r, "Layers") != nil {
+		p.warnf("%s: Layers are not fetched locally; put a layer's extensions in the code directory's extensions/", r.id)
+	}
 	if f.Runtime == "" && f.Handler == "" {
 		p.errorf("%s: no Runtime and no Handler", r.id)
 		return f, false
