@@ -116,6 +116,22 @@ func (s *Service) Remove(name string) {
 	s.mu.Unlock()
 }
 
+// replacement is the function that replaced fn under its name, if any.
+func (s *Service) replacement(fn *Function) *Function {
+	select {
+	case <-s.stop:
+		return nil
+	default:
+	}
+	s.mu.RLock()
+	nf := s.fns[fn.Name]
+	s.mu.RUnlock()
+	if nf == nil || nf == fn || nf.Stopped {
+		return nil
+	}
+	return nf
+}
+
 // Stop stops accepting work and abandons queued events and pending
 // retries; running attempts go on.
 func (s *Service) Stop() { s.once.Do(func() { close(s.stop) }) }
@@ -341,6 +357,14 @@ func (s *Service) Invoke(fn *Function, call Call) (*Result, error) {
 	req := s.request(fn, tc, fnSeg, reqID, call)
 	req.Finished = st.finished
 	resp, err := fn.Pool.Invoke(s.stop, req)
+	if err != nil && (errors.Is(err, pool.ErrTooManyRequests) || errors.Is(err, pool.ErrClosed)) {
+		// The function was replaced (new code or configuration) between
+		// the lookup and the call: its old instances are draining.
+		if nf := s.replacement(fn); nf != nil {
+			st.fn = nf
+			resp, err = nf.Pool.Invoke(s.stop, req)
+		}
+	}
 	if err != nil {
 		if errors.Is(err, pool.ErrTooManyRequests) {
 			st.throttled()
