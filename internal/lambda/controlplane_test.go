@@ -288,6 +288,34 @@ func TestControlPlaneSDK(t *testing.T) {
 		t.Fatalf("invoke after UpdateFunctionCode: %v %s", err, inv.Payload)
 	}
 
+	// UpdateFunctionCode during an invocation: the running call finishes on
+	// the old code, the next one runs the new.
+	var slow *awslambda.InvokeOutput
+	var slowErr error
+	wg.Go(func() {
+		slow, slowErr = c.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("f-c"), Payload: []byte(`{"name":"old","sleep_ms":1500}`)})
+	})
+	waitFor(t, "the slow call to run", func() bool {
+		for _, r := range mem.Records(nil) {
+			if r.Function == "f-c" && strings.HasPrefix(r.Message, "handling ") {
+				return true
+			}
+		}
+		return false
+	})
+	if _, err := c.UpdateFunctionCode(ctx, &awslambda.UpdateFunctionCodeInput{FunctionName: aws.String("f-c"),
+		ZipFile: zipOf(t, map[string]string{"bootstrap": echo})}); err != nil {
+		t.Fatal(err)
+	}
+	inv, err = c.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("f-c"), Payload: []byte(`{"n":3}`)})
+	if err != nil || !strings.Contains(string(inv.Payload), `"event":{"n":3}`) {
+		t.Errorf("call after UpdateFunctionCode: %v %s", err, inv.Payload)
+	}
+	wg.Wait()
+	if slowErr != nil || slow.FunctionError != nil || !strings.Contains(string(slow.Payload), `"greeting":"hello old"`) {
+		t.Errorf("call running during UpdateFunctionCode: %v %+v", slowErr, slow)
+	}
+
 	// UpdateFunctionConfiguration: new settings reach new instances.
 	uc, err := c.UpdateFunctionConfiguration(ctx, &awslambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("f-b"),
 		MemorySize: aws.Int32(1024), Environment: &types.Environment{Variables: map[string]string{"A": "1"}}})
