@@ -80,7 +80,7 @@ flags:
 	case *templatePath != "":
 		cfg, warnings, err = lambda.LoadTemplate(*templatePath, *codeDir, "", "")
 	case *configPath != "":
-		cfg, warnings, err = lambda.LoadFile(*configPath)
+		cfg, warnings, err = lambda.LoadFile(*configPath, *codeDir)
 	}
 	if err != nil {
 		return usageError{err}

@@ -121,11 +121,11 @@ func newSuffix() string {
 }
 
 // LoadFile reads a functions.json file (see Load) or a template (see
-// LoadTemplate): YAML files and JSON documents with a top-level Resources
-// section are templates.
-func LoadFile(path string) (Config, []string, error) {
+// LoadTemplate, codeRoot): YAML files and JSON documents with a top-level
+// Resources section are templates.
+func LoadFile(path, codeRoot string) (Config, []string, error) {
 	if isTemplate(path) {
-		return LoadTemplate(path, "", "", "")
+		return LoadTemplate(path, codeRoot, "", "")
 	}
 	cfg, err := Load(path)
 	return cfg, nil, err

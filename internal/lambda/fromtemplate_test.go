@@ -108,7 +108,7 @@ Resources:
 // TestLoadFileDetectsTemplates: --config takes functions.json files and
 // templates alike.
 func TestLoadFileDetectsTemplates(t *testing.T) {
-	cfg, warnings, err := lambda.LoadFile("template/testdata/cdk.out/XrayStarterStack.template.json")
+	cfg, warnings, err := lambda.LoadFile("template/testdata/cdk.out/XrayStarterStack.template.json", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestLoadFileDetectsTemplates(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "functions.json")
 	os.WriteFile(p, []byte(`{"functions":[{"name":"a","command":["./a"]}]}`), 0o644)
-	if cfg, _, err := lambda.LoadFile(p); err != nil || len(cfg.Functions) != 1 {
+	if cfg, _, err := lambda.LoadFile(p, ""); err != nil || len(cfg.Functions) != 1 {
 		t.Errorf("functions.json: %+v %v", cfg, err)
 	}
 }
