@@ -45,6 +45,9 @@ const (
 	DefaultMaxBytes  = 256 * 1024
 	DefaultTimeoutMs = 1000
 	maxBacklog       = 1000
+	// maxBuffered is how many batches' worth a subscriber may fall behind
+	// before events are dropped.
+	maxBuffered = 10
 )
 
 // Event is one telemetry event: {"time", "type", "record"}; the records'
@@ -287,6 +290,9 @@ type subscriber struct {
 	bufBytes int
 	first    time.Time
 	flushing []chan struct{}
+	// Events dropped because the subscriber fell behind (reported with
+	// platform.logsDropped, as Lambda does).
+	droppedRecords, droppedBytes int
 
 	wake chan struct{}
 	stop chan struct{}
@@ -298,6 +304,12 @@ func (s *subscriber) addLocked(ev Event) {
 	}
 	b, err := json.Marshal(ev)
 	if err != nil {
+		return
+	}
+	if len(s.buf) >= maxBuffered*s.maxItems || s.bufBytes >= maxBuffered*s.maxBytes {
+		// The subscriber is not taking its batches: drop rather than grow.
+		s.droppedRecords++
+		s.droppedBytes += len(b)
 		return
 	}
 	if len(s.buf) == 0 {
@@ -346,6 +358,18 @@ func (s *subscriber) run() {
 		}
 		for {
 			s.h.mu.Lock()
+			if s.droppedRecords > 0 && len(s.buf) < s.maxItems && slices.Contains(s.types, TypePlatform) {
+				// Room again: say what was lost.
+				b, _ := json.Marshal(Event{Time: time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), Type: "platform.logsDropped",
+					Record: map[string]any{"droppedRecords": s.droppedRecords, "droppedBytes": s.droppedBytes,
+						"reason": "Consumer seems to have fallen behind as it has not acknowledged receipt of logs."}})
+				if len(s.buf) == 0 {
+					s.first = time.Now()
+				}
+				s.buf = append(s.buf, b)
+				s.bufBytes += len(b)
+				s.droppedRecords, s.droppedBytes = 0, 0
+			}
 			due := len(s.buf) > 0 && (len(s.flushing) > 0 || len(s.buf) >= s.maxItems || s.bufBytes >= s.maxBytes ||
 				time.Since(s.first) >= s.timeout)
 			var batch []json.RawMessage

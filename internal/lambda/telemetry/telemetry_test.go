@@ -112,3 +112,57 @@ func FuzzParseSubscription(f *testing.F) {
 		}
 	})
 }
+
+// TestDropsWhenBehind: a subscriber that does not take its batches loses
+// events beyond its buffer and is told how many (platform.logsDropped).
+func TestDropsWhenBehind(t *testing.T) {
+	entered := make(chan struct{}, 100)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var got []Event
+	dest := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var batch []Event
+		json.NewDecoder(r.Body).Decode(&batch)
+		mu.Lock()
+		got = append(got, batch...)
+		mu.Unlock()
+		entered <- struct{}{}
+		<-release
+	}))
+	defer dest.Close()
+	defer close(release)
+	port := dest.URL[strings.LastIndex(dest.URL, ":")+1:]
+	h := New(nil)
+	h.Authorize = func(string) (string, bool) { return "ext", true }
+	mux := http.NewServeMux()
+	h.Register(mux.Handle)
+	api := httptest.NewServer(mux)
+	defer api.Close()
+	defer h.Close()
+	h.InitDone()
+	sub := `{"schemaVersion":"2022-12-13","types":["platform"],"buffering":{"maxItems":1,"timeoutMs":25},"destination":{"protocol":"HTTP","URI":"http://sandbox.localdomain:` + port + `/"}}`
+	req, _ := http.NewRequest(http.MethodPut, api.URL+"/2022-07-01/telemetry", strings.NewReader(sub))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("subscribe: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	<-entered // platform.telemetrySubscription is being delivered, and the subscriber hangs
+	for i := range maxBuffered + 5 {
+		h.Emit("platform.start", map[string]any{"requestId": i})
+	}
+	for range maxBuffered + 1 {
+		release <- struct{}{}
+		<-entered
+	}
+	release <- struct{}{}
+	mu.Lock()
+	defer mu.Unlock()
+	last := got[len(got)-1]
+	var rec map[string]any
+	b, _ := json.Marshal(last.Record)
+	json.Unmarshal(b, &rec)
+	if len(got) != maxBuffered+2 || last.Type != "platform.logsDropped" || rec["droppedRecords"] != 5.0 {
+		t.Errorf("%d events, last %+v", len(got), last)
+	}
+}
