@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -118,27 +117,4 @@ func extract(f *zip.File, path string, perm os.FileMode, room int64) (int64, err
 		return n, errTooLarge
 	}
 	return n, nil
-}
-
-// Dir is a managed code directory's size, for CodeSize when no package
-// was uploaded (a directory configured in place).
-func Dir(dir string) (int64, error) {
-	var total int64
-	err := filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.Type().IsRegular() {
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			total += info.Size()
-		}
-		return nil
-	})
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
-	}
-	return total, err
 }

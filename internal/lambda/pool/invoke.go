@@ -296,6 +296,7 @@ func (p *Pool) run(sb *sandbox, ex *Execution, req *Request) *Response {
 	defer timer.Stop()
 
 	var seq int
+	var begun time.Time // when the runtime started sending its answer
 	resp := &Response{}
 	timedOut := func() {
 		ex.End = time.Now()
@@ -326,7 +327,7 @@ func (p *Pool) run(sb *sandbox, ex *Execution, req *Request) *Response {
 				timedOut()
 				break
 			}
-			ex.End = r.At
+			ex.End, begun = r.At, r.Begun
 			resp.Payload, resp.ContentType, resp.Err = r.Payload, r.ContentType, r.Err
 			if r.Err != nil {
 				ex.Outcome, ex.Err, ex.XRayCause = FunctionError, r.Err, r.XRayCause
@@ -350,11 +351,14 @@ func (p *Pool) run(sb *sandbox, ex *Execution, req *Request) *Response {
 		rec := status(ex.Outcome, ex.Err)
 		rec["requestId"] = req.RequestID
 		rec["metrics"] = map[string]any{"durationMs": millis(ex.End.Sub(ex.Start)), "producedBytes": len(resp.Payload)}
-		// The runtime's answer arrives whole: its latency is the run, its
-		// transfer is not measured apart.
+		// responseLatency: event delivered to the runtime starting its
+		// answer; responseDuration: sending it.
+		if begun.IsZero() || begun.Before(ex.Start) {
+			begun = ex.End
+		}
 		rec["spans"] = []map[string]any{
-			{"name": "responseLatency", "start": lambdalog.FormatTime(ex.Start), "durationMs": millis(ex.End.Sub(ex.Start))},
-			{"name": "responseDuration", "start": lambdalog.FormatTime(ex.End), "durationMs": 0.0},
+			{"name": "responseLatency", "start": lambdalog.FormatTime(ex.Start), "durationMs": millis(begun.Sub(ex.Start))},
+			{"name": "responseDuration", "start": lambdalog.FormatTime(begun), "durationMs": millis(ex.End.Sub(begun))},
 		}
 		sb.emit(ex.End, "platform.runtimeDone", withTracing(rec, req))
 	}

@@ -82,8 +82,10 @@ func (inv *Invocation) Result() *Result { return &inv.result }
 
 // Result is the runtime's answer to one invocation.
 type Result struct {
-	// At is when the answer arrived.
-	At          time.Time
+	// At is when the answer arrived; Begun when the runtime started
+	// sending it (the request's headers), for the Telemetry API's
+	// responseLatency and responseDuration.
+	At, Begun   time.Time
 	Payload     []byte
 	ContentType string
 	// Err is set when the runtime called /error (or its response stream
@@ -256,6 +258,7 @@ func (s *Server) claim(w http.ResponseWriter, id string) *Invocation {
 }
 
 func (s *Server) response(w http.ResponseWriter, r *http.Request) {
+	begun := time.Now()
 	inv := s.claim(w, r.PathValue("id"))
 	if inv == nil {
 		io.Copy(io.Discard, io.LimitReader(r.Body, MaxResponseSize))
@@ -283,7 +286,7 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request) {
 			res.Err = parseError(typ, body)
 		}
 	}
-	res.At = time.Now()
+	res.At, res.Begun = time.Now(), begun
 	inv.result = res
 	close(inv.done)
 	if status == http.StatusAccepted {
@@ -304,6 +307,7 @@ func (s *Server) invocationError(w http.ResponseWriter, r *http.Request) {
 		res.XRayCause = []byte(c)
 	}
 	res.At = time.Now()
+	res.Begun = res.At
 	inv.result = res
 	close(inv.done)
 	writeJSON(w, http.StatusAccepted, `{"status":"OK"}`)
