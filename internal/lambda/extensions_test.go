@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -228,6 +229,21 @@ func TestExtensionAndTelemetry(t *testing.T) {
 		if rep["status"] != "success" || rm["memorySizeMB"] != 128.0 || rm["maxMemoryUsedMB"].(float64) < 1 || hasInit != (i == 0) ||
 			math.Abs(billed-math.Max(1, math.Ceil(dur+initMs))) > 1 {
 			t.Errorf("report %d: %v", i, rep)
+		}
+		// The report's Duration covers the extension's post-runtime work
+		// (billed), the runtimeDone's the runtime's alone; the REPORT line
+		// says the same as platform.report.
+		if runtimeMs := m["durationMs"].(float64); dur < runtimeMs {
+			t.Errorf("report %d: durationMs %v < runtimeDone's %v", i, dur, runtimeMs)
+		}
+		var reportLine string
+		for _, r := range mem.Records(nil) {
+			if strings.HasPrefix(r.Message, "REPORT RequestId: "+id+"\t") {
+				reportLine = r.Message
+			}
+		}
+		if want := "Duration: " + strconv.FormatFloat(dur, 'f', 2, 64) + " ms\t"; !strings.Contains(reportLine, want) {
+			t.Errorf("REPORT line %q lacks %q", reportLine, want)
 		}
 		if !containsPrefix(functionLines, "handling "+id) {
 			t.Errorf("no function line for %s in %q", id, functionLines)

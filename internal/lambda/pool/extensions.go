@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -155,7 +156,12 @@ func status(o Outcome, e *runtimeapi.Error) map[string]any {
 	}
 }
 
-func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+// millis is a duration in milliseconds with the REPORT line's two
+// decimals, so platform.report and REPORT agree to the digit.
+func millis(d time.Duration) float64 {
+	v, _ := strconv.ParseFloat(lambdalog.Millis(d), 64)
+	return v
+}
 
 func tracing(req *Request) map[string]any {
 	if req.TraceHeader == "" {

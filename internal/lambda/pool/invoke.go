@@ -381,6 +381,7 @@ func (p *Pool) run(sb *sandbox, ex *Execution, req *Request) *Response {
 func (p *Pool) finish(sb *sandbox, ex *Execution, req *Request, seq int, resp *Response) {
 	healthy := ex.Outcome == Succeeded || ex.Outcome == FunctionError
 	finishing := healthy
+	var extEnd time.Time // when the last extension finished its post-runtime work
 	if healthy {
 		if at, ok := p.waitNext(sb, seq, ex.Start.Add(p.fn.Timeout)); ok {
 			ex.OverheadEnd = at
@@ -389,12 +390,18 @@ func (p *Pool) finish(sb *sandbox, ex *Execution, req *Request, seq int, resp *R
 		}
 		if healthy && sb.ext != nil {
 			// The invocation ends when the extensions that got INVOKE are
-			// done too: their post-runtime time is part of Overhead.
+			// done too: their post-runtime time is part of Overhead, and
+			// of the REPORT's (billed) Duration — "you are charged for the
+			// execution time that the extension consumes"
+			// (https://docs.aws.amazon.com/lambda/latest/dg/lambda-extensions.html).
 			last, err := sb.ext.WaitInvokeDone(ex.Start.Add(p.fn.Timeout), sb.extExited)
 			if err != nil {
 				healthy = false
-			} else if last.After(ex.OverheadEnd) {
-				ex.OverheadEnd = last
+			} else {
+				extEnd = last
+				if last.After(ex.OverheadEnd) {
+					ex.OverheadEnd = last
+				}
 			}
 		}
 	}
@@ -411,6 +418,9 @@ func (p *Pool) finish(sb *sandbox, ex *Execution, req *Request, seq int, resp *R
 
 	rep := lambdalog.Report{RequestID: req.RequestID, Duration: ex.End.Sub(ex.Start), MemoryMB: p.fn.MemoryMB,
 		MaxMemoryUsedMB: ex.MaxMemoryMB}
+	if extEnd.After(ex.End) {
+		rep.Duration = extEnd.Sub(ex.Start) // the runtime's part is in platform.runtimeDone
+	}
 	if ex.Cold {
 		rep.InitDuration = ex.InitEnd.Sub(ex.InitStart)
 	}
