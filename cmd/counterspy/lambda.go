@@ -34,7 +34,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 func runLambda(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("lambda", stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `usage: counterspy lambda [--config functions.json] [--function NAME=COMMAND ...] [flags]
+		fmt.Fprint(stderr, `usage: counterspy lambda [--config functions.json | --template template.yaml] [--function NAME=COMMAND ...] [flags]
 
 Runs functions through the real Lambda Runtime API (any runtime client works:
 aws-lambda-go's lambda.Start, the Python and Node runtime interface clients, a
@@ -44,13 +44,16 @@ starts, Dwell Time and Attempt #N for asynchronous calls) to --xray, and the
 function's logs with START/END/REPORT/XRAY lines to --server.
 
   aws lambda invoke --endpoint-url http://127.0.0.1:9001 --function-name NAME out.json
+  aws lambda list-functions --endpoint-url http://127.0.0.1:9001      # also get-function, create-function --zip-file, ...
   curl -X PUT --data-binary @file http://127.0.0.1:9001/counterspy/v1/s3/BUCKET/KEY
 
 flags:
 `)
 		fs.PrintDefaults()
 	}
-	configPath := fs.String("config", "", "functions.json `file`: functions, buckets, topics and async settings (see internal/lambda.Load)")
+	configPath := fs.String("config", "", "functions.json `file`: functions, buckets, topics and async settings (see internal/lambda.Load); a template is accepted too")
+	templatePath := fs.String("template", "", "SAM template.yaml or synthesized CloudFormation template (cdk.out/STACK.template.json) `file`: its functions, S3 buckets, SNS topics and subscriptions")
+	codeDir := fs.String("code-dir", "", "`directory` where zipped code (templates, CreateFunction) is unpacked (default: under the system's temporary directory)")
 	var fnFlags, envFlags listFlag
 	fs.Var(&fnFlags, "function", "define a function as `NAME=COMMAND` (repeatable; the command is split on spaces)")
 	memory := fs.Int("memory", 128, "memory size in `MB` of --function functions")
@@ -75,11 +78,22 @@ flags:
 		return usageError{err}
 	}
 	var cfg lambda.Config
-	if *configPath != "" {
-		if cfg, err = lambda.Load(*configPath); err != nil {
-			return usageError{err}
-		}
+	var warnings []string
+	switch {
+	case *configPath != "" && *templatePath != "":
+		return usageError{errors.New("--config and --template: give one")}
+	case *templatePath != "":
+		cfg, warnings, err = lambda.LoadTemplate(*templatePath, *codeDir, "", "")
+	case *configPath != "":
+		cfg, warnings, err = lambda.LoadFile(*configPath, *codeDir)
 	}
+	if err != nil {
+		return usageError{err}
+	}
+	for _, w := range warnings {
+		log.Warn("lambda: template: " + w)
+	}
+	cfg.CodeRoot = *codeDir
 	env := map[string]string{}
 	for _, kv := range envFlags {
 		k, v, ok := strings.Cut(kv, "=")
@@ -97,7 +111,7 @@ flags:
 			MemoryMB: *memory, Timeout: lambda.Duration(*timeout), Tracing: *tracing, Environment: env})
 	}
 	if len(cfg.Functions) == 0 {
-		return usageError{errors.New("no functions: use --config or --function NAME=COMMAND")}
+		return usageError{errors.New("no functions: use --config, --template or --function NAME=COMMAND")}
 	}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}

@@ -39,7 +39,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"fixed rate of the Default sampling rule handed to X-Ray SDKs (X-Ray's own default is 0.05; locally you usually want every request)")
 	fs.IntVar(&cfg.UDPReaders, "udp-readers", 0, "UDP sockets and reading goroutines (0 = one per CPU)")
 	fs.StringVar(&cfg.LambdaConfig, "lambda-config", "",
-		"functions.json `file`: run the Lambda emulator in this server (Invoke API and S3/SNS event endpoints on the HTTP address; see counterspy lambda -h)")
+		"functions.json or SAM/CDK template `file`: run the Lambda emulator in this server (Invoke API and S3/SNS event endpoints on the HTTP address; see counterspy lambda -h)")
 	addSecurityFlags(fs, &cfg)
 	fs.StringVar(&cfg.OTLPHTTPAddr, "otlp-http-addr", "127.0.0.1:4318", "`host:port` for OTLP/HTTP traces (POST /v1/traces); empty or off turns it off (docs/otlp.md)")
 	fs.StringVar(&cfg.OTLPGRPCAddr, "otlp-grpc-addr", "127.0.0.1:4317", "`host:port` for OTLP/gRPC traces; empty or off turns it off")

@@ -44,6 +44,13 @@ type Config struct {
 	// timeline (metrics, tests, benchmarks).
 	Observe func(function string, ex *pool.Execution)
 	Logger  *slog.Logger
+
+	// --- Control plane API (branch lambdaapi) ---
+
+	// CodeRoot is where deployment packages uploaded through
+	// CreateFunction/UpdateFunctionCode are unpacked (default
+	// DefaultCodeRoot()).
+	CodeRoot string
 }
 
 // FunctionConfig is one function, named like Lambda's function

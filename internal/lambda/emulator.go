@@ -15,6 +15,11 @@
 //	runtimeapi   the Runtime API one instance talks to
 //	xraysegments the AWS::Lambda and AWS::Lambda::Function segments, UDP emitter
 //	lambdalog    START/END/REPORT/XRAY lines and log sinks
+//	controlplane GetFunction, ListFunctions, CreateFunction, UpdateFunctionCode, ...
+//	extensions   the Extensions API of one instance (external extensions)
+//	telemetry    the Telemetry API of one instance (subscriptions, delivery)
+//	template     functions, buckets and topics from SAM and cdk synth templates
+//	code         deployment packages unpacked into managed directories
 //
 // Start wires them; Handler serves the Invoke API and the event endpoints,
 // so `counterspy lambda` runs it on its own address and `counterspy serve`
@@ -26,10 +31,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/counterspy/counterspy/internal/lambda/eventsource"
@@ -48,16 +56,25 @@ const (
 
 // Emulator is a running local Lambda service.
 type Emulator struct {
-	cfg     Config
-	log     *slog.Logger
+	cfg Config
+	log *slog.Logger
+	// mu guards the function tables, which the control plane API changes
+	// (CreateFunction, UpdateFunctionCode, DeleteFunction, ...).
+	mu      sync.RWMutex
+	defs    map[string]*definition
 	pools   map[string]*pool.Pool
 	fns     map[string]*invoke.Function
 	svc     *invoke.Service
 	src     *eventsource.Source
 	emitter *xraysegments.Emitter
-	writer  *lambdalog.Writer
-	rt      *runtimes.Set
-	handler http.Handler
+	// closed is set by Close; replaced holds pools of replaced or deleted
+	// functions still finishing their invocations.
+	closed   bool
+	replaced map[*pool.Pool]struct{}
+	retiring sync.WaitGroup
+	writer   *lambdalog.Writer
+	rt       *runtimes.Set
+	handler  http.Handler
 }
 
 // Start validates cfg and prepares the functions; instances start on the
@@ -79,7 +96,7 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 		return nil, err
 	}
 	e := &Emulator{cfg: cfg, log: cfg.Logger, pools: map[string]*pool.Pool{}, fns: map[string]*invoke.Function{},
-		rt: runtimes.New(runtimes.Options{})}
+		rt: runtimes.New(runtimes.Options{}), defs: map[string]*definition{}, replaced: map[*pool.Pool]struct{}{}}
 	if cfg.XRayAddr != "" {
 		em, err := xraysegments.NewEmitter(cfg.XRayAddr)
 		if err != nil {
@@ -90,22 +107,6 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	if cfg.Logs != nil {
 		e.writer = lambdalog.NewWriter(cfg.Logs, lambdalog.WriterOptions{Logger: cfg.Logger})
 	}
-	var fns []*invoke.Function
-	for _, fc := range cfg.Functions {
-		pf, err := e.poolFunction(fc)
-		if err != nil {
-			e.Close(ctx)
-			return nil, err
-		}
-		p := pool.New(pf, pool.Options{Logs: e.writer, Env: cfg.Env, Logger: cfg.Logger})
-		tracing := fc.Tracing
-		if tracing == "" {
-			tracing = invoke.Active
-		}
-		f := &invoke.Function{Name: fc.Name, ARN: pf.ARN, Tracing: tracing, Pool: p}
-		e.pools[fc.Name], e.fns[fc.Name] = p, f
-		fns = append(fns, f)
-	}
 	retries := 2
 	if cfg.Async.MaxRetries != nil {
 		retries = *cfg.Async.MaxRetries
@@ -114,8 +115,14 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	for _, d := range cfg.Async.RetryDelays {
 		delays = append(delays, time.Duration(d))
 	}
-	e.svc = invoke.New(fns, invoke.Options{Emitter: e.emitter, MaxRetries: retries, RetryDelays: delays,
+	e.svc = invoke.New(nil, invoke.Options{Emitter: e.emitter, MaxRetries: retries, RetryDelays: delays,
 		Observe: cfg.Observe, Logger: cfg.Logger})
+	for _, fc := range cfg.Functions {
+		if err := e.put(&definition{FunctionConfig: fc, reservedSet: fc.Concurrency > 0}); err != nil {
+			e.Close(ctx)
+			return nil, err
+		}
+	}
 	src, err := eventsource.New(eventsource.Config{Region: cfg.Region, AccountID: cfg.AccountID, Buckets: cfg.Buckets, Topics: cfg.Topics},
 		asyncInvoker{e})
 	if err != nil {
@@ -125,8 +132,7 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	e.src = src
 
 	mux := http.NewServeMux()
-	e.svc.Register(mux)
-	e.src.Register(mux)
+	e.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	e.handler = mux
 	return e, nil
@@ -221,6 +227,7 @@ func (e *Emulator) Handler() http.Handler { return e.handler }
 func (e *Emulator) Register(mux *http.ServeMux) {
 	e.svc.Register(mux)
 	e.src.Register(mux)
+	e.controlPlane().Register(mux)
 }
 
 // Invoke runs a synchronous invocation in-process (no HTTP).
@@ -243,7 +250,11 @@ func (e *Emulator) Upload(bucket, key string, body []byte) (*eventsource.UploadR
 }
 
 // Pool returns a function's instance pool (for tests and metrics).
-func (e *Emulator) Pool(function string) *pool.Pool { return e.pools[function] }
+func (e *Emulator) Pool(function string) *pool.Pool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.pools[function]
+}
 
 // FlushLogs waits until the log records written so far reached the sink.
 func (e *Emulator) FlushLogs(ctx context.Context) error {
@@ -266,9 +277,20 @@ func (e *Emulator) Close(ctx context.Context) error {
 		// their instances are shut down.
 		e.svc.Stop()
 	}
+	e.mu.Lock()
+	e.closed = true
+	pools := make([]*pool.Pool, 0, len(e.pools))
 	for _, p := range e.pools {
+		pools = append(pools, p)
+	}
+	for p := range e.replaced {
+		pools = append(pools, p)
+	}
+	e.mu.Unlock()
+	for _, p := range pools {
 		errs = append(errs, p.Close(timeout))
 	}
+	e.retiring.Wait()
 	if e.svc != nil {
 		errs = append(errs, e.svc.Close(timeout))
 	}
@@ -307,9 +329,11 @@ func inheritedEnv() []string {
 // String describes the emulator's functions for a start-up message.
 func (e *Emulator) String() string {
 	var b strings.Builder
-	for _, fc := range e.cfg.Functions {
-		pf := e.pools[fc.Name].Function()
-		fmt.Fprintf(&b, "  %s  %s  (%d MB, timeout %v, tracing %s)\n", fc.Name, strings.Join(pf.Command, " "), pf.MemoryMB, pf.Timeout, e.fns[fc.Name].Tracing)
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	for _, name := range slices.Sorted(maps.Keys(e.pools)) {
+		pf := e.pools[name].Function()
+		fmt.Fprintf(&b, "  %s  %s  (%d MB, timeout %v, tracing %s)\n", name, strings.Join(pf.Command, " "), pf.MemoryMB, pf.Timeout, e.fns[name].Tracing)
 	}
 	return b.String()
 }

@@ -359,10 +359,18 @@ func (s *Server) Close(ctx context.Context) error {
 // own UDP receiver, the same path as any SDK's, and logs straight to the
 // store.
 func (s *Server) startLambda() error {
-	cfg, err := lambda.Load(s.cfg.LambdaConfig)
+	codeRoot := "" // uploaded and zipped code: the data directory when there is one
+	if s.cfg.DataDir != "" {
+		codeRoot = filepath.Join(s.cfg.DataDir, "lambda-code")
+	}
+	cfg, warnings, err := lambda.LoadFile(s.cfg.LambdaConfig, codeRoot) // functions.json or a SAM/CDK template
 	if err != nil {
 		return fmt.Errorf("lambda config %s: %w", s.cfg.LambdaConfig, err)
 	}
+	for _, w := range warnings {
+		s.log.Warn("lambda: template: " + w)
+	}
+	cfg.CodeRoot = codeRoot
 	cfg.XRayAddr = s.UDPAddr()
 	cfg.Logs = storeLogSink{s}
 	cfg.Logger = s.log

@@ -22,6 +22,11 @@ func (s *Service) InvokeAsync(fn *Function, call Call) (string, error) {
 		return "", &Error{Status: http.StatusServiceUnavailable, Type: "ServiceException", Message: "the emulator is shutting down"}
 	default:
 	}
+	if fn.Stopped {
+		// Reserved concurrency 0: Lambda throttles the function's events
+		// too; here the caller hears it at once.
+		return "", ErrThrottled
+	}
 	if s.queued.Add(1) > int64(s.opts.MaxQueued) {
 		s.queued.Add(-1)
 		return "", &Error{Status: http.StatusTooManyRequests, Type: "TooManyRequestsException", Message: "Rate Exceeded.",
@@ -51,6 +56,15 @@ func (s *Service) runAsync(fn *Function, tc traceCtx, reqID string, call Call) {
 		done := make(chan *pool.Execution, 1)
 		req.Finished = func(ex *pool.Execution) { done <- ex }
 		resp, err := fn.Pool.Invoke(s.stop, req)
+		if errors.Is(err, pool.ErrClosed) {
+			// Replaced while the event waited: the attempt runs on the
+			// new definition, as Lambda's queue would deliver it.
+			if nf := s.replacement(fn); nf != nil {
+				fn = nf
+				attempt--
+				continue
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, pool.ErrClosed) {
 				s.log.Error("lambda: asynchronous invocation failed", "function", fn.Name, "request_id", reqID, "err", err)

@@ -36,6 +36,9 @@ type Function struct {
 	Name, ARN string
 	Tracing   string
 	Pool      *pool.Pool
+	// Stopped is set when the function's reserved concurrency is 0
+	// (PutFunctionConcurrency): every invocation is throttled.
+	Stopped bool
 }
 
 // Options configure the service.
@@ -55,7 +58,9 @@ type Options struct {
 	Logger  *slog.Logger
 }
 
-// Limits of the Invoke API.
+// Limits of the Invoke API: 6 MB synchronous; 1 MB asynchronous since
+// AWS raised it from 256 KB in October 2025
+// (https://aws.amazon.com/blogs/compute/more-room-to-build-serverless-services-now-support-payloads-up-to-1-mb/).
 const (
 	MaxSyncPayload  = 6 << 20
 	MaxAsyncPayload = 1 << 20
@@ -63,6 +68,7 @@ const (
 
 // Service serves the Invoke API.
 type Service struct {
+	mu     sync.RWMutex
 	fns    map[string]*Function
 	opts   Options
 	log    *slog.Logger
@@ -93,6 +99,37 @@ func New(fns []*Function, opts Options) *Service {
 		s.fns[f.Name] = f
 	}
 	return s
+}
+
+// Put adds a function or replaces the one of the same name; invocations
+// already running keep the function they started with.
+func (s *Service) Put(f *Function) {
+	s.mu.Lock()
+	s.fns[f.Name] = f
+	s.mu.Unlock()
+}
+
+// Remove forgets a function (DeleteFunction).
+func (s *Service) Remove(name string) {
+	s.mu.Lock()
+	delete(s.fns, name)
+	s.mu.Unlock()
+}
+
+// replacement is the function that replaced fn under its name, if any.
+func (s *Service) replacement(fn *Function) *Function {
+	select {
+	case <-s.stop:
+		return nil
+	default:
+	}
+	s.mu.RLock()
+	nf := s.fns[fn.Name]
+	s.mu.RUnlock()
+	if nf == nil || nf == fn || nf.Stopped {
+		return nil
+	}
+	return nf
 }
 
 // Stop stops accepting work and abandons queued events and pending
@@ -147,7 +184,9 @@ func (s *Service) Lookup(name, qualifier string) (*Function, error) {
 	} else if len(parts) == 2 {
 		n, qualifier = parts[0], parts[1]
 	}
+	s.mu.RLock()
 	f, ok := s.fns[n]
+	s.mu.RUnlock()
 	if !ok || (qualifier != "" && qualifier != "$LATEST") {
 		if ok {
 			return nil, notFound(f.ARN + ":" + qualifier)
@@ -167,6 +206,9 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Type + ": " + e.Message }
 
+// NotFound is ResourceNotFoundException for a function.
+func NotFound(what string) *Error { return notFound(what) }
+
 func notFound(what string) *Error {
 	return &Error{Status: http.StatusNotFound, Type: "ResourceNotFoundException", Message: "Function not found: " + what}
 }
@@ -174,6 +216,11 @@ func notFound(what string) *Error {
 // ErrThrottled is the answer when the function is at its concurrency.
 var ErrThrottled = &Error{Status: http.StatusTooManyRequests, Type: "TooManyRequestsException",
 	Message: "Rate Exceeded.", Reason: "ReservedFunctionConcurrentInvocationLimitExceeded"}
+
+// WriteError answers with Lambda's error envelope: the X-Amzn-ErrorType
+// header and {"Type", "message"}; an error that is not an *Error is a 500
+// ServiceException.
+func WriteError(w http.ResponseWriter, err error) { writeError(w, err) }
 
 func writeError(w http.ResponseWriter, err error) {
 	var e *Error
@@ -231,6 +278,12 @@ func (s *Service) serveInvoke(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(payload) == 0 {
 		payload = []byte("{}")
+	}
+	if !json.Valid(payload) {
+		// Lambda checks the payload is JSON before anything runs.
+		writeError(w, &Error{Status: http.StatusBadRequest, Type: "InvalidRequestContentException",
+			Message: "Could not parse request body into json: Could not parse payload into json: " + jsonError(payload)})
+		return
 	}
 	call := Call{Payload: payload, TraceHeader: r.Header.Get("X-Amzn-Trace-Id"), Received: received,
 		Tail: r.Header.Get("X-Amz-Log-Type") == "Tail"}
@@ -295,10 +348,23 @@ func (s *Service) Invoke(fn *Function, call Call) (*Result, error) {
 	reqID := uuid.NewString()
 	tc := s.decide(fn, call.TraceHeader, call.Received)
 	fnSeg := s.opts.IDs.Segment()
+	if fn.Stopped {
+		st := &syncTrace{s: s, fn: fn, tc: tc, fnSeg: fnSeg, requestID: reqID, received: call.Received}
+		st.throttled()
+		return nil, ErrThrottled
+	}
 	st := &syncTrace{s: s, fn: fn, tc: tc, fnSeg: fnSeg, requestID: reqID, received: call.Received}
 	req := s.request(fn, tc, fnSeg, reqID, call)
 	req.Finished = st.finished
 	resp, err := fn.Pool.Invoke(s.stop, req)
+	if err != nil && (errors.Is(err, pool.ErrTooManyRequests) || errors.Is(err, pool.ErrClosed)) {
+		// The function was replaced (new code or configuration) between
+		// the lookup and the call: its old instances are draining.
+		if nf := s.replacement(fn); nf != nil {
+			st.fn = nf
+			resp, err = nf.Pool.Invoke(s.stop, req)
+		}
+	}
 	if err != nil {
 		if errors.Is(err, pool.ErrTooManyRequests) {
 			st.throttled()
@@ -389,6 +455,16 @@ func (st *syncTrace) throttled() {
 	svc.Status, svc.Error, svc.Throttle = http.StatusTooManyRequests, true, true
 	svc.End = time.Now()
 	st.s.send(&svc)
+}
+
+// jsonError says where a payload stops being JSON.
+func jsonError(b []byte) string {
+	var v any
+	err := json.Unmarshal(b, &v)
+	if err == nil {
+		return "invalid JSON"
+	}
+	return err.Error()
 }
 
 func itoa(n int64) string {

@@ -26,7 +26,7 @@ func TestLines(t *testing.T) {
 	f(StartLine(id), "START RequestId: "+id+" Version: $LATEST")
 	f(EndLine(id), "END RequestId: "+id)
 	f(Report{RequestID: id, Duration: 201674 * time.Microsecond, MemoryMB: 2048, MaxMemoryUsedMB: 81, InitDuration: 480250 * time.Microsecond}.Line(),
-		"REPORT RequestId: "+id+"\tDuration: 201.67 ms\tBilled Duration: 202 ms\tMemory Size: 2048 MB\tMax Memory Used: 81 MB\tInit Duration: 480.25 ms\t")
+		"REPORT RequestId: "+id+"\tDuration: 201.67 ms\tBilled Duration: 682 ms\tMemory Size: 2048 MB\tMax Memory Used: 81 MB\tInit Duration: 480.25 ms\t")
 	f(Report{RequestID: id, Duration: 12 * time.Microsecond, MemoryMB: 128, MaxMemoryUsedMB: 18}.Line(),
 		"REPORT RequestId: "+id+"\tDuration: 0.01 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 18 MB\t")
 	f(Report{RequestID: id, Duration: 3 * time.Second, MemoryMB: 128, MaxMemoryUsedMB: 39, Status: "timeout"}.Line(),

@@ -39,9 +39,12 @@ type Report struct {
 }
 
 // Line formats the report as Lambda does: tab-separated fields, each
-// followed by a tab, Init Duration only on cold starts.
+// followed by a tab, Init Duration only on cold starts. Billed Duration
+// includes Init Duration: custom runtimes were always billed for init, and
+// since August 1, 2025 every on-demand function is
+// (https://aws.amazon.com/blogs/compute/aws-lambda-standardizes-billing-for-init-phase/).
 //
-//	REPORT RequestId: <id>	Duration: 201.67 ms	Billed Duration: 202 ms	Memory Size: 2048 MB	Max Memory Used: 81 MB	Init Duration: 480.25 ms
+//	REPORT RequestId: <id>	Duration: 201.67 ms	Billed Duration: 682 ms	Memory Size: 2048 MB	Max Memory Used: 81 MB	Init Duration: 480.25 ms
 func (r Report) Line() string {
 	var b strings.Builder
 	b.Grow(192)
@@ -50,7 +53,7 @@ func (r Report) Line() string {
 	b.WriteString("\tDuration: ")
 	b.WriteString(Millis(r.Duration))
 	b.WriteString(" ms\tBilled Duration: ")
-	b.WriteString(strconv.FormatInt(BilledMillis(r.Duration), 10))
+	b.WriteString(strconv.FormatInt(BilledMillis(r.Duration+r.InitDuration), 10))
 	b.WriteString(" ms\tMemory Size: ")
 	b.WriteString(strconv.Itoa(r.MemoryMB))
 	b.WriteString(" MB\tMax Memory Used: ")

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/counterspy/counterspy/internal/lambda/extensions"
 	"github.com/counterspy/counterspy/internal/lambda/instance"
 	"github.com/counterspy/counterspy/internal/lambda/lambdalog"
 	"github.com/counterspy/counterspy/internal/lambda/runtimeapi"
@@ -147,11 +148,17 @@ func (p *Pool) coldStart(ex *Execution, req *Request) (sb *sandbox, ok bool) {
 	p.mu.Lock()
 	p.all[sb] = struct{}{}
 	p.mu.Unlock()
-	p.platform(sb, "", "", lambdalog.InitStartLine(p.fn.Runtime,
-		"arn:aws:lambda:"+p.fn.Region+"::runtime:counterspy-local"))
-	// Initialization is the function's own start: process start to its
-	// first request for an event.
+	p.platform(sb, "", "", lambdalog.InitStartLine(p.fn.Runtime, runtimeARN(p.fn.Region)))
+	// Initialization is the function's own start: process start (its
+	// extensions' first) to its first request for an event.
 	ex.InitStart = time.Now()
+	if files := extensionFiles(p.fn.Dir); len(files) > 0 {
+		if e := p.startExtensions(sb, api, files, ex.InitStart, ex.InitStart.Add(p.fn.InitTimeout)); e != nil {
+			ex.InitEnd = time.Now()
+			ex.Outcome, ex.Err = InitFailed, e
+			return sb, false
+		}
+	}
 	proc, err := instance.Start(instance.Spec{Command: p.fn.Command, Dir: p.fn.Dir, Env: p.env(sb), Output: p.output(sb)})
 	if err != nil {
 		ex.InitEnd = time.Now()
@@ -165,12 +172,30 @@ func (p *Pool) coldStart(ex *Execution, req *Request) (sb *sandbox, ok bool) {
 	p.mu.Unlock()
 
 	initErrC, _ := api.InitError()
-	timer := time.NewTimer(p.fn.InitTimeout)
+	timer := time.NewTimer(max(time.Until(ex.InitStart.Add(p.fn.InitTimeout)), 0))
 	defer timer.Stop()
 	for {
 		n, at, changed := api.NextState()
-		if n > 0 {
+		// Init is over when the runtime and every extension asked for
+		// their next event.
+		extReady, extChanged, extExited := true, (<-chan struct{})(nil), (<-chan struct{})(nil)
+		if sb.ext != nil {
+			var extErr *extensions.Error
+			extReady, extErr, extChanged = sb.ext.InitState()
+			extExited = sb.extExited
+			if extErr != nil {
+				ex.InitEnd = time.Now()
+				ex.Outcome, ex.Err = InitFailed, runtimeapi.NewError(extErr.Type, "extension "+extErr.Extension+": "+extErr.Message)
+				return sb, false
+			}
+		}
+		if n > 0 && extReady {
 			ex.InitEnd = at
+			if sb.ext != nil {
+				ex.InitEnd = time.Now()
+				sb.ext.InitDone()
+				p.initTelemetry(sb, ex, "success", "")
+			}
 			// The function's init output is in the pipes before its first
 			// request for an event; let it be read before START.
 			wait(proc.Attribute(instance.Attribution{RequestID: req.RequestID, TraceID: req.logTraceID()}), 100*time.Millisecond)
@@ -180,6 +205,16 @@ func (p *Pool) coldStart(ex *Execution, req *Request) (sb *sandbox, ok bool) {
 		select {
 		case <-changed:
 			continue
+		case <-extChanged:
+			continue
+		case <-extExited:
+			ex.InitEnd = time.Now()
+			ex.Outcome, ex.Err = InitFailed, runtimeapi.NewError("Extension.Crash", "an extension exited during init")
+			// An extension that reported its init error and exited failed
+			// with that error.
+			if _, extErr, _ := sb.ext.InitState(); extErr != nil {
+				ex.Err = runtimeapi.NewError(extErr.Type, "extension "+extErr.Extension+": "+extErr.Message)
+			}
 		case <-initErrC:
 			ex.InitEnd = time.Now()
 			_, e := api.InitError()
@@ -217,6 +252,7 @@ func (p *Pool) initFailed(sb *sandbox, ex *Execution, req *Request) *Response {
 		status = "timeout"
 	}
 	p.platform(sb, "", "", lambdalog.InitReportLine(ex.InitEnd.Sub(ex.InitStart), status, ex.Err.Type))
+	p.initTelemetry(sb, ex, status, ex.Err.Type) // delivered before the extensions get SHUTDOWN
 	lines := []string{lambdalog.StartLine(req.RequestID)}
 	if ex.Err.Type == "Runtime.ExitError" || ex.Err.Type == "Runtime.InvalidEntrypoint" {
 		lines = append(lines, ex.Err.Message, ex.Err.Type)
@@ -244,6 +280,7 @@ func (p *Pool) initFailed(sb *sandbox, ex *Execution, req *Request) *Response {
 // run delivers the event to a ready instance and waits for the answer.
 func (p *Pool) run(sb *sandbox, ex *Execution, req *Request) *Response {
 	p.platform(sb, req.RequestID, req.logTraceID(), lambdalog.StartLine(req.RequestID))
+	sb.emit(time.Now(), "platform.start", withTracing(map[string]any{"requestId": req.RequestID, "version": lambdalog.Version}, req))
 	if !ex.Cold {
 		// Cold starts set it with the init barrier.
 		sb.proc.Switch(instance.Attribution{RequestID: req.RequestID, TraceID: req.logTraceID()})
@@ -259,6 +296,7 @@ func (p *Pool) run(sb *sandbox, ex *Execution, req *Request) *Response {
 	defer timer.Stop()
 
 	var seq int
+	var begun time.Time // when the runtime started sending its answer
 	resp := &Response{}
 	timedOut := func() {
 		ex.End = time.Now()
@@ -273,13 +311,23 @@ func (p *Pool) run(sb *sandbox, ex *Execution, req *Request) *Response {
 		ex.Outcome = Crashed
 		ex.Err = runtimeapi.NewError("Runtime.ExitError", "RequestId: "+req.RequestID+" Error: Runtime exited "+exitText(sb.proc.ExitErr()))
 	}
+	if sb.ext != nil {
+		sb.ext.Invoke(extensions.InvokeEvent{RequestID: req.RequestID, FunctionARN: p.fn.ARN, TraceHeader: req.TraceHeader, Deadline: inv.Deadline})
+	}
 	if sb.api.Deliver(inv, sb.proc.Exited(), timer.C) {
 		ex.Start, seq = sb.api.Delivered(inv)
 		ex.Delivered = true
 		select {
 		case <-inv.Done():
 			r := inv.Result()
-			ex.End = r.At
+			if r.At.After(inv.Deadline) {
+				// The answer came after the deadline (both channels were
+				// ready and select chose this one): Lambda would have
+				// stopped the function first, so it is a timeout.
+				timedOut()
+				break
+			}
+			ex.End, begun = r.At, r.Begun
 			resp.Payload, resp.ContentType, resp.Err = r.Payload, r.ContentType, r.Err
 			if r.Err != nil {
 				ex.Outcome, ex.Err, ex.XRayCause = FunctionError, r.Err, r.XRayCause
@@ -299,6 +347,21 @@ func (p *Pool) run(sb *sandbox, ex *Execution, req *Request) *Response {
 		ex.Start = ex.End
 	}
 	resp.Outcome = ex.Outcome
+	if sb.tel != nil {
+		rec := status(ex.Outcome, ex.Err)
+		rec["requestId"] = req.RequestID
+		rec["metrics"] = map[string]any{"durationMs": millis(ex.End.Sub(ex.Start)), "producedBytes": len(resp.Payload)}
+		// responseLatency: event delivered to the runtime starting its
+		// answer; responseDuration: sending it.
+		if begun.IsZero() || begun.Before(ex.Start) {
+			begun = ex.End
+		}
+		rec["spans"] = []map[string]any{
+			{"name": "responseLatency", "start": lambdalog.FormatTime(ex.Start), "durationMs": millis(begun.Sub(ex.Start))},
+			{"name": "responseDuration", "start": lambdalog.FormatTime(begun), "durationMs": millis(ex.End.Sub(begun))},
+		}
+		sb.emit(ex.End, "platform.runtimeDone", withTracing(rec, req))
+	}
 	if ex.Outcome == Succeeded || ex.Outcome == FunctionError {
 		p.markFinishing()
 	}
@@ -318,11 +381,28 @@ func (p *Pool) run(sb *sandbox, ex *Execution, req *Request) *Response {
 func (p *Pool) finish(sb *sandbox, ex *Execution, req *Request, seq int, resp *Response) {
 	healthy := ex.Outcome == Succeeded || ex.Outcome == FunctionError
 	finishing := healthy
+	var extEnd time.Time // when the last extension finished its post-runtime work
 	if healthy {
 		if at, ok := p.waitNext(sb, seq, ex.Start.Add(p.fn.Timeout)); ok {
 			ex.OverheadEnd = at
 		} else {
 			healthy = false
+		}
+		if healthy && sb.ext != nil {
+			// The invocation ends when the extensions that got INVOKE are
+			// done too: their post-runtime time is part of Overhead, and
+			// of the REPORT's (billed) Duration — "you are charged for the
+			// execution time that the extension consumes"
+			// (https://docs.aws.amazon.com/lambda/latest/dg/lambda-extensions.html).
+			last, err := sb.ext.WaitInvokeDone(ex.Start.Add(p.fn.Timeout), sb.extExited)
+			if err != nil {
+				healthy = false
+			} else {
+				extEnd = last
+				if last.After(ex.OverheadEnd) {
+					ex.OverheadEnd = last
+				}
+			}
 		}
 	}
 	if healthy {
@@ -334,10 +414,13 @@ func (p *Pool) finish(sb *sandbox, ex *Execution, req *Request, seq int, resp *R
 		sb.proc.Kill()
 		wait(sb.proc.OutputDone(), time.Second)
 	}
-	ex.MaxMemoryMB = toMB(sb.notePeak(sb.proc.PeakMemory()))
+	ex.MaxMemoryMB = toMB(sb.notePeak(sb.proc.PeakMemory() + sb.extensionsPeak()))
 
 	rep := lambdalog.Report{RequestID: req.RequestID, Duration: ex.End.Sub(ex.Start), MemoryMB: p.fn.MemoryMB,
 		MaxMemoryUsedMB: ex.MaxMemoryMB}
+	if extEnd.After(ex.End) {
+		rep.Duration = extEnd.Sub(ex.Start) // the runtime's part is in platform.runtimeDone
+	}
 	if ex.Cold {
 		rep.InitDuration = ex.InitEnd.Sub(ex.InitStart)
 	}
@@ -345,6 +428,7 @@ func (p *Pool) finish(sb *sandbox, ex *Execution, req *Request, seq int, resp *R
 	switch ex.Outcome {
 	case TimedOut:
 		rep.Status = "timeout"
+		sb.reason = "timeout"
 	case Crashed:
 		rep.Status, rep.ErrorType = "error", ex.Err.Type
 		lines = append(lines, ex.Err.Message, ex.Err.Type)
@@ -354,6 +438,16 @@ func (p *Pool) finish(sb *sandbox, ex *Execution, req *Request, seq int, resp *R
 		lines = append(lines, lambdalog.XRayLine(req.TraceID, req.SegmentID, true))
 	}
 	p.platform(sb, req.RequestID, req.logTraceID(), lines...)
+	if sb.tel != nil {
+		metrics := map[string]any{"durationMs": millis(rep.Duration), "billedDurationMs": lambdalog.BilledMillis(rep.Duration + rep.InitDuration),
+			"memorySizeMB": rep.MemoryMB, "maxMemoryUsedMB": rep.MaxMemoryUsedMB}
+		if rep.InitDuration > 0 {
+			metrics["initDurationMs"] = millis(rep.InitDuration)
+		}
+		rec := status(ex.Outcome, ex.Err)
+		rec["requestId"], rec["metrics"] = req.RequestID, metrics
+		sb.emit(time.Now(), "platform.report", withTracing(rec, req))
+	}
 	if resp != nil {
 		resp.LogTail = sb.takeTail()
 	}

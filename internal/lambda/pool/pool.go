@@ -16,9 +16,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/counterspy/counterspy/internal/lambda/extensions"
 	"github.com/counterspy/counterspy/internal/lambda/instance"
 	"github.com/counterspy/counterspy/internal/lambda/lambdalog"
 	"github.com/counterspy/counterspy/internal/lambda/runtimeapi"
+	"github.com/counterspy/counterspy/internal/lambda/telemetry"
 	"github.com/counterspy/counterspy/internal/logs"
 )
 
@@ -145,6 +147,27 @@ func (p *Pool) Instances() (total, idle int) {
 	return len(p.all), len(p.idle)
 }
 
+// Drain lets in-flight invocations finish (up to timeout, with their END
+// and REPORT lines), then shuts the instances down: how a function is
+// replaced by new code or configuration (UpdateFunctionCode) or deleted
+// without cutting a running invocation short. New invocations must go to
+// another pool meanwhile; those that reach this one wait or are throttled.
+func (p *Pool) Drain(timeout time.Duration) error {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	// Holding every concurrency slot means no invocation is running.
+	for range cap(p.slots) {
+		select {
+		case p.slots <- struct{}{}:
+		case <-p.done:
+			return nil
+		case <-timer.C:
+			return p.Close(0)
+		}
+	}
+	return p.Close(timeout)
+}
+
 // Close shuts every instance down (an in-flight invocation ends as if the
 // runtime crashed) and waits for in-flight work, bounded by timeout.
 func (p *Pool) Close(timeout time.Duration) error {
@@ -162,13 +185,14 @@ func (p *Pool) Close(timeout time.Duration) error {
 		if sb.idleTimer != nil {
 			sb.idleTimer.Stop()
 		}
-		all = append(all, sandbox{proc: sb.proc, api: sb.api})
+		all = append(all, sandbox{proc: sb.proc, api: sb.api, ext: sb.ext, tel: sb.tel, extProcs: sb.extProcs,
+			extExited: sb.extExited, extAllExited: sb.extAllExited})
 	}
 	p.idle = nil
 	p.mu.Unlock()
 	var wg sync.WaitGroup
 	for i := range all {
-		wg.Go(func() { all[i].stop(p.fn.ShutdownGrace) })
+		wg.Go(func() { all[i].stop("spindown", p.fn.ShutdownGrace) })
 	}
 	wg.Wait()
 	finished := make(chan struct{})
@@ -193,12 +217,27 @@ type sandbox struct {
 	tailMu  sync.Mutex
 	tailReq string
 	tail    []string
+
+	// External extensions (nil without any), the Telemetry API, the
+	// extension processes; extExited is closed when any of them exits,
+	// extAllExited when all did.
+	// reason is the SHUTDOWN reason when a failed attempt ends the
+	// instance (timeout, else failure).
+	reason                  string
+	ext                     *extensions.Registry
+	tel                     *telemetry.Hub
+	extProcs                []*instance.Process
+	extExited, extAllExited chan struct{}
 }
 
-func (sb *sandbox) stop(grace time.Duration) {
+// stop shuts the instance down: the runtime gets SIGTERM (then SIGKILL
+// after grace), extensions get SHUTDOWN with reason (spindown, timeout,
+// failure).
+func (sb *sandbox) stop(reason string, grace time.Duration) {
 	if sb.proc != nil {
 		sb.proc.Stop(grace)
 	}
+	sb.stopExtensions(reason, grace)
 	if sb.api != nil {
 		sb.api.Close()
 	}
@@ -295,7 +334,7 @@ func (p *Pool) popIdleLocked() *sandbox {
 		}
 		if sb.dead() {
 			delete(p.all, sb)
-			p.wg.Go(func() { sb.stop(0) })
+			p.wg.Go(func() { sb.stop("failure", 0) })
 			continue
 		}
 		return sb
@@ -315,7 +354,14 @@ func (p *Pool) release(sb *sandbox, healthy, finishing bool) {
 	if !healthy || p.closed || sb.dead() {
 		delete(p.all, sb)
 		p.mu.Unlock()
-		sb.stop(0)
+		reason := "failure"
+		switch {
+		case p.closed && healthy:
+			reason = "spindown"
+		case sb.reason != "":
+			reason = sb.reason
+		}
+		sb.stop(reason, 0)
 		return
 	}
 	p.idle = append(p.idle, sb)
@@ -341,7 +387,7 @@ func (p *Pool) reap(sb *sandbox) {
 	p.mu.Unlock()
 	if found {
 		p.log.Debug("lambda: idle instance shut down", "instance", sb.id)
-		sb.stop(p.fn.ShutdownGrace)
+		sb.stop("spindown", p.fn.ShutdownGrace)
 	}
 }
 
@@ -373,6 +419,7 @@ func (p *Pool) platform(sb *sandbox, requestID, traceID string, lines ...string)
 // output receives the function's own lines.
 func (p *Pool) output(sb *sandbox) func(instance.Line) {
 	return func(l instance.Line) {
+		sb.emit(l.Time, telemetry.TypeFunction, l.Text)
 		sb.addTail(l.Attr.RequestID, l.Text)
 		if p.opts.Logs != nil {
 			p.opts.Logs.Add(p.record(sb, l.Time, l.Stream, l.Attr.RequestID, l.Attr.TraceID, l.Text))

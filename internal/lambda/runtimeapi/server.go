@@ -84,8 +84,10 @@ func (inv *Invocation) Result() *Result { return &inv.result }
 
 // Result is the runtime's answer to one invocation.
 type Result struct {
-	// At is when the answer arrived.
-	At          time.Time
+	// At is when the answer arrived; Begun when the runtime started
+	// sending it (the request's headers), for the Telemetry API's
+	// responseLatency and responseDuration.
+	At, Begun   time.Time
 	Payload     []byte
 	ContentType string
 	// Err is set when the runtime called /error (or its response stream
@@ -109,6 +111,7 @@ type Error struct {
 type Server struct {
 	ln  net.Listener
 	srv *http.Server
+	mux *http.ServeMux
 
 	deliver chan *Invocation
 	closed  chan struct{}
@@ -136,12 +139,18 @@ func Listen(addr string) (*Server, error) {
 	mux.HandleFunc("POST "+prefix+"invocation/{id}/response", s.response)
 	mux.HandleFunc("POST "+prefix+"invocation/{id}/error", s.invocationError)
 	mux.HandleFunc("POST "+prefix+"init/error", s.initError)
+	s.mux = mux
 	// Only the function's own runtime calls this API; the guard keeps a web
 	// page from posting forged results to it (docs/security.md).
 	s.srv = &http.Server{Handler: httpguard.Wrap(mux, httpguard.Options{Addr: ln.Addr().String()}), ReadHeaderTimeout: 30 * time.Second}
 	go s.srv.Serve(ln)
 	return s, nil
 }
+
+// Handle serves more APIs on the same address, as Lambda does: the
+// Extensions API (/2020-01-01/extension/...) and the Telemetry API
+// (/2022-07-01/telemetry).
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // Addr is the host:port for AWS_LAMBDA_RUNTIME_API.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
@@ -253,6 +262,7 @@ func (s *Server) claim(w http.ResponseWriter, id string) *Invocation {
 }
 
 func (s *Server) response(w http.ResponseWriter, r *http.Request) {
+	begun := time.Now()
 	inv := s.claim(w, r.PathValue("id"))
 	if inv == nil {
 		io.Copy(io.Discard, io.LimitReader(r.Body, MaxResponseSize))
@@ -280,7 +290,7 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request) {
 			res.Err = parseError(typ, body)
 		}
 	}
-	res.At = time.Now()
+	res.At, res.Begun = time.Now(), begun
 	inv.result = res
 	close(inv.done)
 	if status == http.StatusAccepted {
@@ -301,6 +311,7 @@ func (s *Server) invocationError(w http.ResponseWriter, r *http.Request) {
 		res.XRayCause = []byte(c)
 	}
 	res.At = time.Now()
+	res.Begun = res.At
 	inv.result = res
 	close(inv.done)
 	writeJSON(w, http.StatusAccepted, `{"status":"OK"}`)
