@@ -2,6 +2,7 @@
 // kind and status, its attributes, events (times relative to the span's
 // start), links (to the linked trace when the store holds it), scope and
 // resource, read from the lossless copy under metadata.otel (docs/otlp.md).
+import type { JSX } from 'preact';
 import { batchGetTraces } from '../api';
 import { fmtSeconds } from '../format';
 import { useAsync } from '../hooks';
@@ -41,6 +42,7 @@ export function AttrTable({ attrs, label, empty }: { attrs: Attrs | undefined; l
 }
 
 function Facts({ rows }: { rows: [string, unknown][] }) {
+  // values are text, or an element already formatted
   const shown = rows.filter(([, v]) => v !== undefined && v !== null && v !== '');
   if (!shown.length) return null;
   return (
@@ -49,7 +51,7 @@ function Facts({ rows }: { rows: [string, unknown][] }) {
         {shown.map(([k, v]) => (
           <tr key={k}>
             <th scope="row">{k}</th>
-            <td>{String(v)}</td>
+            <td>{typeof v === 'object' ? (v as JSX.Element) : String(v)}</td>
           </tr>
         ))}
       </tbody>
@@ -74,7 +76,7 @@ export function OtelDetails({ ctx, row, tl }: { ctx: OtelContext; row: Row; tl: 
           ['Span name', span.name],
           ['Kind', span.kind],
           ['Status', span.status ? `${span.status.code ?? 'Unset'}${span.status.message ? `: ${span.status.message}` : ''}` : 'Unset'],
-          ['W3C trace ID', span.trace_id],
+          ['W3C trace ID', span.trace_id && <span class="mono small">{span.trace_id}</span>],
           ['Span ID', span.span_id ? `${span.span_id} (given by the receiver: ${row.doc.id})` : undefined],
           ['Parent span ID', span.parent_span_id],
           ['Trace state', span.trace_state],
@@ -163,8 +165,7 @@ function Links({ links, tl }: { links: OtelLink[]; tl: Timeline }) {
     <table class="grid otel-links" aria-label="Span links">
       <thead>
         <tr>
-          <th scope="col">Linked span</th>
-          <th scope="col">Attributes</th>
+          <th scope="col">Linked span and its attributes</th>
         </tr>
       </thead>
       <tbody>
@@ -188,9 +189,7 @@ function Links({ links, tl }: { links: OtelLink[]; tl: Timeline }) {
                   {here ? ' · in this trace' : !known && !stored.loading ? ' · not stored' : ''}
                 </div>
                 {l.trace_state && <div class="muted">state {l.trace_state}</div>}
-              </td>
-              <td>
-                <AttrTable attrs={l.attributes} label={`Attributes of link ${i + 1}`} empty="–" />
+                <AttrTable attrs={l.attributes} label={`Attributes of link ${i + 1}`} />
               </td>
             </tr>
           );
