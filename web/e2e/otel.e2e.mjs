@@ -155,6 +155,15 @@ try {
   await page.waitForSelector('.segment-details');
   check(!(await page.$('.segment-details .tab:has-text("OpenTelemetry")')), 'an X-Ray SDK segment has an OpenTelemetry tab');
 
+  step = 'dark mode';
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.goto(`${base}/traces/${traceId}`);
+  await page.click('.tl-row[data-kind="server"]');
+  await page.click('.segment-details .tab:has-text("OpenTelemetry")');
+  await page.waitForSelector('table[aria-label="Span attributes"]');
+  await shot('trace-otel-dark.png', 'dark mode: the OTel trace with its kind badges and the server span’s attributes');
+  await page.emulateMedia({ colorScheme: 'light' });
+
   check(problems.length === 0, problems.join('\n'));
   log('all OTel console checks passed');
 } catch (e) {
