@@ -28,6 +28,7 @@ func seedServer(t *testing.T, span time.Duration) *server.Server {
 	t.Helper()
 	srv, err := server.Start(server.Config{
 		Addr:          "127.0.0.1:0",
+		OTLPHTTPAddr:  "127.0.0.1:0",
 		DataDir:       t.TempDir(),
 		FlushInterval: 10 * time.Millisecond,
 		NoSync:        true,
@@ -186,22 +187,37 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("GetServiceGraph over the seeded hour: %d %v", code, out)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "console.e2e.mjs"))
-	cmd.Dir = web
-	cmd.Env = append(os.Environ(), "BASE_URL="+base, "CHROMIUM="+chromium, "ARTIFACTS="+artifacts)
-	var output bytes.Buffer
-	cmd.Stdout = &output
-	cmd.Stderr = &output
-	start := time.Now()
-	err = cmd.Run()
-	t.Logf("browser test (%v):\n%s", time.Since(start).Round(100*time.Millisecond), output.String())
-	if err != nil {
-		t.Fatalf("browser test failed: %v (screenshots in %s)", err, artifacts)
+	runScript := func(script string, env ...string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", script))
+		cmd.Dir = web
+		cmd.Env = append(os.Environ(), append([]string{"BASE_URL=" + base, "CHROMIUM=" + chromium, "ARTIFACTS=" + artifacts}, env...)...)
+		var output bytes.Buffer
+		cmd.Stdout = &output
+		cmd.Stderr = &output
+		start := time.Now()
+		err := cmd.Run()
+		t.Logf("browser test %s (%v):\n%s", script, time.Since(start).Round(100*time.Millisecond), output.String())
+		if err != nil {
+			t.Fatalf("browser test %s failed: %v (screenshots in %s)", script, err, artifacts)
+		}
 	}
+	runScript("console.e2e.mjs")
 	shots, _ := filepath.Glob(filepath.Join(artifacts, "*.png"))
 	if len(shots) < 14 {
 		t.Errorf("want a screenshot of every page, got %v", shots)
+	}
+
+	// OpenTelemetry traces come after the seed's checks, which count the
+	// window's faults and root causes: sent through the OTLP/HTTP receiver,
+	// then checked on the map, the list and the trace page.
+	otel := seedOTel(t, srv, time.Now().Add(-2*time.Minute))
+	runScript("otel.e2e.mjs", "OTEL_TRACE="+otel.checkout, "OTEL_LINKED_TRACE="+otel.worker)
+	for _, name := range []string{"trace-otel.png", "trace-otel-details.png"} {
+		if _, err := os.Stat(filepath.Join(artifacts, name)); err != nil {
+			t.Errorf("no screenshot %s: %v", name, err)
+		}
 	}
 }

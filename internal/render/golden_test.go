@@ -58,7 +58,7 @@ func fixture(t *testing.T, name string) *Trace {
 }
 
 func TestTimelineGolden(t *testing.T) {
-	for _, name := range []string{"lambda", "fault", "inprogress", "deep"} {
+	for _, name := range []string{"lambda", "fault", "inprogress", "deep", "otel"} {
 		for _, color := range []bool{false, true} {
 			suffix := ""
 			if color {

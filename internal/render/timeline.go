@@ -11,7 +11,8 @@ import (
 // Timeline writes t as the X-Ray console's segments timeline: one row per
 // segment and subsegment, segments in start order with their subsegments
 // indented below them, then the name, origin (segments) or namespace
-// (subsegments), duration, HTTP status and fault/error/throttle markers,
+// (subsegments), the OpenTelemetry span kind (when some entity was made
+// from a span), duration, HTTP status and fault/error/throttle markers,
 // and a bar on a time axis common to the whole trace. Below the rows come
 // the exceptions of faulted and errored entities and a one-line summary.
 func Timeline(w io.Writer, t *Trace, o Options) error {
@@ -87,6 +88,8 @@ var partial = [8]string{"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"}
 func (tl *timeline) rows(b *strings.Builder, o Options) {
 	name := &column{header: "NAME", min: 12}
 	origin := &column{header: "ORIGIN", min: 8}
+	kind := &column{header: "KIND", min: 4}
+	hasKind := false
 	dur := &column{header: "DURATION", right: true}
 	status := &column{header: "STATUS", min: len("in progress")}
 	for _, l := range tl.lines {
@@ -96,6 +99,8 @@ func (tl *timeline) rows(b *strings.Builder, o Options) {
 		}
 		name.cells = append(name.cells, n)
 		origin.cells = append(origin.cells, clean(originOf(l.e)))
+		kind.cells = append(kind.cells, l.e.Kind)
+		hasKind = hasKind || l.e.Kind != ""
 		switch {
 		case l.e.Start <= 0: // no start_time: nothing to measure
 			dur.cells = append(dur.cells, "?")
@@ -107,6 +112,9 @@ func (tl *timeline) rows(b *strings.Builder, o Options) {
 		status.cells = append(status.cells, entityStatus(l.e))
 	}
 	cols := []*column{name, origin, dur, status}
+	if hasKind {
+		cols = []*column{name, origin, kind, dur, status}
+	}
 	total := o.width()
 	minBar := max(10, total/4)
 	fit(cols, total-2-minBar)
@@ -142,13 +150,23 @@ func (tl *timeline) rows(b *strings.Builder, o Options) {
 			nameStyle = bold
 		}
 		lead, drawn := tl.bar(l.e, barW)
-		row := strings.Join([]string{
+		cells := []string{
 			o.paint(nameStyle, name.cell(nameCell(l, name.width), false)),
 			origin.cell(origin.cells[i], false),
+		}
+		if hasKind {
+			k := kind.cell(kind.cells[i], false)
+			if kind.cells[i] != "" {
+				k = o.paint(dim, k)
+			}
+			cells = append(cells, k)
+		}
+		cells = append(cells,
 			dur.cell(dur.cells[i], false),
 			o.paint(st, status.cell(status.cells[i], false)),
-			lead + o.paint(st, drawn),
-		}, "  ")
+			lead+o.paint(st, drawn),
+		)
+		row := strings.Join(cells, "  ")
 		b.WriteString(strings.TrimRight(row, " "))
 		b.WriteByte('\n')
 	}

@@ -43,8 +43,12 @@ type Entity struct {
 	InProgress bool
 	// Origin is a segment's resource type (AWS::Lambda, AWS::EC2::Instance);
 	// Namespace a subsegment's (aws, remote, local).
-	Origin, Namespace      string
-	Inferred               bool
+	Origin, Namespace string
+	Inferred          bool
+	// Kind is the OpenTelemetry span kind in lower case (server, client,
+	// producer, consumer, internal) of an entity the OTLP receiver made
+	// from a span (metadata.otel.kind, docs/otlp.md); "" otherwise.
+	Kind                   string
 	Error, Fault, Throttle bool
 	HTTP                   HTTP
 	Cause                  Cause
@@ -142,7 +146,39 @@ type document struct {
 	Throttle    flexBool           `json:"throttle"`
 	HTTP        *httpJSON          `json:"http"`
 	Cause       causeJSON          `json:"cause"`
+	Metadata    metadataJSON       `json:"metadata"`
 	Subsegments flexList[document] `json:"subsegments"`
+}
+
+// metadataJSON reads the one thing the timeline shows from an entity's
+// metadata: the OpenTelemetry span kind. Anything else, or metadata that
+// is not an object, reads as nothing.
+type metadataJSON struct {
+	Otel struct {
+		Kind flexString `json:"kind"`
+	} `json:"otel"`
+}
+
+func (m *metadataJSON) UnmarshalJSON(b []byte) error {
+	if !isObject(b) {
+		return nil
+	}
+	type plain metadataJSON
+	var p plain
+	if json.Unmarshal(b, &p) == nil {
+		*m = metadataJSON(p)
+	}
+	return nil
+}
+
+// spanKind is the kind as the timeline shows it: lower case, nothing for
+// an unspecified or unknown kind.
+func spanKind(k string) string {
+	switch k = strings.ToLower(k); k {
+	case "server", "client", "producer", "consumer", "internal":
+		return k
+	}
+	return ""
 }
 
 func (d *document) UnmarshalJSON(b []byte) error {
@@ -167,7 +203,7 @@ func (d *document) entity() *Entity {
 		ID: string(d.ID), Name: string(d.Name), ParentID: string(d.ParentID), Type: string(d.Type),
 		Start: float64(d.StartTime), End: float64(d.EndTime),
 		Origin: string(d.Origin), Namespace: string(d.Namespace),
-		Inferred: bool(d.Inferred), Error: bool(d.Error), Fault: bool(d.Fault), Throttle: bool(d.Throttle),
+		Inferred: bool(d.Inferred), Kind: spanKind(string(d.Metadata.Otel.Kind)), Error: bool(d.Error), Fault: bool(d.Fault), Throttle: bool(d.Throttle),
 		Cause: d.Cause.cause(),
 	}
 	// Without an end_time the entity is still running, whatever

@@ -95,3 +95,28 @@ func TestParseTrace(t *testing.T) {
 		t.Errorf("bad document: error %v, want one naming segment abc", err)
 	}
 }
+
+// The span kind comes from metadata.otel.kind (docs/otlp.md); X-Ray SDK
+// metadata, odd kinds and odd metadata give none, never an error.
+func TestParseEntitySpanKind(t *testing.T) {
+	for _, c := range []struct{ doc, want string }{
+		{`{"id":"a","metadata":{"otel":{"kind":"Server"}}}`, "server"},
+		{`{"id":"a","metadata":{"otel":{"kind":"Producer","attributes":{"x":1}}}}`, "producer"},
+		{`{"id":"a","metadata":{"otel":{"kind":"Unspecified"}}}`, ""},
+		{`{"id":"a","metadata":{"otel":{"kind":"Sideways"}}}`, ""},
+		{`{"id":"a","metadata":{"otel":{"kind":7}}}`, ""},
+		{`{"id":"a","metadata":{"otel":"Server"}}`, ""},
+		{`{"id":"a","metadata":"otel"}`, ""},
+		{`{"id":"a","metadata":{"default":{"kind":"Server"}}}`, ""},
+		{`{"id":"a"}`, ""},
+	} {
+		e, err := ParseEntity([]byte(c.doc))
+		if err != nil {
+			t.Errorf("%s: %v", c.doc, err)
+			continue
+		}
+		if e.Kind != c.want || e.ID != "a" {
+			t.Errorf("%s: kind %q id %q, want kind %q", c.doc, e.Kind, e.ID, c.want)
+		}
+	}
+}

@@ -1,14 +1,17 @@
 // Details of one segment or subsegment: overview, resources (HTTP, AWS,
 // SQL), annotations, metadata, exceptions with their stacks, and the raw
-// document of the entity.
+// document of the entity; for entities made from OpenTelemetry spans, the
+// span's kind, attributes, events, links, scope and resource.
 import { useState } from 'preact/hooks';
 import { fmtSeconds } from '../format';
 import { typeInfo } from '../health';
 import { formatClock, formatTimeMs } from '../time';
 import { exceptionsOf, nodeOf, type Row, type Timeline } from '../trace/model';
+import { otelContext } from '../trace/otel';
 import type { SegmentDoc } from '../types';
+import { OtelDetails } from './OtelDetails';
 
-type Tab = 'overview' | 'resources' | 'annotations' | 'metadata' | 'exceptions' | 'raw';
+type Tab = 'overview' | 'otel' | 'resources' | 'annotations' | 'metadata' | 'exceptions' | 'raw';
 
 function KV({ rows }: { rows: [string, unknown][] }) {
   const shown = rows.filter(([, v]) => v !== undefined && v !== null && v !== '');
@@ -48,9 +51,11 @@ export function SegmentDetails({ row, tl, onClose }: { row: Row; tl: Timeline; o
   const exc = exceptionsOf(d, tl);
   const node = nodeOf(row.segment);
   const annotations = Object.entries(d.annotations ?? {});
+  const otel = otelContext(row);
   const hasResources = !!(d.http || d.aws || d.sql || d.service);
   const tabs: [Tab, string, boolean][] = [
     ['overview', 'Overview', true],
+    ...(otel ? ([['otel', 'OpenTelemetry', true]] as [Tab, string, boolean][]) : []),
     ['resources', 'Resources', hasResources],
     ['annotations', `Annotations${annotations.length ? ` (${annotations.length})` : ''}`, annotations.length > 0],
     ['metadata', 'Metadata', !!d.metadata && Object.keys(d.metadata).length > 0],
@@ -89,6 +94,8 @@ export function SegmentDetails({ row, tl, onClose }: { row: Row; tl: Timeline; o
                 ['Parent ID', d.parent_id],
                 ['Origin', d.origin],
                 ['Namespace', d.namespace],
+                ['Span kind', otel?.span.kind],
+                ['Span status', otel?.span.status ? `${otel.span.status.code ?? 'Unset'}${otel.span.status.message ? `: ${otel.span.status.message}` : ''}` : undefined],
                 ['Start', `${formatClock(d.start_time)} (${formatTimeMs(d.start_time)})`],
                 ['End', d.end_time !== undefined ? formatTimeMs(d.end_time) : 'in progress'],
                 ['Duration', row.inProgress ? `open for ${fmtSeconds(row.end - row.start)} so far` : fmtSeconds(row.end - row.start)],
@@ -113,6 +120,7 @@ export function SegmentDetails({ row, tl, onClose }: { row: Row; tl: Timeline; o
             )}
           </>
         )}
+        {cur === 'otel' && otel && <OtelDetails ctx={otel} row={row} tl={tl} />}
         {cur === 'resources' &&
           (hasResources ? (
             <>

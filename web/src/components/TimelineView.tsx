@@ -2,10 +2,12 @@
 // bars on the trace's time axis. Rows are buttons (↑/↓ move between them,
 // Enter selects); bars show status (fault red, error yellow, throttle
 // purple), Lambda's platform phases in their own colour, and in-progress
-// entities as open-ended hatched bars.
+// entities as open-ended hatched bars. Entities made from OpenTelemetry
+// spans carry a badge with the span's kind.
 import { fmtSeconds } from '../format';
 import { typeInfo } from '../health';
 import type { Row, Timeline } from '../trace/model';
+import { spanKind } from '../trace/otel';
 
 interface Props {
   tl: Timeline;
@@ -77,7 +79,8 @@ function RowView({ r, pct, selected, onSelect }: { r: Row; pct: (t: number) => s
   const widthPct = `max(2px, calc(${pct(r.end)} - ${left}))`;
   const dur = r.end - r.start;
   const cls = ['tl-bar', `st-${r.status}`, r.lambdaPhase ? 'phase' : '', r.inProgress ? 'open' : '', r.isSegment ? 'seg' : ''].filter(Boolean).join(' ');
-  const label = `${r.doc.name}${r.isSegment ? ' segment' : ''}: ${r.inProgress ? 'in progress' : fmtSeconds(dur)}${r.status !== 'ok' ? ', ' + r.status : ''}`;
+  const kind = spanKind(r.doc);
+  const label = `${r.doc.name}${r.isSegment ? ' segment' : ''}${kind ? `, ${kind} span` : ''}: ${r.inProgress ? 'in progress' : fmtSeconds(dur)}${r.status !== 'ok' ? ', ' + r.status : ''}`;
   return (
     <button
       type="button"
@@ -87,10 +90,16 @@ function RowView({ r, pct, selected, onSelect }: { r: Row; pct: (t: number) => s
       data-name={r.doc.name}
       data-status={r.status}
       data-phase={r.lambdaPhase ? r.doc.name : undefined}
+      data-kind={kind}
       data-open={r.inProgress ? 'true' : undefined}
       onClick={() => onSelect(r.key)}
     >
       <span class="tl-name" style={{ paddingLeft: `${6 + r.depth * 14}px` }} title={r.doc.name}>
+        {kind && (
+          <span class={`kind-badge kind-${kind}`} title={`OpenTelemetry span kind: ${kind}`}>
+            {kind}
+          </span>
+        )}
         {r.isSegment ? <strong>{r.doc.name}</strong> : r.doc.name}
         {r.doc.namespace && <span class="muted small"> {r.doc.namespace}</span>}
       </span>
