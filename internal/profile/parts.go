@@ -299,7 +299,7 @@ func (w *walker) visit(i int32, parentEnd float64, depth int) (lo, hi float64) {
 	// belongs to that attempt's subsegment (AWS nests it there in time,
 	// not in the document).
 	attempts := e.Origin == "AWS::Lambda" && t.Segment
-	type span struct{ lo, hi float64 }
+	type span = interval
 	var spans []span
 	for _, k := range kids {
 		kt := &w.tree[k]
@@ -328,21 +328,7 @@ func (w *walker) visit(i int32, parentEnd float64, depth int) (lo, hi float64) {
 		lo, hi = min(lo, s.lo), max(hi, s.hi)
 	}
 	// Self time: the span not covered by any child (union of intervals).
-	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.lo, b.lo) })
-	covered := 0.0
-	cl, ch := math.Inf(-1), math.Inf(-1)
-	for _, s := range spans {
-		if s.lo > ch {
-			covered += max(ch-cl, 0)
-			cl, ch = s.lo, s.hi
-		} else {
-			ch = max(ch, s.hi)
-		}
-	}
-	if len(spans) > 0 {
-		covered += ch - cl
-	}
-	w.add(lo, hi, max(hi-lo-covered, 0))
+	w.add(lo, hi, max(hi-lo-unionLen(spans), 0))
 	return lo, hi
 }
 
@@ -379,9 +365,7 @@ func (w *walker) visitAttempt(k int32, fns []int32, parentEnd float64, depth int
 	if e.InProgress || e.End == 0 {
 		hi = max(e.Start, parentEnd)
 	}
-	var covered float64
-	cl, ch := math.Inf(-1), math.Inf(-1)
-	type span struct{ lo, hi float64 }
+	type span = interval
 	var spans []span
 	for _, c := range append(slices.Clone(w.childrenOf(k)), fns...) {
 		parent := w.path
@@ -393,19 +377,7 @@ func (w *walker) visitAttempt(k int32, fns []int32, parentEnd float64, depth int
 	for _, s := range spans {
 		lo, hi = min(lo, s.lo), max(hi, s.hi)
 	}
-	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.lo, b.lo) })
-	for _, s := range spans {
-		if s.lo > ch {
-			covered += max(ch-cl, 0)
-			cl, ch = s.lo, s.hi
-		} else {
-			ch = max(ch, s.hi)
-		}
-	}
-	if len(spans) > 0 {
-		covered += ch - cl
-	}
-	w.add(lo, hi, max(hi-lo-covered, 0))
+	w.add(lo, hi, max(hi-lo-unionLen(spans), 0))
 	return lo, hi
 }
 
@@ -519,4 +491,25 @@ func minuteOf(sec float64) (int64, bool) {
 		return 0, false
 	}
 	return int64(math.Floor(sec / 60)), true
+}
+
+type interval struct{ lo, hi float64 }
+
+// unionLen is the length of the union of intervals (sorted in place).
+func unionLen(s []interval) float64 {
+	if len(s) == 0 {
+		return 0
+	}
+	slices.SortFunc(s, func(a, b interval) int { return cmp.Compare(a.lo, b.lo) })
+	total := 0.0
+	cl, ch := s[0].lo, s[0].hi
+	for _, x := range s[1:] {
+		if x.lo > ch {
+			total += ch - cl
+			cl, ch = x.lo, x.hi
+		} else {
+			ch = max(ch, x.hi)
+		}
+	}
+	return total + ch - cl
 }

@@ -62,7 +62,7 @@ func checkParts(t *testing.T, inv profile.Invocation, want map[string][2]float64
 			t.Errorf("part %q missing; have %v", k, have)
 			continue
 		}
-		if math.Abs(h[0]-w[0]) > 2e-6 || math.Abs(h[1]-w[1]) > 2e-6 {
+		if !(math.Abs(h[0]-w[0]) <= 2e-6 && math.Abs(h[1]-w[1]) <= 2e-6) {
 			t.Errorf("part %q: total, self = %.6f, %.6f; want %.6f, %.6f", k, h[0], h[1], w[0], w[1])
 		}
 	}
