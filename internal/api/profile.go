@@ -1,0 +1,111 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/counterspy/counterspy/internal/profile"
+)
+
+// ProfilePath is Counterspy's own profile of a service (not an X-Ray
+// operation): where its invocations' time goes, from the counters kept at
+// ingest (docs/profile.md).
+const ProfilePath = "/counterspy/v1/profile"
+
+// profileMaxWindow bounds one window: 31 days is 44,640 minutes of
+// counters per part.
+const profileMaxWindow = 31 * 24 * time.Hour
+
+type profileOutput struct {
+	*profile.Profile
+	// Compare is the base window's profile and the changes from it to
+	// this one, when compare_start and compare_end are given.
+	Compare *profileComparison `json:"compare,omitempty"`
+}
+
+type profileComparison struct {
+	Base *profile.Profile `json:"base"`
+	// All, Cold and Warm compare the breakdowns of the same name.
+	All  *profile.Comparison `json:"all"`
+	Cold *profile.Comparison `json:"cold,omitempty"`
+	Warm *profile.Comparison `json:"warm,omitempty"`
+}
+
+// ServeProfile answers GET ProfilePath?service=&start=&end=
+// [&compare_start=&compare_end=]: times are epoch seconds or RFC 3339.
+func (a *API) ServeProfile(w http.ResponseWriter, r *http.Request) {
+	out, err := a.profile(r)
+	if err != nil {
+		var apiErr *Error
+		if !errors.As(err, &apiErr) {
+			a.log.Error("profile failed", "err", err)
+			apiErr = &Error{Status: http.StatusInternalServerError, Code: "InternalFailure", Message: err.Error()}
+		}
+		writeError(w, apiErr)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) profile(r *http.Request) (*profileOutput, error) {
+	q := r.URL.Query()
+	service := strings.TrimSpace(q.Get("service"))
+	if service == "" {
+		return nil, invalid("service is required")
+	}
+	if q.Get("filter") != "" {
+		return nil, invalid("filter is not supported yet: profiles are kept per service (give service only)")
+	}
+	start, end, err := profileWindow(q.Get("start"), q.Get("end"), "")
+	if err != nil {
+		return nil, err
+	}
+	if a.graph == nil {
+		return nil, fmt.Errorf("profile: this store keeps no counters")
+	}
+	p, err := profile.Read(r.Context(), a.graph, service, start, end)
+	if err != nil {
+		return nil, err
+	}
+	out := &profileOutput{Profile: p}
+	cs, ce := q.Get("compare_start"), q.Get("compare_end")
+	if cs == "" && ce == "" {
+		return out, nil
+	}
+	bs, be, err := profileWindow(cs, ce, "compare_")
+	if err != nil {
+		return nil, err
+	}
+	base, err := profile.Read(r.Context(), a.graph, service, bs, be)
+	if err != nil {
+		return nil, err
+	}
+	c := &profileComparison{Base: base, All: profile.Compare(base.All, p.All)}
+	if base.Cold != nil && p.Cold != nil {
+		c.Cold = profile.Compare(base.Cold, p.Cold)
+	}
+	if base.Warm != nil && p.Warm != nil {
+		c.Warm = profile.Compare(base.Warm, p.Warm)
+	}
+	out.Compare = c
+	return out, nil
+}
+
+func profileWindow(startS, endS, prefix string) (start, end time.Time, err error) {
+	if start, err = parseStatsTime(prefix+"start", startS); err != nil {
+		return
+	}
+	if end, err = parseStatsTime(prefix+"end", endS); err != nil {
+		return
+	}
+	if !end.After(start) {
+		return start, end, invalid("%send (%s) must be after %sstart (%s)", prefix, fmtRFC3339(end), prefix, fmtRFC3339(start))
+	}
+	if end.Sub(start) > profileMaxWindow {
+		return start, end, invalid("the window from %s to %s is longer than %s", fmtRFC3339(start), fmtRFC3339(end), profileMaxWindow)
+	}
+	return start, end, nil
+}
