@@ -19,21 +19,6 @@ const ProfilePath = "/counterspy/v1/profile"
 // counters per part.
 const profileMaxWindow = 31 * 24 * time.Hour
 
-type profileOutput struct {
-	*profile.Profile
-	// Compare is the base window's profile and the changes from it to
-	// this one, when compare_start and compare_end are given.
-	Compare *profileComparison `json:"compare,omitempty"`
-}
-
-type profileComparison struct {
-	Base *profile.Profile `json:"base"`
-	// All, Cold and Warm compare the breakdowns of the same name.
-	All  *profile.Comparison `json:"all"`
-	Cold *profile.Comparison `json:"cold,omitempty"`
-	Warm *profile.Comparison `json:"warm,omitempty"`
-}
-
 // ServeProfile answers GET ProfilePath?service=&start=&end=
 // [&compare_start=&compare_end=]: times are epoch seconds or RFC 3339.
 func (a *API) ServeProfile(w http.ResponseWriter, r *http.Request) {
@@ -50,7 +35,7 @@ func (a *API) ServeProfile(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (a *API) profile(r *http.Request) (*profileOutput, error) {
+func (a *API) profile(r *http.Request) (*profile.Result, error) {
 	q := r.URL.Query()
 	service := strings.TrimSpace(q.Get("service"))
 	if service == "" {
@@ -70,7 +55,7 @@ func (a *API) profile(r *http.Request) (*profileOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &profileOutput{Profile: p}
+	out := &profile.Result{Profile: p}
 	cs, ce := q.Get("compare_start"), q.Get("compare_end")
 	if cs == "" && ce == "" {
 		return out, nil
@@ -83,7 +68,7 @@ func (a *API) profile(r *http.Request) (*profileOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &profileComparison{Base: base, All: profile.Compare(base.All, p.All)}
+	c := &profile.Comparisons{Base: base, All: profile.Compare(base.All, p.All)}
 	if base.Cold != nil && p.Cold != nil {
 		c.Cold = profile.Compare(base.Cold, p.Cold)
 	}

@@ -15,6 +15,22 @@ const (
 	Alpha          = 0.01
 )
 
+// Result is the API's answer: a profile, and its comparison with a base
+// window when one was asked for.
+type Result struct {
+	*Profile
+	Compare *Comparisons `json:"compare,omitempty"`
+}
+
+// Comparisons is a base window's profile and the changes from it.
+type Comparisons struct {
+	Base *Profile `json:"base"`
+	// All, Cold and Warm compare the breakdowns of the same name.
+	All  *Comparison `json:"all"`
+	Cold *Comparison `json:"cold,omitempty"`
+	Warm *Comparison `json:"warm,omitempty"`
+}
+
 // Comparison is what changed between a base breakdown and another.
 type Comparison struct {
 	BaseInvocations int64   `json:"base_invocations"`
