@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/counterspy/counterspy/internal/graph"
 	"github.com/counterspy/counterspy/internal/segment"
@@ -174,7 +175,17 @@ type Invocation struct {
 // resolved trace: each real segment with no segment of the same name above
 // it starts one.
 func Invocations(tree []summary.TreeEntity) []Invocation {
-	w := walker{tree: tree}
+	w := walkers.Get().(*walker)
+	defer func() {
+		w.tree = nil
+		clear(w.occ)
+		if len(w.paths) > maxInterned {
+			clear(w.paths)
+			clear(w.labels)
+		}
+		walkers.Put(w)
+	}()
+	w.tree = tree
 	w.children()
 	var out []Invocation
 	for i := range tree {
@@ -187,7 +198,55 @@ func Invocations(tree []summary.TreeEntity) []Invocation {
 	return out
 }
 
+// walkers keep their memory (and interned strings) between traces: the
+// summarizer asks for every revision of every trace.
+var walkers = sync.Pool{New: func() any {
+	return &walker{paths: map[[2]string]string{}, labels: map[labelKey]string{}}
+}}
+
+// maxInterned bounds the interned paths and labels of a walker.
+const maxInterned = 4096
+
+type labelKey struct {
+	name, namespace, origin, res, op, url string
+	isSegment, sql                       bool
+	service                              string
+}
+
+// label is Label, interned.
+func (w *walker) label(e *segment.Entity, isSegment bool) string {
+	k := labelKey{name: e.Name, namespace: e.Namespace, origin: e.Origin, isSegment: isSegment, sql: e.SQL != nil}
+	switch {
+	case isSegment:
+		k.service = w.service
+	case e.Namespace == "aws":
+		k.res = cmp.Or(e.AWS.TableName, e.AWS.BucketName, e.AWS.QueueURL, e.AWS.FunctionName)
+		k.op = e.AWS.Operation
+	case e.Namespace == "remote":
+		k.url = e.HTTP.URL
+	}
+	if l, ok := w.labels[k]; ok {
+		return l
+	}
+	l := Label(e, isSegment, w.service)
+	w.labels[k] = l
+	return l
+}
+
+// child is the path of label under parent, interned.
+func (w *walker) child(parent, label string) string {
+	k := [2]string{parent, label}
+	if p, ok := w.paths[k]; ok {
+		return p
+	}
+	p := parent + sep + label
+	w.paths[k] = p
+	return p
+}
+
 type walker struct {
+	paths  map[[2]string]string
+	labels map[labelKey]string
 	tree  []summary.TreeEntity
 	first []int32 // children of i: kids[first[i]:first[i+1]]
 	kids  []int32
@@ -210,7 +269,8 @@ type occurrence struct {
 
 func (w *walker) children() {
 	n := len(w.tree)
-	w.first = make([]int32, n+2)
+	w.first = growTo(w.first, n+2)
+	clear(w.first)
 	for i := range w.tree {
 		if up := w.tree[i].Up; up >= 0 && int(up) < n {
 			w.first[up+2]++
@@ -219,14 +279,20 @@ func (w *walker) children() {
 	for i := 2; i < len(w.first); i++ {
 		w.first[i] += w.first[i-1]
 	}
-	w.kids = make([]int32, w.first[n+1])
+	w.kids = growTo(w.kids, int(w.first[n+1]))
 	for i := range w.tree {
 		if up := w.tree[i].Up; up >= 0 && int(up) < n {
 			w.kids[w.first[up+1]] = int32(i)
 			w.first[up+1]++
 		}
 	}
-	w.first = w.first[:n+1]
+}
+
+func growTo[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 func (w *walker) childrenOf(i int32) []int32 { return w.kids[w.first[i]:w.first[i+1]] }
@@ -337,9 +403,9 @@ func (w *walker) visit(i int32, parentEnd float64, depth int) (lo, hi float64) {
 func (w *walker) visitChild(k int32, parentEnd float64, depth int, siblings []int32, attempts bool) (lo, hi float64) {
 	kt := &w.tree[k]
 	if depth >= maxDepth || w.parts >= maxParts {
-		w.path += sep + overflow
+		w.path = w.child(w.path, overflow)
 	} else {
-		w.path += sep + Label(kt.E, kt.Segment, w.service)
+		w.path = w.child(w.path, w.label(kt.E, kt.Segment))
 	}
 	w.parts++
 	if !attempts || !strings.HasPrefix(kt.E.Name, "Attempt") || kt.Segment {
@@ -369,7 +435,7 @@ func (w *walker) visitAttempt(k int32, fns []int32, parentEnd float64, depth int
 	var spans []span
 	for _, c := range append(slices.Clone(w.childrenOf(k)), fns...) {
 		parent := w.path
-		w.path += sep + Label(w.tree[c].E, w.tree[c].Segment, w.service)
+		w.path = w.child(w.path, w.label(w.tree[c].E, w.tree[c].Segment))
 		l, h := w.visit(c, hi, depth+1)
 		w.path = parent
 		spans = append(spans, span{l, h})
@@ -403,13 +469,13 @@ func (w *walker) attemptOf(siblings []int32, k int32) int32 {
 // record adds a leaf part (another service's segment) at the path plus
 // its label.
 func (w *walker) record(k int32, depth int, lo, hi, self float64) {
-	label := Label(w.tree[k].E, true, w.service)
+	label := w.label(w.tree[k].E, true)
 	if depth >= maxDepth || w.parts >= maxParts {
 		label = overflow
 	}
 	w.parts++
 	parent := w.path
-	w.path += sep + label
+	w.path = w.child(w.path, label)
 	w.add(lo, hi, self)
 	w.path = parent
 }
@@ -426,8 +492,9 @@ func Contributions(tree []summary.TreeEntity) []graph.Contribution {
 		group  string
 		minute int64
 		key    string
+		part   Part
 	}
-	acc := map[cell][]store.Counter{}
+	var cells []cell
 	for _, inv := range invs {
 		m, ok := minuteOf(inv.End)
 		if !ok {
@@ -435,25 +502,36 @@ func Contributions(tree []summary.TreeEntity) []graph.Contribution {
 		}
 		g := Group(inv.Service)
 		for _, p := range inv.Parts {
-			c := cell{g, m, string(inv.Class) + p.Key}
-			acc[c] = addPart(acc[c], p)
+			cells = append(cells, cell{g, m, string(inv.Class) + p.Key, p})
 		}
 	}
-	out := make([]graph.Contribution, 0, len(acc))
-	for c, v := range acc {
-		out = append(out, graph.Contribution{Group: c.group, Minute: c.minute, Key: c.key, Values: v})
-	}
-	slices.SortFunc(out, func(a, b graph.Contribution) int {
-		return cmp.Or(strings.Compare(a.Group, b.Group), cmp.Compare(a.Minute, b.Minute), strings.Compare(a.Key, b.Key))
+	slices.SortFunc(cells, func(a, b cell) int {
+		return cmp.Or(strings.Compare(a.group, b.group), cmp.Compare(a.minute, b.minute), strings.Compare(a.key, b.key))
 	})
+	// One allocation holds every part's counters (seven each, unless two
+	// invocations share a cell).
+	vals := make([]store.Counter, 0, 7*len(cells))
+	var out []graph.Contribution
+	for i := 0; i < len(cells); {
+		c := &cells[i]
+		start := len(vals)
+		vals = appendPart(vals, c.part)
+		v := vals[start:len(vals):len(vals)]
+		j := i + 1
+		for ; j < len(cells) && cells[j].group == c.group && cells[j].minute == c.minute && cells[j].key == c.key; j++ {
+			v = addPart(slices.Clone(v), cells[j].part)
+		}
+		out = append(out, graph.Contribution{Group: c.group, Minute: c.minute, Key: c.key, Values: v})
+		i = j
+	}
 	return out
 }
 
-// addPart adds one invocation's part to sparse counters v (sorted).
-func addPart(v []store.Counter, p Part) []store.Counter {
+// appendPart appends one invocation's part's counters, in index order.
+func appendPart(v []store.Counter, p Part) []store.Counter {
 	total, self := micros(p.Total), micros(p.Self)
 	ft, fs := float64(total), float64(self)
-	obs := [...]store.Counter{
+	for _, c := range [...]store.Counter{
 		{Index: IdxCount, Value: 1},
 		{Index: IdxSum, Value: ft},
 		{Index: IdxSumSq, Value: ft * ft},
@@ -461,11 +539,18 @@ func addPart(v []store.Counter, p Part) []store.Counter {
 		{Index: IdxSelfSumSq, Value: fs * fs},
 		{Index: IdxSelfHist + graph.Bucket(self), Value: 1},
 		{Index: IdxHist + graph.Bucket(total), Value: 1},
-	}
-	for _, o := range obs {
-		if o.Value == 0 {
-			continue
+	} {
+		if c.Value != 0 {
+			v = append(v, c)
 		}
+	}
+	return v
+}
+
+// addPart adds one invocation's part to sparse counters v (sorted).
+func addPart(v []store.Counter, p Part) []store.Counter {
+	var buf [7]store.Counter
+	for _, o := range appendPart(buf[:0], p) {
 		i, found := slices.BinarySearchFunc(v, o.Index, func(c store.Counter, idx uint32) int { return cmp.Compare(c.Index, idx) })
 		if found {
 			v[i].Value += o.Value
