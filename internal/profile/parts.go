@@ -209,8 +209,8 @@ const maxInterned = 4096
 
 type labelKey struct {
 	name, namespace, origin, res, op, url string
-	isSegment, sql                       bool
-	service                              string
+	isSegment, sql                        bool
+	service                               string
 }
 
 // label is Label, interned.
@@ -247,9 +247,9 @@ func (w *walker) child(parent, label string) string {
 type walker struct {
 	paths  map[[2]string]string
 	labels map[labelKey]string
-	tree  []summary.TreeEntity
-	first []int32 // children of i: kids[first[i]:first[i+1]]
-	kids  []int32
+	tree   []summary.TreeEntity
+	first  []int32 // children of i: kids[first[i]:first[i+1]]
+	kids   []int32
 	// per invocation
 	service string
 	lambda  bool
