@@ -28,6 +28,8 @@ func runProfile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	service := fs.String("service", "", "the service (segment `name`) to profile; required")
 	compare := fs.Duration("compare", 0, "also compare with the same-length window this `long` before (e.g. 24h: yesterday)")
 	class := fs.String("class", "", "only Lambda's cold or warm invocations: cold or warm (default: all)")
+	expr := fs.String("filter", "", "profile only the traces matching this filter `expression` (read from the traces: a sample of at most 2000)")
+	baseExpr := fs.String("compare-filter", "", "compare with the traces matching this filter `expression` (same window unless --compare)")
 	asJSON := fs.Bool("json", false, "print the server's JSON answer instead of the tables")
 	setUsage(fs, "--service NAME [flags]", `
 Breaks every invocation of a service in the window down into parts: its own code (self
@@ -39,6 +41,7 @@ whose mean time changed, ranked by their contribution to the change of the total
 Welch's t-test p-value. Figures come from counters kept at ingest (docs/profile.md).`,
 		`counterspy profile --service xraystarter-go --since 1h`,
 		`counterspy profile --service xraystarter-go --since 1h --compare 24h`,
+		`counterspy profile --service checkout --filter 'annotation.version = "2"' --compare-filter 'annotation.version = "1"'`,
 		`counterspy profile --service checkout --class cold --json`)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -65,6 +68,12 @@ Welch's t-test p-value. Figures come from counters kept at ingest (docs/profile.
 		return err
 	}
 	q := url.Values{"service": {*service}, "start": {unixString(from)}, "end": {unixString(to)}}
+	if *expr != "" {
+		q.Set("filter", *expr)
+	}
+	if *baseExpr != "" {
+		q.Set("compare_filter", *baseExpr)
+	}
 	if *compare > 0 {
 		q.Set("compare_start", unixString(from.Add(-*compare)))
 		q.Set("compare_end", unixString(to.Add(-*compare)))

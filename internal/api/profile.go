@@ -19,8 +19,12 @@ const ProfilePath = "/counterspy/v1/profile"
 // counters per part.
 const profileMaxWindow = 31 * 24 * time.Hour
 
-// ServeProfile answers GET ProfilePath?service=&start=&end=
-// [&compare_start=&compare_end=]: times are epoch seconds or RFC 3339.
+// ServeProfile answers GET ProfilePath?service=&start=&end=[&filter=]
+// [&compare_start=&compare_end=][&compare_filter=]: times are epoch
+// seconds or RFC 3339. Without filter the profile comes from the counters
+// kept at ingest; with one, from the matching traces (a bounded sample).
+// The base of a comparison is the compare window (with the same filter,
+// or compare_filter when given), or compare_filter over the same window.
 func (a *API) ServeProfile(w http.ResponseWriter, r *http.Request) {
 	out, err := a.profile(r)
 	if err != nil {
@@ -41,9 +45,6 @@ func (a *API) profile(r *http.Request) (*profile.Result, error) {
 	if service == "" {
 		return nil, invalid("service is required")
 	}
-	if q.Get("filter") != "" {
-		return nil, invalid("filter is not supported yet: profiles are kept per service (give service only)")
-	}
 	start, end, err := profileWindow(q.Get("start"), q.Get("end"), "")
 	if err != nil {
 		return nil, err
@@ -51,20 +52,32 @@ func (a *API) profile(r *http.Request) (*profile.Result, error) {
 	if a.graph == nil {
 		return nil, fmt.Errorf("profile: this store keeps no counters")
 	}
-	p, err := profile.Read(r.Context(), a.graph, service, start, end)
+	expr := strings.TrimSpace(q.Get("filter"))
+	read := func(expr string, start, end time.Time) (*profile.Profile, error) {
+		if expr == "" {
+			return profile.Read(r.Context(), a.graph, service, start, end)
+		}
+		return a.profileOfFilter(r.Context(), service, expr, start, end)
+	}
+	p, err := read(expr, start, end)
 	if err != nil {
 		return nil, err
 	}
 	out := &profile.Result{Profile: p}
 	cs, ce := q.Get("compare_start"), q.Get("compare_end")
-	if cs == "" && ce == "" {
+	if cs == "" && ce == "" && !q.Has("compare_filter") {
 		return out, nil
 	}
-	bs, be, err := profileWindow(cs, ce, "compare_")
-	if err != nil {
-		return nil, err
+	bs, be, baseExpr := start, end, expr
+	if q.Has("compare_filter") {
+		baseExpr = strings.TrimSpace(q.Get("compare_filter"))
 	}
-	base, err := profile.Read(r.Context(), a.graph, service, bs, be)
+	if cs != "" || ce != "" {
+		if bs, be, err = profileWindow(cs, ce, "compare_"); err != nil {
+			return nil, err
+		}
+	}
+	base, err := read(baseExpr, bs, be)
 	if err != nil {
 		return nil, err
 	}

@@ -96,10 +96,79 @@ func TestProfileEndpoint(t *testing.T) {
 		{"service": {"svc"}, "start": {"2"}, "end": {"1"}},
 		{"service": {"svc"}, "start": {"x"}, "end": {"1"}},
 		{"service": {"svc"}, "start": {"1"}, "end": {"2"}, "compare_start": {"3"}},
-		{"service": {"svc"}, "start": {"1"}, "end": {"2"}, "filter": {"ok"}},
+		{"service": {"svc"}, "start": {"1"}, "end": {"2"}, "filter": {"service("}},
 	} {
 		if code, out := get(q); code != http.StatusBadRequest {
 			t.Errorf("%v: status %d %v, want 400", q, code, out)
 		}
+	}
+}
+
+// Profiles of filter expressions read the matching traces: version "b"
+// of the service spends 20 ms more in db than version "a".
+func TestProfileFilter(t *testing.T) {
+	s := newServer(t, api.Options{})
+	const sec = 1_700_000_000
+	for i := range 40 {
+		version, db := "a", 20+10*(i%3)
+		if i%2 == 1 {
+			version, db = "b", 40+10*(i%3)
+		}
+		id := fmt.Sprintf("1-%08x-%024x", sec+i, i)
+		start := float64(sec + i)
+		s.trace(t, id, fmt.Sprintf(`{"trace_id":"$T","id":"%016x","name":"svc","start_time":%.6f,"end_time":%.6f,
+		 "annotations":{"version":%q},
+		 "subsegments":[{"id":"%016x","name":"db","start_time":%.6f,"end_time":%.6f}]}`,
+			2*i+1, start, start+float64(db+10)/1000, version, 2*i+2, start, start+float64(db)/1000))
+	}
+	get := func(q url.Values) (int, profile.Result, string) {
+		a := api.New(nil, s.st, api.Options{}, metrics.NewSet(), quiet)
+		rec := httptest.NewRecorder()
+		a.ServeProfile(rec, httptest.NewRequest(http.MethodGet, api.ProfilePath+"?"+q.Encode(), nil))
+		var out profile.Result
+		if rec.Code == http.StatusOK {
+			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+				t.Fatalf("%v: %s", err, rec.Body)
+			}
+		}
+		return rec.Code, out, rec.Body.String()
+	}
+	window := url.Values{"service": {"svc"}, "start": {fmt.Sprint(sec)}, "end": {fmt.Sprint(sec + 60)}}
+	q := url.Values{"filter": {`annotation.version = "b"`}, "compare_filter": {`annotation.version = "a"`}}
+	for k, v := range window {
+		q[k] = v
+	}
+	code, out, body := get(q)
+	if code != http.StatusOK {
+		t.Fatalf("status %d: %s", code, body)
+	}
+	if out.Sample == nil || out.Sample.Traces != 20 || !out.Sample.Complete || out.All.Invocations != 20 {
+		t.Fatalf("sample %+v, %d invocations", out.Sample, out.All.Invocations)
+	}
+	// b: db 40 ms 7 times, 50 ms 7 times, 60 ms 6 times (mean 49.5 ms);
+	// a: 20 ms 7 times, 40 ms 7 times, 30 ms 6 times (mean 30 ms).
+	if m := out.All.Mean; m < 0.0595-1e-9 || m > 0.0595+1e-9 {
+		t.Errorf("mean %v, want 59.5 ms", m)
+	}
+	ch := out.Compare.All.Changes[0]
+	if fmt.Sprint(ch.Path) != "[svc db]" || ch.Delta < 0.0195-1e-9 || ch.Delta > 0.0195+1e-9 || !ch.Significant {
+		t.Errorf("top change %+v", ch)
+	}
+	if out.Compare.Base.Sample == nil || out.Compare.Base.Sample.Filter != `annotation.version = "a"` {
+		t.Errorf("base sample %+v", out.Compare.Base.Sample)
+	}
+
+	api.SetProfileMaxTraces(t, 5)
+	q = url.Values{"filter": {`service("svc")`}}
+	for k, v := range window {
+		q[k] = v
+	}
+	code, out, body = get(q)
+	if code != http.StatusOK || out.Sample == nil || out.Sample.Complete || out.Sample.Traces != 5 || out.Sample.Note == "" || out.All.Invocations != 5 {
+		t.Fatalf("bounded: status %d, sample %+v: %s", code, out.Sample, body)
+	}
+	q.Set("filter", "service(")
+	if code, _, body := get(q); code != http.StatusBadRequest {
+		t.Errorf("bad filter: status %d %s", code, body)
 	}
 }

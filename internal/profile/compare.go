@@ -22,6 +22,18 @@ type Result struct {
 	Compare *Comparisons `json:"compare,omitempty"`
 }
 
+// Sample says how a profile of a filter expression was made: from the
+// documents of the matching traces, at most a bounded number of them.
+type Sample struct {
+	Filter string `json:"filter"`
+	// Traces is how many matching traces were read; Complete is false
+	// when the bound stopped the scan (the profile is then a sample of
+	// the newest matching traces).
+	Traces   int    `json:"traces"`
+	Complete bool   `json:"complete"`
+	Note     string `json:"note,omitempty"`
+}
+
 // Comparisons is a base window's profile and the changes from it.
 type Comparisons struct {
 	Base *Profile `json:"base"`

@@ -23,6 +23,9 @@ type Profile struct {
 	All  *Breakdown `json:"all"`
 	Cold *Breakdown `json:"cold,omitempty"`
 	Warm *Breakdown `json:"warm,omitempty"`
+	// Sample is set for a profile of a filter expression (read from
+	// traces, not from the counters).
+	Sample *Sample `json:"sample,omitempty"`
 }
 
 // Breakdown is the parts of a set of invocations.

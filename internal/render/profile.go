@@ -27,6 +27,13 @@ func Profile(w io.Writer, r *profile.Result, class string, o Options) error {
 		fmt.Fprintf(&sb, "  (%s invocations)", class)
 	}
 	sb.WriteString("\n")
+	if sm := p.Sample; sm != nil {
+		fmt.Fprintf(&sb, "traces matching %s: %d read", clean(sm.Filter), sm.Traces)
+		if !sm.Complete {
+			sb.WriteString(" — " + clean(sm.Note))
+		}
+		sb.WriteString("\n")
+	}
 	if b == nil || b.Invocations == 0 {
 		sb.WriteString("no invocations in the window\n")
 		_, err := io.WriteString(w, sb.String())
