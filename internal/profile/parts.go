@@ -175,16 +175,52 @@ type Invocation struct {
 // resolved trace: each real segment with no segment of the same name above
 // it starts one.
 func Invocations(tree []summary.TreeEntity) []Invocation {
-	w := walkers.Get().(*walker)
-	defer func() {
-		w.tree = nil
-		clear(w.occ)
-		if len(w.paths) > maxInterned {
-			clear(w.paths)
-			clear(w.labels)
-		}
-		walkers.Put(w)
-	}()
+	w := getWalker()
+	defer w.put()
+	return w.invocations(tree)
+}
+
+func getWalker() *walker { return walkers.Get().(*walker) }
+
+func (w *walker) put() {
+	w.tree = nil
+	clear(w.occ)
+	if len(w.paths)+len(w.keys)+len(w.groups) > maxInterned {
+		clear(w.paths)
+		clear(w.labels)
+		clear(w.keys)
+		clear(w.groups)
+	}
+	walkers.Put(w)
+}
+
+type classKey struct {
+	c    Class
+	path string
+}
+
+// key is the counter key of a part of class c, interned.
+func (w *walker) key(c Class, path string) string {
+	k := classKey{c, path}
+	if s, ok := w.keys[k]; ok {
+		return s
+	}
+	s := string(c) + path
+	w.keys[k] = s
+	return s
+}
+
+// group is Group(service), interned.
+func (w *walker) group(service string) string {
+	if g, ok := w.groups[service]; ok {
+		return g
+	}
+	g := Group(service)
+	w.groups[service] = g
+	return g
+}
+
+func (w *walker) invocations(tree []summary.TreeEntity) []Invocation {
 	w.tree = tree
 	w.children()
 	var out []Invocation
@@ -201,7 +237,7 @@ func Invocations(tree []summary.TreeEntity) []Invocation {
 // walkers keep their memory (and interned strings) between traces: the
 // summarizer asks for every revision of every trace.
 var walkers = sync.Pool{New: func() any {
-	return &walker{paths: map[[2]string]string{}, labels: map[labelKey]string{}}
+	return &walker{paths: map[[2]string]string{}, labels: map[labelKey]string{}, keys: map[classKey]string{}, groups: map[string]string{}}
 }}
 
 // maxInterned bounds the interned paths and labels of a walker.
@@ -247,6 +283,10 @@ func (w *walker) child(parent, label string) string {
 type walker struct {
 	paths  map[[2]string]string
 	labels map[labelKey]string
+	keys   map[classKey]string
+	groups map[string]string
+	// spans is a stack of children's spans, shared by nested visits.
+	spans []interval
 	tree   []summary.TreeEntity
 	first  []int32 // children of i: kids[first[i]:first[i+1]]
 	kids   []int32
@@ -365,8 +405,7 @@ func (w *walker) visit(i int32, parentEnd float64, depth int) (lo, hi float64) {
 	// belongs to that attempt's subsegment (AWS nests it there in time,
 	// not in the document).
 	attempts := e.Origin == "AWS::Lambda" && t.Segment
-	type span = interval
-	var spans []span
+	base := len(w.spans)
 	for _, k := range kids {
 		kt := &w.tree[k]
 		if attempts && kt.Segment && kt.E.Origin == "AWS::Lambda::Function" && w.attemptOf(kids, k) >= 0 {
@@ -379,7 +418,7 @@ func (w *walker) visit(i int32, parentEnd float64, depth int) (lo, hi float64) {
 				h = max(l, hi)
 			}
 			w.record(k, depth+1, l, h, h-l)
-			spans = append(spans, span{l, h})
+			w.spans = append(w.spans, interval{l, h})
 			continue
 		}
 		if !kt.Segment && kt.E.Name == "Initialization" && e.Origin == "AWS::Lambda::Function" {
@@ -388,13 +427,15 @@ func (w *walker) visit(i int32, parentEnd float64, depth int) (lo, hi float64) {
 		parent := w.path
 		l, h := w.visitChild(k, hi, depth+1, kids, attempts)
 		w.path = parent
-		spans = append(spans, span{l, h})
+		w.spans = append(w.spans, interval{l, h})
 	}
+	spans := w.spans[base:]
 	for _, s := range spans {
 		lo, hi = min(lo, s.lo), max(hi, s.hi)
 	}
 	// Self time: the span not covered by any child (union of intervals).
 	w.add(lo, hi, max(hi-lo-unionLen(spans), 0))
+	w.spans = w.spans[:base]
 	return lo, hi
 }
 
@@ -487,22 +528,28 @@ func (w *walker) add(lo, hi, self float64) {
 // Contributions is what a resolved trace adds to the profile counters:
 // per service, per minute (of each invocation's end), per part.
 func Contributions(tree []summary.TreeEntity) []graph.Contribution {
-	invs := Invocations(tree)
+	w := getWalker()
+	defer w.put()
+	invs := w.invocations(tree)
 	type cell struct {
 		group  string
 		minute int64
 		key    string
 		part   Part
 	}
-	var cells []cell
+	n := 0
+	for _, inv := range invs {
+		n += len(inv.Parts)
+	}
+	cells := make([]cell, 0, n)
 	for _, inv := range invs {
 		m, ok := minuteOf(inv.End)
 		if !ok {
 			continue
 		}
-		g := Group(inv.Service)
+		g := w.group(inv.Service)
 		for _, p := range inv.Parts {
-			cells = append(cells, cell{g, m, string(inv.Class) + p.Key, p})
+			cells = append(cells, cell{g, m, w.key(inv.Class, p.Key), p})
 		}
 	}
 	slices.SortFunc(cells, func(a, b cell) int {
@@ -511,7 +558,7 @@ func Contributions(tree []summary.TreeEntity) []graph.Contribution {
 	// One allocation holds every part's counters (seven each, unless two
 	// invocations share a cell).
 	vals := make([]store.Counter, 0, 7*len(cells))
-	var out []graph.Contribution
+	out := make([]graph.Contribution, 0, len(cells))
 	for i := 0; i < len(cells); {
 		c := &cells[i]
 		start := len(vals)
