@@ -287,9 +287,9 @@ type walker struct {
 	groups map[string]string
 	// spans is a stack of children's spans, shared by nested visits.
 	spans []interval
-	tree   []summary.TreeEntity
-	first  []int32 // children of i: kids[first[i]:first[i+1]]
-	kids   []int32
+	tree  []summary.TreeEntity
+	first []int32 // children of i: kids[first[i]:first[i+1]]
+	kids  []int32
 	// per invocation
 	service string
 	lambda  bool
