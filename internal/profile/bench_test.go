@@ -2,6 +2,7 @@ package profile_test
 
 import (
 	"context"
+	"flag"
 	"sort"
 	"testing"
 	"time"
@@ -15,12 +16,26 @@ import (
 	"github.com/counterspy/counterspy/internal/summary"
 )
 
+var benchTraces = flag.Int("profile.traces", 3600, "traces written over the hour BenchmarkRead reads")
+
 // BenchmarkRead is the breakdown of the busiest service of an hour of
-// `large` traces, read from the counters. The counters of a minute hold
-// one row per (part, class) whatever the number of traces, so the read
-// costs the same for 1 M traces as for the few thousand written here
-// (enough that every minute holds every part the scenario makes).
+// `large` traces (-profile.traces, in batches of 100 as the summarizer
+// writes them), read from the counters. A minute holds one row per (part,
+// class) whatever the number of traces; what grows with the traces is the
+// number of merge operands per row until Pebble compacts them:
+// store=pebble reads them as written, store=pebble-compacted after a
+// compaction (the state of minutes older than a few).
 func BenchmarkRead(b *testing.B) {
+	for _, compacted := range []bool{false, true} {
+		name := "store=pebble"
+		if compacted {
+			name += "-compacted"
+		}
+		b.Run(name, func(b *testing.B) { benchRead(b, compacted) })
+	}
+}
+
+func benchRead(b *testing.B, compacted bool) {
 	st, err := pebblestore.Open(b.TempDir(), pebblestore.Options{NoSync: true, EpochPast: 50 * 365 * 24 * time.Hour, Logger: quiet})
 	if err != nil {
 		b.Fatal(err)
@@ -31,13 +46,13 @@ func BenchmarkRead(b *testing.B) {
 		b.Fatal(err)
 	}
 	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	const traces = 3600
+	traces := *benchTraces
 	dec := segment.NewDecoder(0)
 	var bld summary.Builder
 	busiest := map[string]int{}
 	var batch store.Batch
 	for i := range traces {
-		tr := sc.Trace(i, start.Add(time.Duration(i)*time.Second))
+		tr := sc.Trace(i, start.Add(time.Duration(i)*time.Hour/time.Duration(traces)))
 		var docs []summary.Doc
 		for _, d := range tr.Docs {
 			segs, err := dec.Decode(nil, d.JSON)
@@ -60,6 +75,16 @@ func BenchmarkRead(b *testing.B) {
 				b.Fatal(err)
 			}
 			batch.Graph = nil
+		}
+	}
+	if len(batch.Graph) > 0 {
+		if err := st.Write(context.Background(), &batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if compacted {
+		if err := st.Compact(context.Background()); err != nil {
+			b.Fatal(err)
 		}
 	}
 	groups := make([]string, 0, len(busiest))

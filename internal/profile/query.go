@@ -73,7 +73,16 @@ type PartStats struct {
 // acc is the summed counters of one part.
 type acc struct {
 	count, sum, sumSq, selfSum, selfSumSq float64
-	hist, selfHist                        map[uint32]float64
+	// hist and selfHist are dense, by bucket (nil while empty): a busy
+	// part's minutes fill hundreds of buckets each.
+	hist, selfHist []float64
+}
+
+func addBucket(h *[]float64, b uint32, v float64) {
+	if *h == nil {
+		*h = make([]float64, graph.NumBuckets)
+	}
+	(*h)[b] += v
 }
 
 func (a *acc) add(v []store.Counter) {
@@ -90,15 +99,9 @@ func (a *acc) add(v []store.Counter) {
 		case c.Index == IdxSelfSumSq:
 			a.selfSumSq += c.Value
 		case c.Index >= IdxHist && c.Index < IdxHist+graph.NumBuckets:
-			if a.hist == nil {
-				a.hist = map[uint32]float64{}
-			}
-			a.hist[c.Index-IdxHist] += c.Value
+			addBucket(&a.hist, c.Index-IdxHist, c.Value)
 		case c.Index >= IdxSelfHist && c.Index < IdxSelfHist+graph.NumBuckets:
-			if a.selfHist == nil {
-				a.selfHist = map[uint32]float64{}
-			}
-			a.selfHist[c.Index-IdxSelfHist] += c.Value
+			addBucket(&a.selfHist, c.Index-IdxSelfHist, c.Value)
 		}
 	}
 }
@@ -110,16 +113,14 @@ func (a *acc) merge(b *acc) {
 	a.selfSum += b.selfSum
 	a.selfSumSq += b.selfSumSq
 	for k, v := range b.hist {
-		if a.hist == nil {
-			a.hist = map[uint32]float64{}
+		if v != 0 {
+			addBucket(&a.hist, uint32(k), v)
 		}
-		a.hist[k] += v
 	}
 	for k, v := range b.selfHist {
-		if a.selfHist == nil {
-			a.selfHist = map[uint32]float64{}
+		if v != 0 {
+			addBucket(&a.selfHist, uint32(k), v)
 		}
-		a.selfHist[k] += v
 	}
 }
 
@@ -251,44 +252,37 @@ func breakdown(service string, m map[string]*acc) *Breakdown {
 
 // quantile is the q-quantile of a histogram of microsecond buckets, in
 // seconds (0 when empty).
-func quantile(h map[uint32]float64, q float64) float64 {
-	if len(h) == 0 {
-		return 0
-	}
-	keys := make([]uint32, 0, len(h))
-	total := 0.0
+func quantile(h []float64, q float64) float64 {
+	total, last := 0.0, -1
 	for k, v := range h {
 		if v > 0 {
-			keys = append(keys, k)
 			total += v
+			last = k
 		}
 	}
 	if total <= 0 {
 		return 0
 	}
-	slices.Sort(keys)
 	rank := q * total
 	seen := 0.0
-	for _, k := range keys {
-		seen += h[k]
+	for k, v := range h {
+		if v <= 0 {
+			continue
+		}
+		seen += v
 		if seen >= rank {
-			return graph.BucketValue(k)
+			return graph.BucketValue(uint32(k))
 		}
 	}
-	return graph.BucketValue(keys[len(keys)-1])
+	return graph.BucketValue(uint32(last))
 }
 
-func histogram(h map[uint32]float64) [][2]float64 {
-	keys := make([]uint32, 0, len(h))
+func histogram(h []float64) [][2]float64 {
+	out := [][2]float64{}
 	for k, v := range h {
 		if v > 0 {
-			keys = append(keys, k)
+			out = append(out, [2]float64{graph.BucketValue(uint32(k)), v})
 		}
-	}
-	slices.Sort(keys)
-	out := make([][2]float64, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, [2]float64{graph.BucketValue(k), h[k]})
 	}
 	return out
 }
