@@ -5,6 +5,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/counterspy/counterspy/internal/profile"
+	"github.com/counterspy/counterspy/internal/segment"
+	"github.com/counterspy/counterspy/internal/summary"
+	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
 // The profile command end to end: seed traces through PutTraceSegments,
@@ -47,5 +52,37 @@ func TestProfileCommand(t *testing.T) {
 	}
 	if code, _, errOut := runCLI("profile", "--endpoint", endpoint, "--service", "x", "--class", "tepid"); code != 2 || !strings.Contains(errOut, "cold or warm") {
 		t.Errorf("bad --class: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// checkEmulatorProfile breaks down the local Lambda's first (cold)
+// invocation as the summarizer would: Lambda's phases, the DynamoDB call,
+// self times within each part's time.
+func checkEmulatorProfile(t *testing.T, id xrayid.TraceID, segs []segment.Segment) {
+	t.Helper()
+	var docs []summary.Doc
+	for i := range segs {
+		if segs[i].TraceID == id {
+			docs = append(docs, summary.Doc{Seg: &segs[i], Received: int64(i)})
+		}
+	}
+	var b summary.Builder
+	b.Build(id, docs, 0)
+	invs := profile.Invocations(b.Tree(nil))
+	if len(invs) != 1 || invs[0].Service != demoFunction || invs[0].Class != profile.ClassCold {
+		t.Fatalf("invocations of the emulator's trace: %+v", invs)
+	}
+	have := map[string]profile.Part{}
+	for _, p := range invs[0].Parts {
+		_, path, _ := profile.ParseKey("-" + p.Key)
+		have[path[len(path)-1]] = p
+		if !(p.Self >= 0 && p.Self <= p.Total) {
+			t.Errorf("part %q: self %v of %v", p.Key, p.Self, p.Total)
+		}
+	}
+	for _, want := range []string{"Dwell Time", "Attempt #1", "AWS::Lambda::Function", "Initialization", "Invocation", "DynamoDB " + demoTable + " PutItem", "Overhead"} {
+		if _, ok := have[want]; !ok {
+			t.Errorf("no %q part in the emulator's invocation: %v", want, have)
+		}
 	}
 }
