@@ -95,7 +95,7 @@ func TestDemoApp(t *testing.T) {
 	}
 	reqID := res.Invocations[0].RequestID
 	var svc, fn, ddb *segment.Segment
-	udp.waitFor(t, "the upload's trace with its DynamoDB call", func(segs []segment.Segment) bool {
+	segs := udp.waitFor(t, "the upload's trace with its DynamoDB call", func(segs []segment.Segment) bool {
 		svc, fn, ddb = nil, nil, nil
 		for i := range segs {
 			if r := segs[i].Root(); r.Origin == "AWS::Lambda" && r.AWS.RequestID == reqID && !r.InProgress {
@@ -120,6 +120,7 @@ func TestDemoApp(t *testing.T) {
 	if child(fn, "Initialization") == nil {
 		t.Error("the first upload was not a cold start")
 	}
+	checkEmulatorProfile(t, svc.TraceID, segs)
 	d := ddb.Root()
 	if d.Name != "DynamoDB" || d.Namespace != "aws" || d.AWS.Operation != "PutItem" || d.AWS.TableName != demoTable || d.HTTP.Status != 200 || d.Fault || d.Error {
 		t.Errorf("DynamoDB subsegment: %+v", d)

@@ -9,3 +9,11 @@ func SetTraceStatsBudget(t testing.TB, n int64) {
 	traceStatsMaxExamined = n
 	t.Cleanup(func() { traceStatsMaxExamined = old })
 }
+
+// SetProfileMaxTraces bounds the traces a profile of a filter reads, for
+// the rest of the test.
+func SetProfileMaxTraces(t testing.TB, n int) {
+	old := profileMaxTraces
+	profileMaxTraces = n
+	t.Cleanup(func() { profileMaxTraces = old })
+}

@@ -8,6 +8,7 @@
 //	/, /map          service map
 //	/traces          trace list (filter, response-time histogram, table)
 //	/traces/{id}     one trace
+//	/profile         where a service's time goes (docs/profile.md)
 //	/assets/...      content-hashed JavaScript and CSS
 //
 // X-Ray operations are POSTs to capitalized paths (/Traces, /ServiceGraph),
@@ -97,7 +98,7 @@ var load = sync.OnceValues(func() (map[string]*file, error) {
 func IsPage(p string) bool {
 	p = strings.TrimSuffix(p, "/")
 	switch p {
-	case "", "/map", "/traces":
+	case "", "/map", "/traces", "/profile":
 		return true
 	}
 	id, ok := strings.CutPrefix(p, "/traces/")

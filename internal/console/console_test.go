@@ -62,6 +62,7 @@ func TestPagesServeIndex(t *testing.T) {
 	f("/map")
 	f("/map/")
 	f("/traces")
+	f("/profile")
 	f("/traces/1-5f84c7a1-0b6c1f2e3d4a5b6c7d8e9f01")
 }
 

@@ -285,6 +285,7 @@ func (s *Server) routes(a *api.API) *http.ServeMux {
 	mux.HandleFunc("POST "+logsPath, s.postLogs)
 	mux.HandleFunc("GET "+logsPath, s.getLogs)
 	mux.HandleFunc("GET "+api.TraceStatsPath, a.ServeTraceStats)
+	mux.HandleFunc("GET "+api.ProfilePath, a.ServeProfile)
 	if s.lambda != nil {
 		s.lambda.Register(mux)
 	}

@@ -421,6 +421,38 @@ try {
     await shot('map-7d.png', 'the service map over 7 days (seven GetServiceGraph calls of a day, merged)');
   }
 
+  // ------------------------------------------------------------- profile
+  step = 'profile from the map';
+  {
+    await page.goto(`${base}/map?last=1h&sel=${encodeURIComponent('n:AWS::Lambda|xraystarter-go')}`);
+    await page.waitForSelector('.side .panel a:has-text("Profile")');
+    await Promise.all([page.waitForURL(/\/profile\?/), page.click('.side .panel a:has-text("Profile")')]);
+    await page.waitForSelector('.icicle .icicle-cell');
+    const labels = await page.$$eval('.icicle-cell', (els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+    for (const part of ['DynamoDB items PutItem', 'Overhead', 'Dwell Time', 'Invocation']) {
+      check(labels.some((l) => l.includes(part)), `the icicle has no ${part} part: ${labels.join(' | ')}`);
+    }
+    const rows = await page.$$eval('table.profile-table tbody tr td:first-child', (els) => els.map((e) => e.textContent ?? ''));
+    check(rows.some((r) => r.endsWith('Initialization')), `no Initialization row (the first upload is a cold start): ${rows}`);
+    await page.hover('.icicle-cell[aria-label*="DynamoDB items PutItem"]');
+    await shot('profile.png', 'profile of xraystarter-go: icicle of Dwell Time, Attempt, the function segment, Initialization, Invocation › DynamoDB, Overhead; parts ranked by self time');
+    await page.click('.icicle-cell[aria-label*="DynamoDB items PutItem"]');
+    await page.waitForSelector('.profile-selected pre');
+    check(/self p50 .* p99/.test(await page.textContent('.profile-selected pre')), 'the selected part shows no percentiles');
+
+    step = 'profile: compare mode';
+    // The band seeded three days ago, against the last hour.
+    await page.goto(`${base}/profile?last=1h&service=xraystarter-go&compare=${71.5 * 3600}`);
+    await page.waitForSelector('.profile-legend');
+    await page.waitForSelector('table.profile-table th:has-text("Change")');
+    await shot('profile-compare.png', 'profile compare mode: each part coloured by its change against the same hour 71.5 h before (red slower, green faster, grey not significant)');
+
+    step = 'profile from the trace list';
+    await page.goto(`${base}/traces?last=1h&filter=${encodeURIComponent('service("xraystarter-ts")')}`);
+    await Promise.all([page.waitForURL(/\/profile\?/), page.click('a:has-text("Profile xraystarter-ts")')]);
+    await page.waitForSelector('.icicle .icicle-cell');
+  }
+
   // ----------------------------------------------------------- dark mode
   step = 'dark mode';
   {

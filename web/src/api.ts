@@ -9,6 +9,7 @@ import type {
   Statistics,
   TraceStats,
   LogRecord,
+  ProfileResult,
   Service,
   ServiceGraph,
   Trace,
@@ -213,4 +214,35 @@ export async function getTraceStats(filter: string, start: number, end: number, 
 export function periodFor(seconds: number, points = 240): number {
   const steps = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
   return steps.find((p) => seconds / p <= points) ?? 86400;
+}
+
+/** A service's profile (GET /counterspy/v1/profile, docs/profile.md). */
+export async function getProfile(
+  service: string,
+  start: number,
+  end: number,
+  compareSeconds: number,
+  signal?: AbortSignal,
+): Promise<ProfileResult> {
+  const q = new URLSearchParams({ service, start: String(start), end: String(end) });
+  if (compareSeconds > 0) {
+    q.set('compare_start', String(start - compareSeconds));
+    q.set('compare_end', String(end - compareSeconds));
+  }
+  let res: Response;
+  try {
+    res = await fetch(`/counterspy/v1/profile?${q}`, { headers: { Accept: 'application/json' }, signal });
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e;
+    throw new ApiError('NetworkError', `cannot reach the server: ${(e as Error).message}`, 0);
+  }
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    /* reported below */
+  }
+  if (!res.ok) throw new ApiError(res.headers.get('x-amzn-ErrorType') ?? 'HTTP' + res.status, String(json.message ?? (text || res.statusText)), res.status);
+  return json as unknown as ProfileResult;
 }

@@ -5,6 +5,7 @@
 //   /map?…                service map
 //   /traces?…             trace list
 //   /traces/<trace id>?…  one trace
+//   /profile?service=…    where a service's time goes
 //
 // X-Ray operations are capitalized POST paths (/Traces, /ServiceGraph), so
 // these lower-case paths never collide with them.
@@ -14,12 +15,14 @@ export type Route =
   | { page: 'map' }
   | { page: 'traces' }
   | { page: 'trace'; id: string }
+  | { page: 'profile' }
   | { page: 'notfound'; path: string };
 
 export function parseRoute(pathname: string): Route {
   const p = pathname.replace(/\/+$/, '') || '/';
   if (p === '/' || p === '/map') return { page: 'map' };
   if (p === '/traces') return { page: 'traces' };
+  if (p === '/profile') return { page: 'profile' };
   const m = /^\/traces\/([^/]+)$/.exec(p);
   if (m) return { page: 'trace', id: decodeURIComponent(m[1]) };
   return { page: 'notfound', path: pathname };

@@ -201,3 +201,67 @@ export interface TraceStats {
   scannedFrom: number;
   note?: string;
 }
+
+/** One part of a service's profile (docs/profile.md). */
+export interface ProfilePart {
+  path: string[];
+  count: number;
+  self_mean_s: number;
+  share: number;
+  mean_s: number;
+  self_p50_s: number;
+  self_p90_s: number;
+  self_p99_s: number;
+  p50_s: number;
+  p90_s: number;
+  p99_s: number;
+  self_histogram: [number, number][];
+}
+
+export interface ProfileBreakdown {
+  invocations: number;
+  mean_s: number;
+  p50_s: number;
+  p90_s: number;
+  p99_s: number;
+  parts: ProfilePart[];
+}
+
+export interface ProfileChange {
+  path: string[];
+  base_self_mean_s: number;
+  self_mean_s: number;
+  delta_s: number;
+  contribution: number;
+  t: number;
+  df: number;
+  p: number;
+  significant: boolean;
+}
+
+export interface ProfileComparison {
+  base_invocations: number;
+  invocations: number;
+  base_mean_s: number;
+  mean_s: number;
+  delta_s: number;
+  changes: ProfileChange[];
+}
+
+export interface Profile {
+  service: string;
+  start: string;
+  end: string;
+  all: ProfileBreakdown;
+  cold?: ProfileBreakdown;
+  warm?: ProfileBreakdown;
+}
+
+export interface ProfileResult extends Profile {
+  compare?: {
+    base: Profile;
+    all: ProfileComparison;
+    cold?: ProfileComparison;
+    warm?: ProfileComparison;
+  };
+}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/counterspy/counterspy/internal/graph"
 	"github.com/counterspy/counterspy/internal/index"
+	"github.com/counterspy/counterspy/internal/profile"
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/summary"
@@ -103,9 +104,11 @@ type Summarizer struct {
 	// batch's records point into it until the next batch.
 	encoded []byte
 	// deltas is the memory of the batch's graph deltas, reused likewise.
-	deltas  []store.GraphDelta
-	dec     *segment.Decoder
-	terms   []store.Term
+	deltas []store.GraphDelta
+	dec    *segment.Decoder
+	terms  []store.Term
+	// tree is the resolved trace of the last Build, for its profile.
+	tree    []summary.TreeEntity
 	touched []*trace
 
 	reloads, evictions, summariesWritten *metrics.Counter
@@ -126,6 +129,9 @@ type trace struct {
 	// counters; its Values are slices of graphVals.
 	graph     []graph.Contribution
 	graphVals []store.Counter
+	// prof is what the last stored revision added to the profile
+	// counters (package profile); never modified, deltas may share it.
+	prof []graph.Contribution
 }
 
 // New returns a summarizer that resumes evicted traces from st.
@@ -241,7 +247,19 @@ func (s *Summarizer) summarize(tr *trace, b *store.Batch) store.SummaryRecord {
 	// memory for them is reused for the copy of the new ones.
 	b.Graph = graph.AppendDiff(b.Graph, tr.graph, next)
 	tr.keepGraph(next)
+	prof := s.profile()
+	b.Graph = graph.AppendDiff(b.Graph, tr.prof, prof)
+	tr.prof = prof
 	return rec
+}
+
+// profile is what the revision the builder last built adds to the profile
+// counters.
+func (s *Summarizer) profile() []graph.Contribution {
+	s.tree = s.builder.Tree(s.tree[:0])
+	p := profile.Contributions(s.tree)
+	clear(s.tree) // let go of the documents
+	return p
 }
 
 // contributions is what a revision adds to the service-graph counters. The
@@ -354,6 +372,10 @@ func (s *Summarizer) resume(tr *trace) error {
 			}
 		}
 	}
+	// What the stored revision counted in the profiles: the same
+	// documents, resolved again.
+	s.builder.Build(tr.id, tr.docs, tr.revision)
+	tr.prof = s.profile()
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/counterspy/counterspy/internal/assemble/summarize"
 	"github.com/counterspy/counterspy/internal/graph"
 	"github.com/counterspy/counterspy/internal/loadgen"
+	"github.com/counterspy/counterspy/internal/profile"
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/store/pebblestore"
@@ -148,6 +149,25 @@ func testGraphDeltas(t *testing.T, opts summarize.Options, failEvery int) {
 		}
 		if have == "" {
 			t.Fatalf("no trace counted in group %q", group)
+		}
+	}
+	// The profile counters likewise add up to those of the final
+	// revisions (late documents and resumed traces included).
+	var wantProf []graph.Contribution
+	var bld summary.Builder
+	for id, ds := range docs {
+		bld.Build(id, ds, 0)
+		wantProf = append(wantProf, profile.Contributions(bld.Tree(nil))...)
+	}
+	for _, svc := range []string{"xraystarter-go", "xraystarter-py"} {
+		group := profile.Group(svc)
+		have := rows(t, st, group)
+		wantRows := sumContributions(wantProf, group)
+		if have != wantRows {
+			t.Fatalf("profile of %s: counters from the summarizer's deltas:\n%s\nwant:\n%s", svc, have, wantRows)
+		}
+		if have == "" {
+			t.Fatalf("no profile counters for %s", svc)
 		}
 	}
 }

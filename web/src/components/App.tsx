@@ -1,6 +1,7 @@
 import { useEffect } from 'preact/hooks';
 import { href, linkClick, navigate, parseRoute, useLocation } from '../router';
 import { MapPage } from './MapPage';
+import { ProfilePage } from './ProfilePage';
 import { TracePage } from './TracePage';
 import { TracesPage } from './TracesPage';
 
@@ -34,7 +35,7 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    const titles = { map: 'Service map', traces: 'Traces', trace: 'Trace', notfound: 'Not found' };
+    const titles = { map: 'Service map', traces: 'Traces', trace: 'Trace', profile: 'Profile', notfound: 'Not found' };
     document.title = `${titles[route.page]} · Counterspy`;
   }, [route.page]);
 
@@ -73,6 +74,7 @@ export function App() {
         {route.page === 'map' && <MapPage query={loc.query} />}
         {route.page === 'traces' && <TracesPage query={loc.query} />}
         {route.page === 'trace' && <TracePage id={route.id} query={loc.query} />}
+        {route.page === 'profile' && <ProfilePage query={loc.query} />}
         {route.page === 'notfound' && (
           <div class="page">
             <h1>Not found</h1>

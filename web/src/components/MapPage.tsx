@@ -74,6 +74,9 @@ export function MapPage({ query }: { query: URLSearchParams }) {
     return () => window.removeEventListener('keydown', onKey);
   }, [query]);
 
+  // Nodes X-Ray infers from a caller's subsegment (no segment of their own: nothing to profile).
+  const inferredType = (t: string | undefined) =>
+    !!t && (t === 'remote' || t.startsWith('Database::') || /^AWS::(DynamoDB|S3|SQS|SNS|Kinesis|STS|SES|SecretsManager)\b/.test(t));
   const tracesLink = (filter: string) => href('/traces', { ...rangeToQuery(range), filter });
   const withBlock = (ref: string, extra: string | undefined) => (extra ? `${ref} { ${extra} }` : ref);
 
@@ -112,6 +115,13 @@ export function MapPage({ query }: { query: URLSearchParams }) {
           />
         }
       >
+        {!client && !inferredType(s.Type) && (
+          <div class="actions">
+            <a class="button secondary" href={href('/profile', { ...rangeToQuery(range), service: s.Name })} onClick={linkClick}>
+              Profile: where the time goes
+            </a>
+          </div>
+        )}
         <Neighbours title="Calls" list={targets} onPick={(t) => select({ kind: 'edge', from: s.ReferenceId, to: t.ReferenceId })} />
         <Neighbours title="Called by" list={callers} onPick={(c) => select({ kind: 'edge', from: c.ReferenceId, to: s.ReferenceId })} />
       </StatsPanel>

@@ -270,12 +270,19 @@ export function TracesPage({ query }: { query: URLSearchParams }) {
   );
 
   const selfUrl = () => location.pathname + location.search;
+  // A filter on one service (service("NAME") …) links to its profile.
+  const profiled = /^\s*service\(\s*"((?:[^"\\]|\\.)*)"\s*\)/.exec(filter)?.[1]?.replace(/\\(.)/g, '$1');
   const hrefWith = (f: string) => href('/traces', { ...rangeToQuery(range), filter: f, sort: query.get('sort') ?? undefined });
   return (
     <div class="page traces-page">
       <div class="toolbar">
         <h1>Traces</h1>
         <TimeRangePicker range={range} onChange={changeRange} onRefresh={() => setTick((t) => t + 1)} loading={data.loading} />
+        {profiled && (
+          <a class="button secondary" href={href('/profile', { ...rangeToQuery(range), service: profiled })} onClick={linkClick} title="Where this service's time goes, across its invocations">
+            Profile {profiled}
+          </a>
+        )}
       </div>
       <FilterBar value={filter} error={filterError} ctx={ctx} busy={data.loading} onSubmit={(f) => setQuery({ filter: f || undefined, page: undefined, rt: undefined }, { push: true })} />
       {data.error && !filterError && (

@@ -1,0 +1,104 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/counterspy/counterspy/internal/filter"
+	"github.com/counterspy/counterspy/internal/profile"
+	"github.com/counterspy/counterspy/internal/query"
+	"github.com/counterspy/counterspy/internal/segment"
+	"github.com/counterspy/counterspy/internal/summary"
+	"github.com/counterspy/counterspy/internal/xrayid"
+)
+
+// The bounds of a profile of a filter expression, which reads the
+// matching traces' documents (variables so a test can make them small).
+var (
+	profileMaxTraces = 2000
+	profileMaxTime   = 10 * time.Second
+)
+
+// profileOfFilter is the profile of service over the traces that match
+// expr and started in [start, end): the newest profileMaxTraces of them,
+// resolved from their documents as the summarizer resolves them.
+func (a *API) profileOfFilter(ctx context.Context, service, expr string, start, end time.Time) (*profile.Profile, error) {
+	f, err := filter.Parse(expr, filter.Options{Group: a.opts.Groups})
+	if err != nil {
+		return nil, invalid("%v", err)
+	}
+	began := time.Now()
+	sample := &profile.Sample{Filter: expr, Complete: true}
+	opts := a.opts.Query
+	opts.PageSize = 1000
+	eng := query.New(a.summaries, opts)
+	var ids []xrayid.TraceID
+	day := 24 * time.Hour
+scan:
+	for to := end; to.After(start); to = to.Add(-day) {
+		from := to.Add(-day)
+		if from.Before(start) {
+			from = start
+		}
+		q := query.Query{Start: from, End: to, TimeRange: query.TraceID, Filter: f}
+		for {
+			page, err := eng.Run(ctx, q)
+			if err != nil {
+				var ie *query.InvalidError
+				if errors.As(err, &ie) {
+					return nil, invalid("%s", ie.Msg)
+				}
+				return nil, fmt.Errorf("profile of %q where %s: %w", service, expr, err)
+			}
+			for _, r := range page.Results {
+				if len(ids) == profileMaxTraces {
+					sample.Complete = false
+					sample.Note = fmt.Sprintf("a sample: the newest %d matching traces (from %s)", len(ids), fmtRFC3339(page.ApproximateTime))
+					break scan
+				}
+				ids = append(ids, r.Summary.TraceID)
+			}
+			if page.NextToken == "" {
+				break
+			}
+			if time.Since(began) >= profileMaxTime {
+				sample.Complete = false
+				sample.Note = fmt.Sprintf("a sample: the scan's time budget ran out after %d matching traces", len(ids))
+				break scan
+			}
+			q.Cursor = page.NextToken
+		}
+	}
+	dec := segment.NewDecoder(0)
+	var b summary.Builder
+	var tree []summary.TreeEntity
+	var invs []profile.Invocation
+	for t, err := range a.store.Traces(ctx, ids) {
+		if err != nil {
+			return nil, fmt.Errorf("profile of %q where %s: read traces: %w", service, expr, err)
+		}
+		var docs []summary.Doc
+		for _, r := range t.Records {
+			segs, err := dec.Decode(nil, r.Doc)
+			if err != nil {
+				continue // stored documents were valid when accepted
+			}
+			for i := range segs {
+				docs = append(docs, summary.Doc{Seg: &segs[i], Received: r.Received})
+			}
+		}
+		b.Build(t.ID, docs, 0)
+		tree = b.Tree(tree[:0])
+		for _, inv := range profile.Invocations(tree) {
+			if inv.Service == service {
+				invs = append(invs, inv)
+			}
+		}
+		sample.Traces++
+	}
+	p := profile.FromInvocations(service, start, end, invs)
+	p.Sample = sample
+	return p, nil
+}
