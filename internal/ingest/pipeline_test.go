@@ -293,3 +293,32 @@ func TestGroupsAreCappedAtMaxBatchBytes(t *testing.T) {
 		t.Fatalf("%d batches for 5,010 bytes with a 1,000-byte cap", len(rec.batches))
 	}
 }
+
+// TestDiskFullDropsAreCounted: while the store refuses writes for want of
+// space, fire-and-forget (UDP) segments are dropped and counted as
+// disk_full, and acknowledged calls get the error.
+func TestDiskFullDropsAreCounted(t *testing.T) {
+	rec := &recorder{fail: fmt.Errorf("store: disk full: %w", store.ErrNoSpace)}
+	p, ms := newTest(t, rec, Options{FlushInterval: time.Millisecond})
+	for range 5 {
+		if !p.Submit([]segment.Segment{seg(10)}) {
+			t.Fatal("Submit refused")
+		}
+	}
+	err := p.SubmitWait(context.Background(), []segment.Segment{seg(10)})
+	if !errors.Is(err, store.ErrNoSpace) {
+		t.Fatalf("SubmitWait: %v, want ErrNoSpace", err)
+	}
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := counter(ms, `counterspy_segments_dropped_total{reason="disk_full"}`); got != 5 {
+		t.Errorf("disk_full drops %d, want 5", got)
+	}
+	if got := counter(ms, `counterspy_segments_dropped_total{reason="store_error"}`); got != 0 {
+		t.Errorf("store_error drops %d, want 0", got)
+	}
+	if got := counter(ms, `counterspy_segments_stored_total`); got != 0 {
+		t.Errorf("stored %d, want 0", got)
+	}
+}
