@@ -67,6 +67,7 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var probe *serverProbe
 	var before serverMetrics
+	host := sampleHost()
 	if *serverURL != "" {
 		probe = newServerProbe(*serverURL)
 		if before, err = probe.scrape(ctx); err != nil {
@@ -90,6 +91,7 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		probe.report(stdout, before, after, res.Segments, res.MeanDocSize())
+		fmt.Fprintln(stdout, conditions(host, sampleHost(), after.cpu-before.cpu))
 	}
 	if res.Segments == 0 && res.Errors > 0 {
 		return errors.New("no document was delivered")
