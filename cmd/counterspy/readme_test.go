@@ -226,3 +226,36 @@ func TestReadmeUsingIt(t *testing.T) {
 		t.Logf("ok: %s (%s of output)", strings.SplitN(c, "\n", 2)[0], strconv.Itoa(len(out))+" bytes")
 	}
 }
+
+// TestReadmeServeFlagTable keeps the README's `counterspy serve` table
+// complete: every flag serve -h lists has its row.
+func TestReadmeServeFlagTable(t *testing.T) {
+	md, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(md)
+	a := strings.Index(s, "### `counterspy serve`")
+	if a < 0 {
+		t.Fatal("no ### `counterspy serve` section in README.md")
+	}
+	table := s[a:]
+	if b := strings.Index(table[1:], "\n#"); b >= 0 {
+		table = table[:b+1]
+	}
+	_, out, errOut := runCLI("serve", "-h")
+	var flags []string
+	for _, l := range strings.Split(out+errOut, "\n") {
+		if name, ok := strings.CutPrefix(l, "  -"); ok {
+			flags = append(flags, strings.Fields(name)[0])
+		}
+	}
+	if len(flags) < 10 {
+		t.Fatalf("serve -h listed %d flags: %q", len(flags), out+errOut)
+	}
+	for _, f := range flags {
+		if !strings.Contains(table, "`--"+f+"`") {
+			t.Errorf("serve flag --%s has no row in the README's `counterspy serve` table", f)
+		}
+	}
+}
