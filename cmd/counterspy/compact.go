@@ -20,13 +20,18 @@ func init() {
 // takes a lock), compacts it fully and prints records and bytes on disk.
 func runCompact(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags := newFlagSet("compact", stderr)
-	dataDir := flags.String("data-dir", defaultDataDir(), "`directory` of the server's data (as given to serve)")
+	dataDir := flags.String("data-dir", defaultDataDir(), "`directory` of the server's data (as given to serve; env COUNTERSPY_DATA_DIR, as serve's)")
 	setUsage(flags, "[--data-dir DIR]", `
 Compacts a stopped server's embedded store fully (what Pebble would do over time in the
 background) and prints its records and bytes on disk before and after: the figure behind
 "bytes on disk per segment". Stop counterspy serve first: the store takes a lock.`,
 		"counterspy compact",
 		"counterspy compact --data-dir /var/tmp/counterspy-bench")
+	// The same environment as serve's, so a shell set up for the server
+	// compacts that server's store.
+	if err := envDefaults(flags, "COUNTERSPY_"); err != nil {
+		return usageError{err}
+	}
 	if err := parseFlags(flags, args); err != nil {
 		return err
 	}

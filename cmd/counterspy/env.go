@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
 
 	"github.com/counterspy/counterspy/internal/server"
@@ -25,13 +24,9 @@ const (
 
 func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("env", stderr)
-	def := server.DefaultAddr
-	if v := os.Getenv("COUNTERSPY_ADDR"); v != "" {
-		def = v
-	}
-	addr := fs.String("addr", def, "`host:port` of the server's UDP segments and HTTP API, as given to serve --addr (env COUNTERSPY_ADDR)")
+	addr := fs.String("addr", server.DefaultAddr, "`host:port` of the server's UDP segments and HTTP API, as given to serve --addr (env COUNTERSPY_ADDR)")
 	lambdaURL := fs.String("lambda-endpoint", "", "`URL` of the Lambda Invoke API (default: the server's HTTP address, where serve --lambda-config puts it; counterspy lambda alone listens on http://127.0.0.1:9001)")
-	otlpAddr := fs.String("otlp-http-addr", "127.0.0.1:4318", "`host:port` of the server's OTLP/HTTP receiver")
+	otlpAddr := fs.String("otlp-http-addr", "127.0.0.1:4318", "`host:port` of the server's OTLP/HTTP receiver, as given to serve --otlp-http-addr; empty or off prints no OTLP exporter settings (env COUNTERSPY_OTLP_HTTP_ADDR)")
 	shell := fs.String("shell", "sh", "`syntax` of the output: sh (bash, zsh, sh) or fish")
 	keepCreds := fs.Bool("keep-credentials", false, "do not print dummy AWS credentials and region (use when the server runs with --auth-file and your environment has its keys)")
 	setUsage(fs, "[flags]", `
@@ -44,6 +39,11 @@ URLs from the environment: pass --endpoint-url "$AWS_ENDPOINT_URL_XRAY".`,
 		`eval "$(counterspy env --addr 127.0.0.1:3000)"`,
 		`counterspy env --shell fish | source`)
 
+	// serve's environment names, so a shell that configures the server
+	// (COUNTERSPY_ADDR, COUNTERSPY_OTLP_HTTP_ADDR) prints matching exports.
+	if err := envDefaults(fs, "COUNTERSPY_"); err != nil {
+		return usageError{err}
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ URLs from the environment: pass --endpoint-url "$AWS_ENDPOINT_URL_XRAY".`,
 		lam = httpURL
 	}
 	vars = append(vars, [2]string{"AWS_ENDPOINT_URL_LAMBDA", lam})
-	if *otlpAddr != "" {
+	if *otlpAddr != "" && *otlpAddr != "off" {
 		vars = append(vars,
 			[2]string{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://" + *otlpAddr},
 			[2]string{"OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"})

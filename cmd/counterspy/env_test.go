@@ -46,3 +46,24 @@ func TestShQuote(t *testing.T) {
 		}
 	}
 }
+
+// env reads serve's environment names, so the exports match a server
+// configured through the environment.
+func TestEnvReadsServeEnvironment(t *testing.T) {
+	t.Setenv("COUNTERSPY_ADDR", "127.0.0.1:3200")
+	t.Setenv("COUNTERSPY_OTLP_HTTP_ADDR", "off")
+	code, out, errOut := runCLI("env")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "export AWS_XRAY_DAEMON_ADDRESS=127.0.0.1:3200\n") || !strings.Contains(out, "export COUNTERSPY_ENDPOINT=http://127.0.0.1:3200\n") {
+		t.Errorf("COUNTERSPY_ADDR not followed:\n%s", out)
+	}
+	if strings.Contains(out, "OTEL_") {
+		t.Errorf("COUNTERSPY_OTLP_HTTP_ADDR=off still exports OTLP settings:\n%s", out)
+	}
+	t.Setenv("COUNTERSPY_OTLP_HTTP_ADDR", "127.0.0.1:4400")
+	if _, out, _ = runCLI("env", "--addr", "127.0.0.1:3300"); !strings.Contains(out, "export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4400\n") || !strings.Contains(out, "=127.0.0.1:3300\n") {
+		t.Errorf("COUNTERSPY_OTLP_HTTP_ADDR or the --addr flag over COUNTERSPY_ADDR not followed:\n%s", out)
+	}
+}

@@ -38,14 +38,19 @@ func runTraces(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		"what the window applies to: TraceId (when traces started), Event (when they were last active) or Service (when a segment ended)")
 	limit := fs.Int("limit", 50, "show at most this many traces, the most recent first (0: every trace in the window)")
 	asJSON := fs.Bool("json", false, "print the trace summaries as the API returned them, one JSON object per line")
+	idsOnly := fs.Bool("ids", false, "print only the trace IDs, one a line, for scripts: counterspy trace \"$(counterspy traces --ids --limit 1)\"")
 	setUsage(fs, "[flags]", `
 Lists the traces of a time window that match a filter expression, the most recent first.
 Show one with 'counterspy trace <trace-id>'.`,
 		`counterspy traces --since 1h`,
 		`counterspy traces --filter 'service("xraystarter-py") { fault }' --since 6h`,
-		`counterspy traces --filter 'responsetime > 1' --limit 0 --json`)
+		`counterspy traces --filter 'responsetime > 1' --limit 0 --json`,
+		`counterspy trace "$(counterspy traces --filter 'service() { fault }' --ids --limit 1)"`)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *asJSON && *idsOnly {
+		return usageError{fmt.Errorf("--json and --ids: choose one")}
 	}
 	from, to, err := wf.window(fs, time.Now())
 	if err != nil {
@@ -117,7 +122,17 @@ Show one with 'counterspy trace <trace-id>'.`,
 		fmt.Fprintf(stderr, "counterspy traces: no traces %s\n", describeWindow(from, to, trt, *filter))
 		return nil
 	}
-	if *asJSON {
+	switch {
+	case *idsOnly:
+		var buf bytes.Buffer
+		for _, s := range summaries {
+			buf.WriteString(aws.ToString(s.Id))
+			buf.WriteByte('\n')
+		}
+		if _, err := stdout.Write(buf.Bytes()); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+	case *asJSON:
 		var buf bytes.Buffer
 		for _, r := range raws {
 			if err := json.Compact(&buf, r); err != nil {
@@ -128,7 +143,7 @@ Show one with 'counterspy trace <trace-id>'.`,
 		if _, err := stdout.Write(buf.Bytes()); err != nil {
 			return fmt.Errorf("write: %w", err)
 		}
-	} else {
+	default:
 		rows := make([]render.Summary, len(summaries))
 		for i, s := range summaries {
 			rows[i] = summaryRow(s)
@@ -137,7 +152,8 @@ Show one with 'counterspy trace <trace-id>'.`,
 			return err
 		}
 	}
-	if more {
+	// --ids asked for exactly that many; say so only to readers of a table or JSON.
+	if more && !*idsOnly {
 		fmt.Fprintf(stderr, "counterspy traces: showing the %d most recent traces; --limit shows more\n", *limit)
 	}
 	return nil

@@ -319,4 +319,16 @@ func TestTracesCommandListsStoredTraces(t *testing.T) {
 	if len(listed) != 1 || !slices.Contains(ids, listed[0]) {
 		t.Errorf("service(\"xraystarter-py\") listed %q, want one of %q", listed, ids)
 	}
+	// --ids prints the same trace, its ID alone, for $(...) in scripts.
+	code, out, errOut = runCLI("traces", "--endpoint", endpoint, "--since", "10m", "--ids",
+		"--filter", `service("xraystarter-py")`)
+	if code != 0 {
+		t.Fatalf("--ids: exit %d: %s", code, errOut)
+	}
+	if len(listed) == 1 && out != listed[0]+"\n" {
+		t.Errorf("--ids printed %q, want %q", out, listed[0]+"\n")
+	}
+	if code, _, errOut = runCLI("traces", "--endpoint", endpoint, "--ids", "--json"); code != 2 || !strings.Contains(errOut, "choose one") {
+		t.Errorf("--ids --json: exit %d, %q; want a usage error", code, errOut)
+	}
 }

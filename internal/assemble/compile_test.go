@@ -17,7 +17,7 @@ import (
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
-var updateGolden = flag.Bool("update-compile", false, "rewrite testdata/*.golden from the current output")
+var updateGolden = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 func TestCompileFixtures(t *testing.T) {
 	f := func(fixture, want string) {
@@ -72,7 +72,7 @@ func TestGolden(t *testing.T) {
 		}
 		want, err := os.ReadFile(golden)
 		if err != nil {
-			t.Fatalf("%v (run with -update-compile to create it)", err)
+			t.Fatalf("%v (run with -update to create it)", err)
 		}
 		if !bytes.Equal(got.Bytes(), want) {
 			t.Errorf("%s differs from %s:\n%s", name, golden, got.Bytes())
