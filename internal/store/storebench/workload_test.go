@@ -13,6 +13,10 @@ import (
 func TestWorkload(t *testing.T) {
 	start := time.Unix(1764067200, 0)
 	a, b := NewWorkload(1, start), NewWorkload(1, start)
+	// Fewer traces in flight than the default rate keeps: faster, and the
+	// same code path.
+	a.SetRate(500)
+	b.SetRate(500)
 	const n = 5000
 	total := 0
 	traces := map[xrayid.TraceID]int{}
@@ -52,9 +56,10 @@ func TestWorkload(t *testing.T) {
 
 func TestSummaryWorkload(t *testing.T) {
 	w := NewSummaryWorkload(1, time.Unix(1764067200, 0))
+	w.SetRate(500)
 	ends := map[xrayid.TraceID]int64{}
-	for range 20 {
-		b, err := w.Batch(1000)
+	for range 10 {
+		b, err := w.Batch(500)
 		if err != nil {
 			t.Fatal(err)
 		}
