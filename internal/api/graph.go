@@ -21,7 +21,10 @@ import (
 // summarizer keeps (package graph); GetTraceGraph builds the graph of a
 // few traces from their summaries.
 
-// maxGraphWindow is the longest window a graph query accepts (spec §3.6).
+// maxGraphWindow is the longest window a graph query accepts. AWS documents
+// no limit for GetServiceGraph (the console's deep links take at most 6
+// hours: https://docs.aws.amazon.com/xray/latest/devguide/xray-console-deeplinks.html);
+// a day is our choice.
 const maxGraphWindow = 24 * time.Hour
 
 // graphPageSize is how many services one GetServiceGraph page holds.

@@ -5,7 +5,10 @@
 // in-progress versions, subsegments streamed on their own); Compile resolves
 // them at read time into the top-level segments of BatchGetTraces, with
 // streamed subsegments nested into their parents and inferred segments added
-// for downstream calls (spec §1.11, §1.12, §5.2, §6.3).
+// for downstream calls. Segment documents, in-progress segments and inferred
+// segments: https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html
+// and https://docs.aws.amazon.com/xray/latest/devguide/xray-concepts.html#xray-concepts-inferred;
+// Lambda's segments: https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html.
 package assemble
 
 import (

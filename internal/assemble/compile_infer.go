@@ -8,7 +8,8 @@ import (
 )
 
 // InferredNode is the service-graph node of a downstream call whose callee
-// sends no segments of its own (spec §5.2).
+// sends no segments of its own (inferred segments:
+// https://docs.aws.amazon.com/xray/latest/devguide/xray-concepts.html#xray-concepts-inferred).
 type InferredNode struct {
 	// Name is the node name: the DynamoDB table, the SQS queue (last path
 	// element of its URL), the S3 bucket, or else the subsegment's name. The
@@ -26,7 +27,7 @@ type InferredNode struct {
 // namespace "aws" or "remote", or an sql object, do.
 //
 // It is the one rule both Compile (inferred segment documents) and the
-// service graph use. The caller checks the other half of §5.2: when a real
+// service graph use. The caller checks the other half of the rule: when a real
 // segment in the trace has parent_id == s.ID, that segment is the node and no
 // inferred one is made.
 func InferNode(s *segment.Entity) (node InferredNode, ok bool) {
@@ -72,7 +73,8 @@ const (
 	kindRemote
 )
 
-// classify is the §5.2 table. An AWS SDK call is classified by the AWS
+// classify is the inference table (AWS documents the DynamoDB table and SNS
+// nodes; SQS, S3, remote and SQL follow what X-Ray shows for them). An AWS SDK call is classified by the AWS
 // resource it names before anything else; an sql object makes a database
 // whatever the namespace; remote calls with or without http are "remote".
 func classify(isAWS, isRemote, table, queue, bucket, sql bool) inferKind {

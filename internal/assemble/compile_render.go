@@ -192,7 +192,8 @@ func (c *Compiler) renderKids(e int32) {
 	}
 }
 
-// renderInferred appends the inferred segment of subsegment e (spec §1.11):
+// renderInferred appends the inferred segment of subsegment e
+// (https://docs.aws.amazon.com/xray/latest/devguide/xray-concepts.html#xray-concepts-inferred):
 // its times, http, aws, sql, flags and cause are copied as sent.
 func (c *Compiler) renderInferred(trace xrayid.TraceID, e int32) {
 	ev := &c.ents[e]

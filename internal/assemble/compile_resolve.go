@@ -4,7 +4,9 @@ import (
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
-// How documents are resolved (spec §1.12, §6.3):
+// How documents are resolved (in_progress and independent subsegments:
+// https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html;
+// Lambda's function segment: https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html):
 //
 //   - Every document is keyed by its "id". A complete one supersedes an
 //     in-progress one whatever the arrival order; otherwise the later arrival
@@ -217,7 +219,8 @@ func (c *Compiler) place(k int) {
 
 // toInvocations moves subsegments nested under a Lambda function segment's
 // root into the Invocation subsegment whose time range holds their start
-// (§6.3: that is where X-Ray shows the function's own SDK subsegments).
+// (that is where X-Ray shows the function's own SDK subsegments:
+// https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html).
 func (c *Compiler) toInvocations(k int) {
 	for d := range int32(k) {
 		dv := &c.docs[d]

@@ -7,7 +7,8 @@
 // planner what every matching trace has; Expr.String prints the canonical
 // form, which parses back to the same expression.
 //
-// The grammar is that of the spec (§4.4). Where AWS documents nothing, this
+// The grammar is that of X-Ray's filter expressions
+// (https://docs.aws.amazon.com/xray/latest/devguide/xray-console-filters.html). Where AWS documents nothing, this
 // package decides as follows.
 //
 // Syntax

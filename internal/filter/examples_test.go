@@ -6,7 +6,8 @@ import (
 	"github.com/counterspy/counterspy/internal/summary"
 )
 
-// TestDocExamples: every example of the spec (§4.3) parses to the canonical
+// TestDocExamples: every example of AWS's filter expression page
+// (https://docs.aws.amazon.com/xray/latest/devguide/xray-console-filters.html) parses to the canonical
 // form shown, matches the first summary and not the second.
 func TestDocExamples(t *testing.T) {
 	f := func(expr, canonical string, yes, no *summary.Summary) {

@@ -104,7 +104,8 @@ func micros(sec float64) int64 {
 	return int64(math.Round(sec * 1e6))
 }
 
-// classIndex is the status counter of a completed request or call (§5.4):
+// classIndex is the status counter of a completed request or call (X-Ray's
+// ServiceStatistics: https://docs.aws.amazon.com/xray/latest/api/API_ServiceStatistics.html):
 // fault beats error, a throttle is an error; without flags, the HTTP
 // status decides (5xx fault, 429 throttle, 4xx error).
 func classIndex(c *summary.Call) uint32 {

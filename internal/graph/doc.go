@@ -1,6 +1,7 @@
 // Package graph turns trace summaries into the service graph's per-minute
 // counters at ingest, and counters (or summaries) back into X-Ray's service
-// graph at query time (spec §5). It does no I/O.
+// graph at query time (https://docs.aws.amazon.com/xray/latest/devguide/xray-concepts.html#xray-concepts-servicegraph,
+// https://docs.aws.amazon.com/xray/latest/api/API_GetServiceGraph.html). It does no I/O.
 //
 // # Ingest
 //

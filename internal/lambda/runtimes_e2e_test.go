@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
-	"github.com/counterspy/counterspy/examples/dynamodblocal"
+	"github.com/counterspy/counterspy/internal/dynamodblocal"
 	"github.com/counterspy/counterspy/internal/lambda"
 	"github.com/counterspy/counterspy/internal/lambda/lambdalog"
 	"github.com/counterspy/counterspy/internal/lambda/runtimes"
@@ -62,7 +62,8 @@ func seedApp(t *testing.T) (pyDir, tsDir, goDir string) {
 	}
 	// Built as Lambda's provided.al2023 runtime wants it: bootstrap.
 	goDir = t.TempDir()
-	cmd := exec.Command("go", "build", "-o", filepath.Join(goDir, "bootstrap"), "../../examples/xraystarter-go")
+	cmd := exec.Command("go", "build", "-o", filepath.Join(goDir, "bootstrap"), "./xraystarter-go")
+	cmd.Dir = "../../examples" // its own module
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build examples/xraystarter-go: %v\n%s", err, b)

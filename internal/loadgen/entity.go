@@ -3,7 +3,9 @@ package loadgen
 import "github.com/counterspy/counterspy/internal/xrayid"
 
 // dialect is who writes a document: an X-Ray SDK or an AWS service. Each has
-// its own field order, time precision and quirks (spec §1.14), and a backend
+// its own field order, time precision and quirks (see each SDK's emitter:
+// github.com/aws/aws-xray-sdk-go xray/segment_model.go, aws-xray-sdk-python
+// aws_xray_sdk/core/models, aws-xray-sdk-node packages/core/lib/segments), and a backend
 // must accept them all, so the generator reproduces them.
 type dialect uint8
 

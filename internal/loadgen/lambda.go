@@ -20,7 +20,7 @@ type lambdaOpts struct {
 }
 
 // lambdaInvocation builds the two segments the Lambda service emits for one
-// invocation (spec §6.2) and queues them on b. handler runs the function's
+// invocation (https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html) and queues them on b. handler runs the function's
 // code from start (adding its own documents, flags or cause on fn) and
 // returns when the code finished. It returns the service segment, whose end
 // is when a synchronous caller gets its answer.

@@ -271,7 +271,10 @@ func (g *largeGen) runCalls(sc *scope, op *opNode, cur int64, cut int, cacheHit 
 	return end, fail
 }
 
-// streamLimits are the SDKs' streaming thresholds (spec §1.14).
+// streamLimits are the SDKs' streaming thresholds (aws-xray-sdk-go
+// xray/default_streaming_strategy.go, aws-xray-sdk-python
+// aws_xray_sdk/core/streaming/default_streaming.py, aws-xray-sdk-node
+// packages/core/lib/segments/segment_utils.js).
 var streamLimits = map[dialect]int{dialectGo: 20, dialectPython: 30, dialectNode: 100}
 
 // stream does what an SDK's streaming strategy does once a segment holds

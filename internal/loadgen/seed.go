@@ -15,7 +15,7 @@ import (
 // traces, and Rate counts traces, so uploads/s = Rate/3. GroupSize is 3, so
 // Run starts the three traces of an upload together.
 //
-// Per trace, as AWS and the SDKs emit it (spec §6.2, §6.3):
+// Per trace, as AWS and the SDKs emit it (https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html):
 //   - the AWS::Lambda service segment (status 202, Dwell Time, Attempt #1);
 //   - the AWS::Lambda::Function segment (Initialization on cold starts,
 //     Invocation, Overhead), parent = the service segment;

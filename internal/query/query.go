@@ -184,7 +184,8 @@ func (o *Options) setDefaults() {
 	}
 	if o.IndexRatio <= 0 {
 		// A term-scan row costs a random summary read (~28 µs uncached)
-		// where a sequential scan row costs ~1 µs: an index only pays
+		// where a sequential scan row costs ~1 µs (2026-11-25, go test
+		// -bench BenchmarkFirstPage ./internal/query): an index only pays
 		// for rare values.
 		o.IndexRatio = 0.1
 	}

@@ -43,8 +43,8 @@ func checkEntities(t *testing.T, got, want []Entity) {
 		t.Errorf("got %d entities, want %d", len(got), len(want))
 	}
 	for i := range min(len(got), len(want)) {
-		if !reflect.DeepEqual(got[i], want[i]) {
-			t.Errorf("entity %d (%s):\n got %+v\nwant %+v", i, want[i].Name, got[i], want[i])
+		if d := diff(want[i], got[i]); d != "" {
+			t.Errorf("entity %d (%s) (-want +got):\n%s", i, want[i].Name, d)
 		}
 	}
 }
@@ -488,8 +488,8 @@ func TestDecodeRepairs(t *testing.T) {
 			return
 		}
 		again[0].Raw, s.Raw, s.Repairs = nil, nil, nil
-		if !reflect.DeepEqual(again[0], s) {
-			t.Errorf("%.200s: the repaired document's digest differs:\n%+v\n%+v", doc, again[0], s)
+		if d := diff(s, again[0]); d != "" {
+			t.Errorf("%.200s: the repaired document's digest differs (-first +repaired):\n%s", doc, d)
 		}
 	})
 }

@@ -185,8 +185,10 @@ func keys[V any](m map[string]V) []string {
 // The oracle: what each tested expression needs of a trace, computed from
 // the very documents the test sent, decoded with encoding/json into generic
 // maps. It shares no code with the server (internal/segment, summary,
-// filter); its rules are the spec's evaluation model (§4.5) and summary
-// fields (§7.1), written out as plainly as possible.
+// filter); its rules are X-Ray's filter semantics
+// (https://docs.aws.amazon.com/xray/latest/devguide/xray-console-filters.html) and TraceSummary
+// fields (https://docs.aws.amazon.com/xray/latest/api/API_TraceSummary.html),
+// written out as plainly as possible.
 
 // oEnt is one segment or subsegment.
 type oEnt struct {
@@ -248,7 +250,7 @@ type oTrace struct {
 
 type svcFlags struct{ fault, err, throttle bool }
 
-// Trace-level values of the entry segment (§4.5: trace-level booleans,
+// Trace-level values of the entry segment (trace-level booleans,
 // numbers and http.* use the entry point).
 func (t *oTrace) fault() bool { return t.entry.flag("fault") }
 func (t *oTrace) err() bool   { return t.entry.flag("error") }
@@ -312,7 +314,7 @@ func (t *oTrace) service(name, origin string) *svcFlags {
 // oracle decodes documents and assembles their traces.
 func oracle(docs [][]byte) (map[string]*oTrace, error) {
 	// A document replaces an earlier one with the same id, except that an
-	// in-progress document never replaces a complete one (spec §1.12).
+	// in-progress document never replaces a complete one.
 	byTrace := map[string]map[string]map[string]any{}
 	late := map[string]int{}
 	var order []string
@@ -436,7 +438,7 @@ func assembleTrace(tid string, docs map[string]map[string]any) (*oTrace, error) 
 			t.edges[[2]string{e.up.owner.str("name"), e.str("name")}] = true
 		}
 	}
-	// Fault root causes (§7.4): an entity with fault none of whose children
+	// Fault root causes (API_FaultRootCause): an entity with fault none of whose children
 	// has fault. Its service is the owner's, unless it is a downstream call
 	// (namespace aws or remote, or SQL) no real segment answered: then
 	// X-Ray infers a segment below it with the same flags, and the root

@@ -24,6 +24,7 @@ import (
 	"github.com/counterspy/counterspy/internal/ingest"
 	"github.com/counterspy/counterspy/internal/lambda"
 	"github.com/counterspy/counterspy/internal/logs"
+	"github.com/counterspy/counterspy/internal/logsapi"
 	"github.com/counterspy/counterspy/internal/receiver/udp"
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/store/pebblestore"
@@ -282,8 +283,7 @@ func (s *Server) routes(a *api.API) *http.ServeMux {
 		s.metrics.WritePrometheus(w)
 		metrics.WriteProcessMetrics(w)
 	})
-	mux.HandleFunc("POST "+logsPath, s.postLogs)
-	mux.HandleFunc("GET "+logsPath, s.getLogs)
+	(&logsapi.Handler{Store: s.store, Log: s.log, Stored: func(n int) { s.logsStored.Add(n) }}).Register(mux)
 	mux.HandleFunc("GET "+api.TraceStatsPath, a.ServeTraceStats)
 	mux.HandleFunc("GET "+api.ProfilePath, a.ServeProfile)
 	if s.lambda != nil {

@@ -1,7 +1,6 @@
 package summary
 
 import (
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -45,8 +44,8 @@ func TestTwoServices(t *testing.T) {
 	}
 	got := *s
 	got.Nodes, got.Edges, got.Annotations, got.ResponseTimeRootCauses = nil, nil, nil, nil
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("summary:\n got %+v\nwant %+v", got, want)
+	if d := diff(want, got); d != "" {
+		t.Errorf("summary (-want +got):\n%s", d)
 	}
 	if got, want := annotationsOf(s), `customer="acme"[0 1] tier=1[0] tier=2[1] cached=false[1]`; got != want {
 		t.Errorf("annotations: got %s, want %s", got, want)
@@ -142,8 +141,8 @@ func TestDuplicates(t *testing.T) {
 	// The later copies win, but first-seen order follows the first copies.
 	twice := build(t, webDoc, apiDoc, apiDoc, webDoc)
 	twice.Documents, twice.LastSeen = once.Documents, once.LastSeen
-	if !reflect.DeepEqual(once, twice) {
-		t.Errorf("duplicates changed the summary:\n got %+v\nwant %+v", twice, once)
+	if d := diff(once, twice); d != "" {
+		t.Errorf("duplicates changed the summary (-once +twice):\n%s", d)
 	}
 }
 

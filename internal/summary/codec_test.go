@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 )
@@ -49,8 +48,8 @@ func TestRoundTrip(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		if !reflect.DeepEqual(&got, s) {
-			t.Errorf("%s: round trip differs\n got %+v\nwant %+v", name, &got, s)
+		if d := diff(s, &got); d != "" {
+			t.Errorf("%s: round trip differs (-want +got):\n%s", name, d)
 		}
 		// Appending keeps what dst held.
 		if b2 := s.AppendBinary([]byte("xyz")); !bytes.Equal(b2[3:], b) || string(b2[:3]) != "xyz" {
@@ -216,12 +215,15 @@ func TestRandomTraces(t *testing.T) {
 		s := new(Builder).Build(testTraceID, docs, 0)
 		checkInvariants(t, s)
 		// A Builder's leftovers from other traces change nothing.
-		if reused := shared.Build(testTraceID, docs, 0); !reflect.DeepEqual(reused, s) {
-			t.Fatalf("seed %d: reused Builder differs\n got %+v\nwant %+v", seed, reused, s)
+		if d := diff(s, shared.Build(testTraceID, docs, 0)); d != "" {
+			t.Fatalf("seed %d: reused Builder differs (-want +got):\n%s", seed, d)
 		}
 		var got Summary
-		if err := got.UnmarshalBinary(s.AppendBinary(nil)); err != nil || !reflect.DeepEqual(&got, s) {
-			t.Fatalf("seed %d: round trip: %v\n got %+v\nwant %+v", seed, err, &got, s)
+		if err := got.UnmarshalBinary(s.AppendBinary(nil)); err != nil {
+			t.Fatalf("seed %d: round trip: %v", seed, err)
+		}
+		if d := diff(s, &got); d != "" {
+			t.Fatalf("seed %d: round trip differs (-want +got):\n%s", seed, d)
 		}
 	}
 }

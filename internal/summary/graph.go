@@ -7,7 +7,7 @@ import (
 	"github.com/counterspy/counterspy/internal/assemble"
 )
 
-// The trace's graph (spec §5): a node per service identity (name, type,
+// The trace's graph (https://docs.aws.amazon.com/xray/latest/devguide/xray-concepts.html#xray-concepts-servicegraph): a node per service identity (name, type,
 // account) of every real segment, plus inferred nodes for downstream calls
 // whose callee sent no segment; edges seen from the caller.
 
@@ -104,7 +104,7 @@ type inferredCall struct {
 }
 
 // inferred adds a node and an edge for every downstream call whose callee
-// sent no segment (§5.2, through assemble.InferNode, the rule Compile uses).
+// sent no segment (X-Ray's inference rule, through assemble.InferNode, the rule Compile uses).
 func (b *Builder) inferred(s *Summary) {
 	g := &b.g
 	for x := range b.ents {

@@ -8,7 +8,8 @@ import (
 	"github.com/counterspy/counterspy/internal/segment"
 )
 
-// Root causes (spec §7.4). The trace is a tree: every resolved entity hangs
+// Root causes (https://docs.aws.amazon.com/xray/latest/api/API_FaultRootCause.html,
+// API_ResponseTimeRootCause.html). The trace is a tree: every resolved entity hangs
 // under the entity it is nested in or attached to, a real segment under the
 // entity its parent_id names, and an inferred segment (virtual here) under
 // the subsegment that made it. Walking it from the entry segment (then from

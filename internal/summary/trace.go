@@ -55,7 +55,7 @@ func (t *traceScratch) release() {
 	t.azs.release()
 }
 
-// traceLevel fills the trace-level fields (§7.1, §4.5): times, the entry
+// traceLevel fills the trace-level fields (https://docs.aws.amazon.com/xray/latest/api/API_TraceSummary.html): times, the entry
 // segment's flags and HTTP, flags over every resolved entity, and the
 // distinct values "any segment" keywords match, in first-seen order:
 // documents by the first arrival of their ID (a resend does not move them),

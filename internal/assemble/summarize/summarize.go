@@ -141,11 +141,12 @@ func New(st Reader, opts Options, ms *metrics.Set, log *slog.Logger) *Summarizer
 		st: st, opts: opts, log: log,
 		traces:           map[xrayid.TraceID]*trace{},
 		dec:              segment.NewDecoder(0),
-		reloads:          ms.GetOrCreateCounter(`counterspy_assembler_trace_reloads_total`),
-		evictions:        ms.GetOrCreateCounter(`counterspy_assembler_trace_evictions_total`),
-		summariesWritten: ms.GetOrCreateCounter(`counterspy_assembler_summaries_written_total`),
+		reloads:          ms.GetOrCreateCounter(`counterspy_summarizer_trace_reloads_total`),
+		evictions:        ms.GetOrCreateCounter(`counterspy_summarizer_trace_evictions_total`),
+		summariesWritten: ms.GetOrCreateCounter(`counterspy_summarizer_summaries_written_total`),
 	}
-	ms.NewGauge(`counterspy_assembler_traces_in_memory`, func() float64 { return float64(len(s.traces)) })
+	ms.NewGauge(`counterspy_summarizer_traces_in_memory`, func() float64 { return float64(len(s.traces)) })
+	registerAssemblerNames(ms, s)
 	return s
 }
 

@@ -1,5 +1,5 @@
 // Autocompletion for the filter bar: keywords of the filter language
-// (spec §4.3) valid where the cursor is, operators for the keyword before
+// (https://docs.aws.amazon.com/xray/latest/devguide/xray-console-filters.html) valid where the cursor is, operators for the keyword before
 // it, service names inside service()/edge()/id(), annotation keys after
 // annotation. or inside annotation[…], and AND/OR after a complete term.
 import { quote } from '../format';
@@ -48,7 +48,7 @@ const T: Scope = 'trace';
 const rcAll: Scope[] = ['rcservice', 'rcentity', 'rctimeentity', 'rcexception'];
 const rcEntities: Scope[] = ['rcentity', 'rctimeentity'];
 
-/** The simple keywords and where they are valid (mirrors internal/filter/keywords.go). */
+/** The simple keywords and where they are valid (mirrors internal/filter/keywords.go; internal/filter TestConsoleKeywordsMatchParser checks it). */
 export const keywords: Kw[] = [
   { name: 'ok', type: 'bool', scopes: [T, 'node', 'edge'], detail: 'no error, fault or throttle' },
   { name: 'error', type: 'bool', scopes: [T, 'node', 'edge'], detail: 'client error (4xx)' },

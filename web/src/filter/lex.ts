@@ -1,4 +1,4 @@
-// A forgiving tokenizer for the filter language (spec §4), used only for
+// A forgiving tokenizer for the filter language (https://docs.aws.amazon.com/xray/latest/devguide/xray-console-filters.html), used only for
 // autocompletion: it never fails, it marks unterminated strings instead.
 // The server's parser is the authority on what is valid.
 

@@ -1,4 +1,4 @@
-package server
+package logsapi
 
 import (
 	"encoding/json"

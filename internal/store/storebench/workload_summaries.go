@@ -1,4 +1,4 @@
-package storetest
+package storebench
 
 import (
 	"fmt"
@@ -17,14 +17,14 @@ import (
 // 10,000). A lower rate spreads the same number of traces over more time.
 func (w *Workload) SetRate(tracesPerSecond float64) { w.rate = tracesPerSecond }
 
-// SummaryWorkload adds to a Workload's batches what the ingest assembler
+// SummaryWorkload adds to a Workload's batches what the ingest summarizer
 // would send with them: for each trace a batch touches, its new summary
 // (rebuilt from every document of the trace so far, binary-encoded), its End
 // and PrevEnd, and the index terms not yet written for it.
 //
 // It remembers a trace until no document of it has arrived for Quiet
 // (workload time); a later document starts the trace afresh, as a trace
-// reloaded by the assembler would (with PrevEnd 0). Not safe for concurrent
+// reloaded by the summarizer would (with PrevEnd 0). Not safe for concurrent
 // use.
 type SummaryWorkload struct {
 	*Workload

@@ -17,7 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/counterspy/counterspy/examples/dynamodblocal"
+	"github.com/counterspy/counterspy/internal/dynamodblocal"
 	"github.com/counterspy/counterspy/internal/httpguard"
 	"github.com/counterspy/counterspy/internal/lambda"
 	"github.com/counterspy/counterspy/internal/lambda/eventsource"
@@ -38,7 +38,10 @@ const (
 	demoTopic    = "xraystarter-uploads-topic"
 	demoTable    = "items"
 	demoPackage  = "./examples/xraystarter-go"
-	modulePath   = "github.com/counterspy/counterspy"
+	// examples/ is its own module (its dependencies stay out of the
+	// binary's), so the function is built from there.
+	examplesModule = "examples"
+	modulePath     = "github.com/counterspy/counterspy"
 )
 
 func runDemoApp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -179,8 +182,8 @@ func buildExample(ctx context.Context, repo string) (string, func(), error) {
 	cleanup := func() { os.RemoveAll(dir) }
 	// Named bootstrap, as for Lambda's provided.al2023 runtime.
 	bin := filepath.Join(dir, "bootstrap")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, demoPackage)
-	cmd.Dir = repo
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "."+strings.TrimPrefix(demoPackage, "./"+examplesModule))
+	cmd.Dir = filepath.Join(repo, examplesModule)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		cleanup()

@@ -1,9 +1,14 @@
-package server
+// Package logsapi is the HTTP API of function logs: the Lambda emulator (in
+// the server's process or a separate `counterspy lambda`) posts its lines to
+// Path; `counterspy logs` and the console read them back by trace, request
+// or function.
+package logsapi
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -14,18 +19,38 @@ import (
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
-// Function logs: the Lambda emulator (in this process or a separate
-// `counterspy lambda`) posts its lines here; `counterspy logs` and the
-// console read them back by trace, request or function.
+// Path is the endpoint: POST a JSON array of logs.Record, GET with a query.
+const Path = "/counterspy/v1/logs"
+
 const (
-	logsPath      = "/counterspy/v1/logs"
 	maxLogsBody   = 8 << 20
 	maxLogRecords = 10000
 	maxLogMessage = 256 << 10
 )
 
+// Store is what the API needs of the store: durable writes and log reads.
+type Store interface {
+	store.Writer
+	store.LogReader
+}
+
+// Handler serves Path.
+type Handler struct {
+	Store Store
+	Log   *slog.Logger
+	// Stored, when set, is called with the number of records each
+	// successful POST stored (the server's counter).
+	Stored func(n int)
+}
+
+// Register adds the POST and GET routes of Path to mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST "+Path, h.postLogs)
+	mux.HandleFunc("GET "+Path, h.getLogs)
+}
+
 // postLogs stores a JSON array of logs.Record durably before answering 204.
-func (s *Server) postLogs(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) postLogs(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength > maxLogsBody {
 		httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is %d bytes; the limit is %d", r.ContentLength, maxLogsBody))
 		return
@@ -46,12 +71,14 @@ func (s *Server) postLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(recs) > 0 {
-		if err := s.store.Write(r.Context(), &store.Batch{Logs: recs}); err != nil {
-			s.log.Error("storing log records failed", "records", len(recs), "err", err)
+		if err := h.Store.Write(r.Context(), &store.Batch{Logs: recs}); err != nil {
+			h.Log.Error("storing log records failed", "records", len(recs), "err", err)
 			httpError(w, http.StatusInternalServerError, "storing log records: "+err.Error())
 			return
 		}
-		s.logsStored.Add(len(recs))
+		if h.Stored != nil {
+			h.Stored(len(recs))
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -98,7 +125,7 @@ func validLogRecord(rec logs.Record) error {
 // getLogs answers ?trace_id= | request_id= | function= [&since=RFC3339]
 // [&until=RFC3339] [&limit=N] with a JSON array, oldest first. since is
 // inclusive, so a follower can ask again from the last time it saw.
-func (s *Server) getLogs(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) getLogs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	lq := store.LogQuery{TraceID: q.Get("trace_id"), RequestID: q.Get("request_id"), Function: q.Get("function")}
 	set := 0
@@ -134,7 +161,7 @@ func (s *Server) getLogs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	out := []logs.Record{}
-	for rec, err := range s.store.Logs(r.Context(), lq) {
+	for rec, err := range h.Store.Logs(r.Context(), lq) {
 		if err != nil {
 			httpError(w, http.StatusInternalServerError, "reading logs: "+err.Error())
 			return
