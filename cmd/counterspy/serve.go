@@ -29,6 +29,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.UDPAddr, "udp-addr", "", "`host:port` for UDP segments, overriding -addr")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", "", "`host:port` for the HTTP API, overriding -addr")
 	fs.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "`directory` of the embedded store (created if missing)")
+	fs.StringVar(&cfg.Store, "store", "pebble",
+		"trace store: pebble (embedded, in -data-dir) or clickhouse://HOST:PORT/DATABASE (ClickHouse's native port; see docs/clickhouse.md)")
 	fs.DurationVar(&cfg.FlushInterval, "flush-interval", 200*time.Millisecond,
 		"longest time a segment received over UDP waits before it is durable on disk; PutTraceSegments calls are acknowledged only once durable, whatever this is")
 	fs.BoolVar(&cfg.NoSync, "no-sync", false,

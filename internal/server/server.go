@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -24,7 +23,6 @@ import (
 	"github.com/counterspy/counterspy/internal/logs"
 	"github.com/counterspy/counterspy/internal/receiver/udp"
 	"github.com/counterspy/counterspy/internal/store"
-	"github.com/counterspy/counterspy/internal/store/pebblestore"
 )
 
 // Config is everything `counterspy serve` can be told.
@@ -37,6 +35,9 @@ type Config struct {
 	UDPAddr, HTTPAddr string
 	// DataDir holds the embedded store.
 	DataDir string
+	// Store is the backend: "" or "pebble" (the embedded store in DataDir)
+	// or clickhouse://HOST:PORT/DATABASE (see internal/server/store.go).
+	Store string
 	// FlushInterval bounds how long a UDP segment may wait before it is
 	// durable.
 	FlushInterval time.Duration
@@ -119,11 +120,9 @@ func Start(cfg Config) (*Server, error) {
 		}
 	}()
 	s.logsStored = s.metrics.NewCounter(`counterspy_function_log_lines_stored_total`)
-	st, err := pebblestore.Open(filepath.Join(cfg.DataDir, "traces"), pebblestore.Options{
-		NoSync: cfg.NoSync, Logger: cfg.Logger,
-	})
+	st, err := openStore(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open store in %s: %w", cfg.DataDir, err)
+		return nil, err
 	}
 	s.store = st
 	s.metrics.NewGauge(`counterspy_store_disk_bytes`, func() float64 {
