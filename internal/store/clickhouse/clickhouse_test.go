@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func startServer(t *testing.T) *chtest.Server {
+func startServer(t testing.TB) *chtest.Server {
 	t.Helper()
 	if server == nil {
 		bin := chtest.Binary(t)
