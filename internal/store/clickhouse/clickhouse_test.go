@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/store/clickhouse/chtest"
@@ -94,5 +95,31 @@ func TestDown(t *testing.T) {
 	_, err := Open(context.Background(), Options{Addr: "127.0.0.1:1", Database: "x", Logger: quiet})
 	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Fatalf("Open of a closed port: %v, want an error naming the address", err)
+	}
+}
+
+// TestServerGone stops the server under an open store: every operation
+// fails with an error that names the server, and nothing hangs.
+func TestServerGone(t *testing.T) {
+	srv := chtest.StartTest(t)
+	ctx := context.Background()
+	s, err := Open(ctx, Options{Addr: srv.Addr, Database: "gone", DialTimeout: time.Second, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Stats(ctx); err != nil {
+		t.Fatalf("Stats: %v", err)
+	}
+	srv.Kill()
+	b := &store.Batch{Records: []store.Record{{Received: 1, Doc: []byte("x")}}}
+	for op, err := range map[string]error{
+		"Write":   s.Write(ctx, b),
+		"Stats":   func() error { _, err := s.Stats(ctx); return err }(),
+		"PutMeta": s.PutMeta(ctx, "k", []byte("v")),
+	} {
+		if err == nil || !strings.Contains(err.Error(), srv.Addr) {
+			t.Errorf("%s with the server gone: %v, want an error naming %s", op, err, srv.Addr)
+		}
 	}
 }
