@@ -22,8 +22,14 @@ var tables = []string{
 	`CREATE TABLE IF NOT EXISTS placements (trace_id FixedString(16), place Int64)
 		ENGINE = MergeTree PARTITION BY ` + placeDay + ` ORDER BY trace_id`,
 	// Summary revisions: the highest seq of a trace wins at read time.
+	// The flat columns after summary are decoded from it (package summary)
+	// for filters to push down later; they keep their defaults when the
+	// blob does not decode.
 	`CREATE TABLE IF NOT EXISTS summaries (
-		trace_id FixedString(16), place Int64, end_sec Int64, seq UInt64, summary String
+		trace_id FixedString(16), place Int64, end_sec Int64, seq UInt64, summary String,
+		duration Float64, response_time Float64, fault UInt8, error UInt8, throttle UInt8, partial UInt8,
+		http_status UInt16, http_method String, http_url String,
+		services Array(String), annotation_keys Array(String)
 	) ENGINE = ReplacingMergeTree(seq) PARTITION BY ` + placeDay + ` ORDER BY trace_id`,
 	`CREATE TABLE IF NOT EXISTS terms (term UInt64, place Int64, trace_id FixedString(16))
 		ENGINE = ReplacingMergeTree PARTITION BY ` + placeDay + ` ORDER BY (term, place, trace_id)`,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/counterspy/counterspy/internal/store"
+	"github.com/counterspy/counterspy/internal/summary"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
@@ -60,7 +61,10 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 	if len(b.Summaries) > 0 {
 		if err := s.insert(ctx, "summaries", len(b.Summaries), func(app func(...any) error) error {
 			for i, r := range b.Summaries {
-				if err := app(string(r.TraceID[:]), places[r.TraceID], r.End, seq+uint64(i), string(r.Summary)); err != nil {
+				f := flatten(r.Summary)
+				if err := app(string(r.TraceID[:]), places[r.TraceID], r.End, seq+uint64(i), string(r.Summary),
+					f.Duration, f.ResponseTime, b2u(f.HasFault), b2u(f.HasError), b2u(f.HasThrottle), b2u(f.IsPartial),
+					uint16(min(max(f.HTTP.Status, 0), 65535)), f.HTTP.Method, f.HTTP.URL, f.services(), f.annotationKeys()); err != nil {
 					return err
 				}
 			}
@@ -279,4 +283,41 @@ func (s *Store) DropBefore(ctx context.Context, cutoff time.Time) error {
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+// flat is what the summaries table keeps in columns besides the blob.
+type flat struct{ summary.Summary }
+
+// flatten decodes an encoded summary for its flat columns; a blob that
+// does not decode (the backend treats summaries as opaque) leaves them
+// zero.
+func flatten(b []byte) flat {
+	var f flat
+	if err := f.UnmarshalBinary(b); err != nil {
+		return flat{}
+	}
+	return f
+}
+
+func (f flat) services() []string {
+	out := make([]string, 0, len(f.Nodes))
+	for _, n := range f.Nodes {
+		out = append(out, n.Name)
+	}
+	return out
+}
+
+func (f flat) annotationKeys() []string {
+	out := make([]string, 0, len(f.Annotations))
+	for _, a := range f.Annotations {
+		out = append(out, a.Key)
+	}
+	return out
+}
+
+func b2u(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }
