@@ -2,10 +2,12 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/counterspy/counterspy/internal/store"
@@ -42,87 +44,105 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 			}
 			return nil
 		}); err != nil {
+			// Not stored: the next Write of these traces places them again.
+			s.mu.Lock()
+			for id := range newPlaces {
+				delete(s.placed, id)
+			}
+			s.mu.Unlock()
 			return err
 		}
 	}
+	// The tables' inserts run in parallel: a Write costs one round trip
+	// to the server, not one per table.
+	var jobs []func() error
 	if len(b.Records) > 0 {
-		if err := s.insert(ctx, "records", len(b.Records), func(app func(...any) error) error {
-			for i, r := range b.Records {
-				if err := app(string(r.TraceID[:]), places[r.TraceID], r.Received, seq+uint64(i), uint64(r.ID), string(r.Doc)); err != nil {
-					return err
+		recSeq := seq
+		jobs = append(jobs, func() error {
+			return s.insert(ctx, "records", len(b.Records), func(app func(...any) error) error {
+				for i, r := range b.Records {
+					if err := app(string(r.TraceID[:]), places[r.TraceID], r.Received, recSeq+uint64(i), uint64(r.ID), string(r.Doc)); err != nil {
+						return err
+					}
 				}
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
+				return nil
+			})
+		})
 	}
 	seq += uint64(len(b.Records))
 	if len(b.Summaries) > 0 {
-		if err := s.insert(ctx, "summaries", len(b.Summaries), func(app func(...any) error) error {
-			for i, r := range b.Summaries {
-				f := flatten(r.Summary)
-				if err := app(string(r.TraceID[:]), places[r.TraceID], r.End, seq+uint64(i), string(r.Summary),
-					f.Duration, f.ResponseTime, b2u(f.HasFault), b2u(f.HasError), b2u(f.HasThrottle), b2u(f.IsPartial),
-					uint16(min(max(f.HTTP.Status, 0), 65535)), f.HTTP.Method, f.HTTP.URL, f.services(), f.annotationKeys()); err != nil {
-					return err
+		sumSeq := seq
+		jobs = append(jobs, func() error {
+			return s.insert(ctx, "summaries", len(b.Summaries), func(app func(...any) error) error {
+				for i, r := range b.Summaries {
+					f := flatten(r.Summary)
+					if err := app(string(r.TraceID[:]), places[r.TraceID], r.End, sumSeq+uint64(i), string(r.Summary),
+						f.Duration, f.ResponseTime, b2u(f.HasFault), b2u(f.HasError), b2u(f.HasThrottle), b2u(f.IsPartial),
+						uint16(min(max(f.HTTP.Status, 0), 65535)), f.HTTP.Method, f.HTTP.URL, f.services(), f.annotationKeys()); err != nil {
+						return err
+					}
 				}
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
+				return nil
+			})
+		})
 		n := 0
 		for _, r := range b.Summaries {
 			n += len(r.Terms)
 		}
 		if n > 0 {
-			if err := s.insert(ctx, "terms", n, func(app func(...any) error) error {
-				for _, r := range b.Summaries {
-					for _, t := range r.Terms {
-						if err := app(uint64(t), places[r.TraceID], string(r.TraceID[:])); err != nil {
-							return err
+			jobs = append(jobs, func() error {
+				return s.insert(ctx, "terms", n, func(app func(...any) error) error {
+					for _, r := range b.Summaries {
+						for _, t := range r.Terms {
+							if err := app(uint64(t), places[r.TraceID], string(r.TraceID[:])); err != nil {
+								return err
+							}
 						}
 					}
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
+					return nil
+				})
+			})
 		}
 	}
 	seq += uint64(len(b.Summaries))
 	if len(b.Logs) > 0 {
-		if err := s.insert(ctx, "logs", len(b.Logs), func(app func(...any) error) error {
-			for i, l := range b.Logs {
-				if err := app(lineNanos(l.Time), seq+uint64(i), l.Function, l.LogGroup, l.LogStream, l.RequestID, l.TraceID, string(l.Stream), l.Message); err != nil {
-					return err
+		logSeq := seq
+		jobs = append(jobs, func() error {
+			return s.insert(ctx, "logs", len(b.Logs), func(app func(...any) error) error {
+				for i, l := range b.Logs {
+					if err := app(lineNanos(l.Time), logSeq+uint64(i), l.Function, l.LogGroup, l.LogStream, l.RequestID, l.TraceID, string(l.Stream), l.Message); err != nil {
+						return err
+					}
 				}
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
+				return nil
+			})
+		})
 	}
 	n := 0
 	for _, d := range b.Graph {
 		n += len(d.Values)
 	}
 	if n > 0 {
-		if err := s.insert(ctx, "graph", n, func(app func(...any) error) error {
-			for _, d := range b.Graph {
-				for _, c := range d.Values {
-					if err := app(d.Group, d.Minute, d.Key, c.Index, c.Value); err != nil {
-						return err
+		jobs = append(jobs, func() error {
+			return s.insert(ctx, "graph", n, func(app func(...any) error) error {
+				for _, d := range b.Graph {
+					for _, c := range d.Values {
+						if err := app(d.Group, d.Minute, d.Key, c.Index, c.Value); err != nil {
+							return err
+						}
 					}
 				}
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
+				return nil
+			})
+		})
 	}
-	return nil
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, job := range jobs {
+		wg.Go(func() { errs[i] = job() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // insert sends one block of rows to table.
