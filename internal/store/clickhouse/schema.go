@@ -12,12 +12,15 @@ const schemaVersion = 1
 
 var tables = []string{
 	`CREATE TABLE IF NOT EXISTS schema_version (version UInt32, applied UInt64) ENGINE = MergeTree ORDER BY version`,
+	// Lookups by trace ID read whole granules: the default of 8,192 rows is
+	// about 10 MB of documents, so records and summaries use small ones.
+	//
 	// Documents. place is the trace's placement second (its ID's epoch,
 	// or its first arrival for implausible epochs); seq orders writes with
 	// equal received.
 	`CREATE TABLE IF NOT EXISTS records (
 		trace_id FixedString(16), place Int64, received Int64, seq UInt64, seg_id UInt64, doc String
-	) ENGINE = MergeTree PARTITION BY ` + placeDay + ` ORDER BY (trace_id, received, seq)`,
+	) ENGINE = MergeTree PARTITION BY ` + placeDay + ` ORDER BY (trace_id, received, seq) SETTINGS index_granularity = 128`,
 	// Placements of traces with implausible ID epochs (first arrival).
 	`CREATE TABLE IF NOT EXISTS placements (trace_id FixedString(16), place Int64)
 		ENGINE = MergeTree PARTITION BY ` + placeDay + ` ORDER BY trace_id`,
@@ -30,7 +33,7 @@ var tables = []string{
 		duration Float64, response_time Float64, fault UInt8, error UInt8, throttle UInt8, partial UInt8,
 		http_status UInt16, http_method String, http_url String,
 		services Array(String), annotation_keys Array(String)
-	) ENGINE = ReplacingMergeTree(seq) PARTITION BY ` + placeDay + ` ORDER BY trace_id`,
+	) ENGINE = ReplacingMergeTree(seq) PARTITION BY ` + placeDay + ` ORDER BY trace_id SETTINGS index_granularity = 256`,
 	`CREATE TABLE IF NOT EXISTS terms (term UInt64, place Int64, trace_id FixedString(16))
 		ENGINE = ReplacingMergeTree PARTITION BY ` + placeDay + ` ORDER BY (term, place, trace_id)`,
 	// Graph counters: SummingMergeTree adds rows of one (grp, minute, key,
