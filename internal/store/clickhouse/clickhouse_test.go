@@ -123,3 +123,20 @@ func TestServerGone(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseURL: any --store value gives options with a safe database name
+// (it is spliced into DDL) or an error, never a panic.
+func FuzzParseURL(f *testing.F) {
+	for _, s := range []string{"clickhouse://127.0.0.1:9000/traces", "clickhouse://u:p@h:1/", "clickhouse://h:1/a;b", "http://x/y", "::"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		o, err := ParseURL(s)
+		if err != nil {
+			return
+		}
+		if !validName(o.Database) || o.Addr == "" {
+			t.Fatalf("ParseURL(%q) accepted %+v", s, o)
+		}
+	})
+}
