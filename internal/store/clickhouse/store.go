@@ -143,6 +143,11 @@ func connect(opts Options, db string) (driver.Conn, error) {
 		Addr:        []string{opts.Addr},
 		Auth:        ch.Auth{Database: db, Username: opts.User, Password: opts.Password},
 		DialTimeout: opts.DialTimeout,
+		// A server that stops answering fails the operation within a
+		// minute (the driver's default is 5), so that ingest reports it
+		// and /healthz says why. The server sends progress packets during
+		// long queries, so this bounds silence, not query time.
+		ReadTimeout: time.Minute,
 		// ClickHouse likes few, large inserts; the pool only bounds
 		// concurrent queries.
 		MaxOpenConns: 16,
