@@ -29,6 +29,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.UDPAddr, "udp-addr", "", "`host:port` for UDP segments, overriding -addr")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", "", "`host:port` for the HTTP API, overriding -addr")
 	fs.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "`directory` of the embedded store (created if missing)")
+	fs.StringVar(&cfg.Store, "store", "pebble",
+		"trace store: pebble (embedded, in -data-dir) or clickhouse://HOST:PORT/DATABASE (ClickHouse's native port; see docs/clickhouse.md)")
 	fs.DurationVar(&cfg.FlushInterval, "flush-interval", 200*time.Millisecond,
 		"longest time a segment received over UDP waits before it is durable on disk; PutTraceSegments calls are acknowledged only once durable, whatever this is")
 	fs.BoolVar(&cfg.NoSync, "no-sync", false,
@@ -60,7 +62,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fs.Var(&memLimit, "memory-limit",
 		"soft limit on the server's Go memory (`size`: bytes, or with KiB, MiB, GiB): the garbage collector works harder near it, so a flood costs CPU rather than RSS (Pebble's cache and memtables come on top); 0 leaves it to GOMEMLIMIT")
-	fs.Var((*byteSize)(&cfg.Store.MinFreeBytes), "min-free-space",
+	fs.Var((*byteSize)(&cfg.Pebble.MinFreeBytes), "min-free-space",
 		"free disk space (`size`) below which writes are refused (503 ThrottlingException, UDP drops counted) until space returns; 0 = the default, two memtables + 32 MiB (96 MiB); see docs/durability.md")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log `format`: text or json")

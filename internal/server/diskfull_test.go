@@ -67,7 +67,7 @@ func TestDiskFullOnARealFileSystem(t *testing.T) {
 		DataDir:       filepath.Join(mnt, "data"),
 		FlushInterval: 10 * time.Millisecond,
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Store:         pebblestore.Options{MemTableSize: 1 << 20, CacheSize: 4 << 20, MinFreeBytes: 6 << 20},
+		Pebble:        pebblestore.Options{MemTableSize: 1 << 20, CacheSize: 4 << 20, MinFreeBytes: 6 << 20},
 	}
 	srv, err := server.Start(cfg)
 	if err != nil {

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/counterspy/counterspy/internal/store/pebblestore"
+	"github.com/counterspy/counterspy/internal/store"
 )
 
 // healthChecker is a store that can say why it cannot do its job.
@@ -27,19 +27,31 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ok\n"))
 }
 
-// storeHealthMetrics exposes the store's fault counters.
-func (s *Server) storeHealthMetrics(st *pebblestore.Store) {
-	s.metrics.NewGauge(`counterspy_store_corrupt_reads`, func() float64 { return float64(st.CorruptReads()) })
-	s.metrics.NewGauge(`counterspy_store_lost_records`, func() float64 {
-		n, _ := st.LostRecords()
-		return float64(n)
-	})
-	s.metrics.NewGauge(`counterspy_store_healthy`, func() float64 {
-		if st.Health() != nil {
-			return 0
-		}
-		return 1
-	})
+// faultCounter is a store that counts reads failed on damaged data and
+// acknowledged records it lost (the embedded store).
+type faultCounter interface {
+	CorruptReads() int64
+	LostRecords() (int64, error)
+}
+
+// storeHealthMetrics exposes the store's fault counters, for the backends
+// that keep them.
+func (s *Server) storeHealthMetrics(st store.Store) {
+	if fc, ok := st.(faultCounter); ok {
+		s.metrics.NewGauge(`counterspy_store_corrupt_reads`, func() float64 { return float64(fc.CorruptReads()) })
+		s.metrics.NewGauge(`counterspy_store_lost_records`, func() float64 {
+			n, _ := fc.LostRecords()
+			return float64(n)
+		})
+	}
+	if h, ok := st.(healthChecker); ok {
+		s.metrics.NewGauge(`counterspy_store_healthy`, func() float64 {
+			if h.Health() != nil {
+				return 0
+			}
+			return 1
+		})
+	}
 }
 
 // now is the server's clock (Config.Now, tests move it).

@@ -40,6 +40,9 @@ type Config struct {
 	UDPAddr, HTTPAddr string
 	// DataDir holds the embedded store.
 	DataDir string
+	// Store is the backend: "" or "pebble" (the embedded store in DataDir)
+	// or clickhouse://HOST:PORT/DATABASE (see internal/server/store.go).
+	Store string
 	// FlushInterval bounds how long a UDP segment may wait before it is
 	// durable.
 	FlushInterval time.Duration
@@ -89,8 +92,8 @@ type Config struct {
 	Now func() time.Time
 	// RetentionInterval is how often retention runs (default hourly).
 	RetentionInterval time.Duration
-	// Store tunes the embedded store (NoSync and Logger come from above).
-	Store pebblestore.Options
+	// Pebble tunes the embedded store (NoSync and Logger come from above).
+	Pebble pebblestore.Options
 }
 
 // DefaultAddr is the X-Ray daemon's address.
@@ -174,12 +177,9 @@ func Start(cfg Config) (*Server, error) {
 	}()
 	s.logsStored = s.metrics.NewCounter(`counterspy_function_log_lines_stored_total`)
 	s.sec = sec
-	sopts := cfg.Store
-	sopts.NoSync, sopts.Logger = cfg.NoSync, cfg.Logger
-	sopts.ReadOnlyWhenFull = true // serve reads on a full disk (docs/durability.md)
-	st, err := pebblestore.Open(filepath.Join(cfg.DataDir, "traces"), sopts)
+	st, err := openStore(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open store in %s: %w", cfg.DataDir, err)
+		return nil, err
 	}
 	s.store = st
 	s.storeHealthMetrics(st)

@@ -1,0 +1,59 @@
+package clickhouse
+
+// The schema runs on ClickHouse 18.16 (Debian's package) and later: no TTL,
+// CODEC or skip indexes (docs/clickhouse.md). Times are integers; every
+// table that retention trims is partitioned by day number so that
+// DropBefore drops whole partitions. Compression is the server's
+// (<compression> in its config.xml; LZ4 by default, zstd in our tests).
+
+// schemaVersion is the version of the tables below. Open creates them when
+// the database has no version yet and refuses a newer one.
+const schemaVersion = 1
+
+var tables = []string{
+	`CREATE TABLE IF NOT EXISTS schema_version (version UInt32, applied UInt64) ENGINE = MergeTree ORDER BY version`,
+	// Lookups by trace ID read whole granules: the default of 8,192 rows is
+	// about 10 MB of documents, so records and summaries use small ones.
+	//
+	// Documents. place is the trace's placement second (its ID's epoch,
+	// or its first arrival for implausible epochs); seq orders writes with
+	// equal received.
+	`CREATE TABLE IF NOT EXISTS records (
+		trace_id FixedString(16), place Int64, received Int64, seq UInt64, seg_id UInt64, doc String
+	) ENGINE = MergeTree PARTITION BY ` + placeDay + ` ORDER BY (trace_id, received, seq) SETTINGS index_granularity = 128`,
+	// Placements of traces with implausible ID epochs (first arrival).
+	`CREATE TABLE IF NOT EXISTS placements (trace_id FixedString(16), place Int64)
+		ENGINE = MergeTree PARTITION BY ` + placeDay + ` ORDER BY trace_id`,
+	// Summary revisions: the highest seq of a trace wins at read time.
+	// The flat columns after summary are decoded from it (package summary)
+	// for filters to push down later; they keep their defaults when the
+	// blob does not decode.
+	`CREATE TABLE IF NOT EXISTS summaries (
+		trace_id FixedString(16), place Int64, end_sec Int64, seq UInt64, summary String,
+		duration Float64, response_time Float64, fault UInt8, error UInt8, throttle UInt8, partial UInt8,
+		http_status UInt16, http_method String, http_url String,
+		services Array(String), annotation_keys Array(String)
+	) ENGINE = ReplacingMergeTree(seq) PARTITION BY ` + placeDay + ` ORDER BY trace_id SETTINGS index_granularity = 256`,
+	`CREATE TABLE IF NOT EXISTS terms (term UInt64, place Int64, trace_id FixedString(16))
+		ENGINE = ReplacingMergeTree PARTITION BY ` + placeDay + ` ORDER BY (term, place, trace_id)`,
+	// Graph counters: SummingMergeTree adds rows of one (grp, minute, key,
+	// idx) as it merges; reads sum again, since merges are asynchronous.
+	`CREATE TABLE IF NOT EXISTS graph (grp String, minute Int64, gkey String, idx UInt32, value Float64)
+		ENGINE = SummingMergeTree(value) PARTITION BY toUInt32(greatest(least(intDiv(minute, 1440), 4294967295), 0))
+		ORDER BY (grp, minute, gkey, idx)`,
+	`CREATE TABLE IF NOT EXISTS logs (
+		time Int64, seq UInt64, function String, log_group String, log_stream String,
+		request_id String, trace_id String, stream String, message String
+	) ENGINE = MergeTree PARTITION BY toUInt32(greatest(intDiv(time, 86400000000000), 0)) ORDER BY (time, seq)`,
+	// Metadata: the highest version of a key wins; deleted marks a
+	// deletion.
+	`CREATE TABLE IF NOT EXISTS meta (mkey String, version UInt64, deleted UInt8, value String)
+		ENGINE = ReplacingMergeTree(version) ORDER BY mkey`,
+}
+
+const placeDay = "toUInt32(greatest(intDiv(place, 86400), 0))"
+
+// partitioned are the tables DropBefore trims: each is partitioned by day
+// number (of placement, minute or line time), clamped to UInt32 so that no
+// partition is named by a negative number.
+var partitioned = []string{"records", "placements", "summaries", "terms", "graph", "logs"}

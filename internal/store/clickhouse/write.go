@@ -1,0 +1,343 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/counterspy/counterspy/internal/store"
+	"github.com/counterspy/counterspy/internal/summary"
+	"github.com/counterspy/counterspy/internal/xrayid"
+)
+
+// Write inserts the batch, one block per table.
+func (s *Store) Write(ctx context.Context, b *store.Batch) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	for _, d := range b.Graph {
+		for _, c := range d.Values {
+			if math.IsNaN(c.Value) || math.IsInf(c.Value, 0) {
+				return fmt.Errorf("clickhouse: graph counter %d of key %q (minute %d, group %q) is %v: not stored", c.Index, d.Key, d.Minute, d.Group, c.Value)
+			}
+		}
+	}
+	if len(b.Records) == 0 && len(b.Summaries) == 0 && len(b.Graph) == 0 && len(b.Logs) == 0 {
+		return nil
+	}
+	places, newPlaces, err := s.place(ctx, b)
+	if err != nil {
+		return err
+	}
+	seq := s.nextSeq(len(b.Records) + len(b.Summaries) + len(b.Logs))
+	if len(newPlaces) > 0 {
+		if err := s.insert(ctx, "placements", len(newPlaces), func(app func(...any) error) error {
+			for id, p := range newPlaces {
+				if err := app(string(id[:]), p); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			// Not stored: the next Write of these traces places them again.
+			s.mu.Lock()
+			for id := range newPlaces {
+				delete(s.placed, id)
+			}
+			s.mu.Unlock()
+			return err
+		}
+	}
+	// The tables' inserts run in parallel: a Write costs one round trip
+	// to the server, not one per table.
+	var jobs []func() error
+	if len(b.Records) > 0 {
+		recSeq := seq
+		jobs = append(jobs, func() error {
+			return s.insert(ctx, "records", len(b.Records), func(app func(...any) error) error {
+				for i, r := range b.Records {
+					if err := app(string(r.TraceID[:]), places[r.TraceID], r.Received, recSeq+uint64(i), uint64(r.ID), string(r.Doc)); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		})
+	}
+	seq += uint64(len(b.Records))
+	if len(b.Summaries) > 0 {
+		sumSeq := seq
+		jobs = append(jobs, func() error {
+			return s.insert(ctx, "summaries", len(b.Summaries), func(app func(...any) error) error {
+				for i, r := range b.Summaries {
+					f := flatten(r.Summary)
+					if err := app(string(r.TraceID[:]), places[r.TraceID], r.End, sumSeq+uint64(i), string(r.Summary),
+						f.Duration, f.ResponseTime, b2u(f.HasFault), b2u(f.HasError), b2u(f.HasThrottle), b2u(f.IsPartial),
+						uint16(min(max(f.HTTP.Status, 0), 65535)), f.HTTP.Method, f.HTTP.URL, f.services(), f.annotationKeys()); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		})
+		n := 0
+		for _, r := range b.Summaries {
+			n += len(r.Terms)
+		}
+		if n > 0 {
+			jobs = append(jobs, func() error {
+				return s.insert(ctx, "terms", n, func(app func(...any) error) error {
+					for _, r := range b.Summaries {
+						for _, t := range r.Terms {
+							if err := app(uint64(t), places[r.TraceID], string(r.TraceID[:])); err != nil {
+								return err
+							}
+						}
+					}
+					return nil
+				})
+			})
+		}
+	}
+	seq += uint64(len(b.Summaries))
+	if len(b.Logs) > 0 {
+		logSeq := seq
+		jobs = append(jobs, func() error {
+			return s.insert(ctx, "logs", len(b.Logs), func(app func(...any) error) error {
+				for i, l := range b.Logs {
+					if err := app(lineNanos(l.Time), logSeq+uint64(i), l.Function, l.LogGroup, l.LogStream, l.RequestID, l.TraceID, string(l.Stream), l.Message); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		})
+	}
+	n := 0
+	for _, d := range b.Graph {
+		n += len(d.Values)
+	}
+	if n > 0 {
+		jobs = append(jobs, func() error {
+			return s.insert(ctx, "graph", n, func(app func(...any) error) error {
+				for _, d := range b.Graph {
+					for _, c := range d.Values {
+						if err := app(d.Group, d.Minute, d.Key, c.Index, c.Value); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			})
+		})
+	}
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, job := range jobs {
+		wg.Go(func() { errs[i] = job() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// insert sends one block of rows to table.
+func (s *Store) insert(ctx context.Context, table string, n int, fill func(app func(...any) error) error) error {
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table)
+	if err != nil {
+		return s.wrap(ctx, "insert into "+table, err)
+	}
+	defer func() { _ = batch.Abort() }()
+	if err := fill(batch.Append); err != nil {
+		return s.wrap(ctx, "insert into "+table, err)
+	}
+	if err := batch.Send(); err != nil {
+		return s.wrap(ctx, fmt.Sprintf("insert %d rows into %s", n, table), err)
+	}
+	return nil
+}
+
+// place returns the placement second of every trace in b, and those of
+// traces with implausible epochs seen for the first time (to be stored).
+func (s *Store) place(ctx context.Context, b *store.Batch) (map[xrayid.TraceID]int64, map[xrayid.TraceID]int64, error) {
+	now := time.Now().UnixNano()
+	arrival := map[xrayid.TraceID]int64{}
+	for _, r := range b.Records {
+		a := r.Received
+		if a <= 0 || a > now {
+			a = now
+		}
+		if old, ok := arrival[r.TraceID]; !ok || a < old {
+			arrival[r.TraceID] = a
+		}
+	}
+	for _, r := range b.Summaries {
+		if _, ok := arrival[r.TraceID]; !ok {
+			arrival[r.TraceID] = now
+		}
+	}
+	places := make(map[xrayid.TraceID]int64, len(arrival))
+	var lookup []xrayid.TraceID
+	s.mu.Lock()
+	for id, a := range arrival {
+		if p, ok := s.placed[id]; ok {
+			places[id] = p
+			continue
+		}
+		e, sec := int64(id.Epoch()), a/int64(time.Second)
+		if e >= sec-int64(s.opts.EpochPast/time.Second) && e <= sec+int64(s.opts.EpochFuture/time.Second) {
+			places[id] = e
+			continue
+		}
+		lookup = append(lookup, id)
+	}
+	s.mu.Unlock()
+	if len(lookup) == 0 {
+		return places, nil, nil
+	}
+	found, err := s.readPlacements(ctx, lookup)
+	if err != nil {
+		return nil, nil, err
+	}
+	fresh := map[xrayid.TraceID]int64{}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.placed) > 1<<20 {
+		clear(s.placed)
+	}
+	for _, id := range lookup {
+		p, ok := found[id]
+		if !ok {
+			p = arrival[id] / int64(time.Second)
+			fresh[id] = p
+		}
+		places[id] = p
+		s.placed[id] = p
+	}
+	return places, fresh, nil
+}
+
+func (s *Store) readPlacements(ctx context.Context, ids []xrayid.TraceID) (map[xrayid.TraceID]int64, error) {
+	found := map[xrayid.TraceID]int64{}
+	for chunk := range slices.Chunk(ids, 1000) {
+		rows, err := s.conn.Query(ctx, "SELECT trace_id, min(place) FROM placements WHERE trace_id IN "+idList(chunk)+" GROUP BY trace_id")
+		if err != nil {
+			return nil, s.wrap(ctx, "read placements", err)
+		}
+		for rows.Next() {
+			var id string
+			var p int64
+			if err := rows.Scan(&id, &p); err != nil {
+				rows.Close()
+				return nil, s.wrap(ctx, "read placements", err)
+			}
+			tid, err := toID(id)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			found[tid] = p
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, s.wrap(ctx, "read placements", err)
+		}
+	}
+	return found, nil
+}
+
+// DropBefore drops the daily partitions that hold only data older than
+// cutoff.
+func (s *Store) DropBefore(ctx context.Context, cutoff time.Time) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	cut := cutoff.Unix()
+	for _, table := range partitioned {
+		rows, err := s.conn.Query(ctx, "SELECT DISTINCT partition FROM system.parts WHERE active AND database = "+quote(s.opts.Database)+" AND table = "+quote(table))
+		if err != nil {
+			return s.wrap(ctx, "list partitions of "+table, err)
+		}
+		var drop []uint64
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				rows.Close()
+				return s.wrap(ctx, "list partitions of "+table, err)
+			}
+			d, err := strconv.ParseUint(name, 10, 32)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("clickhouse: partition %q of %s is not a day number", name, table)
+			}
+			if d == math.MaxUint32 {
+				continue // the clamped far future
+			}
+			// Partition d holds [d, d+1) days; minutes and log lines
+			// end by then too.
+			if end := int64(d+1) * 86400; end <= cut {
+				drop = append(drop, d)
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return s.wrap(ctx, "list partitions of "+table, err)
+		}
+		for _, d := range drop {
+			if err := s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %d", table, d)); err != nil {
+				return s.wrap(ctx, fmt.Sprintf("drop partition %d of %s", d, table), err)
+			}
+		}
+	}
+	s.mu.Lock()
+	for id, p := range s.placed {
+		if (p/86400+1)*86400 <= cut {
+			delete(s.placed, id)
+		}
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// flat is what the summaries table keeps in columns besides the blob.
+type flat struct{ summary.Summary }
+
+// flatten decodes an encoded summary for its flat columns; a blob that
+// does not decode (the backend treats summaries as opaque) leaves them
+// zero.
+func flatten(b []byte) flat {
+	var f flat
+	if err := f.UnmarshalBinary(b); err != nil {
+		return flat{}
+	}
+	return f
+}
+
+func (f flat) services() []string {
+	out := make([]string, 0, len(f.Nodes))
+	for _, n := range f.Nodes {
+		out = append(out, n.Name)
+	}
+	return out
+}
+
+func (f flat) annotationKeys() []string {
+	out := make([]string, 0, len(f.Annotations))
+	for _, a := range f.Annotations {
+		out = append(out, a.Key)
+	}
+	return out
+}
+
+func b2u(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
