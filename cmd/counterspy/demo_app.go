@@ -46,22 +46,19 @@ const (
 
 func runDemoApp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `usage: counterspy demo [flags]
-
+	setUsage(fs, "[flags]", `
 Builds the seed post's Go function (examples/xraystarter-go; needs the Go toolchain
 and this repository as the working directory), runs it and the post's Python and
 TypeScript functions (examples/xraystarter-py, examples/xraystarter-ts: python3.12 and
 nodejs20.x, when python3 with aws_xray_sdk and node with the example's node_modules
-are installed) under the Lambda emulator with an in-memory DynamoDB stand-in, and uploads an object every --interval, like the
-post's traffic.sh: S3 → SNS → Lambda (async: Dwell Time, Attempt #1) → DynamoDB.
-Segments go to --xray and logs to --server, so start 'counterspy serve' first, or
-pass --serve to run one in this process.
+are installed) under the Lambda emulator with an in-memory DynamoDB stand-in, and
+uploads an object every --interval, like the post's traffic.sh: S3 → SNS → Lambda
+(async: Dwell Time, Attempt #1) → DynamoDB. Segments go to --xray and logs to
+--server, so start 'counterspy serve' first, or pass --serve to run one in this process.`,
+		`counterspy demo --serve`,
+		`counterspy demo --count 3`,
+		`counterspy demo --serve --python-without-xray-sdk   # the post's Runtime.ImportModuleError`)
 
-flags:
-`)
-		fs.PrintDefaults()
-	}
 	addr := fs.String("addr", defaultLambdaAddr, "`host:port` of the emulator's Invoke API and upload endpoint")
 	xray := fs.String("xray", server.DefaultAddr, "X-Ray daemon `address` (counterspy serve's)")
 	srvURL := fs.String("server", "", "Counterspy server `URL` for the logs (default http://<xray address>)")

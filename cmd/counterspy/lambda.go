@@ -33,24 +33,19 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func runLambda(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("lambda", stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `usage: counterspy lambda [--config functions.json | --template template.yaml] [--function NAME=COMMAND ...] [flags]
-
+	setUsage(fs, "[--config functions.json | --template template.yaml] [--function NAME=COMMAND ...] [flags]", `
 Runs functions through the real Lambda Runtime API (any runtime client works:
 aws-lambda-go's lambda.Start, the Python and Node runtime interface clients, a
 bootstrap script) behind the Lambda Invoke API, and sends the X-Ray segments the
 Lambda service would (AWS::Lambda and AWS::Lambda::Function, Initialization on cold
 starts, Dwell Time and Attempt #N for asynchronous calls) to --xray, and the
-function's logs with START/END/REPORT/XRAY lines to --server.
+function's logs with START/END/REPORT/XRAY lines to --server.`,
+		`counterspy lambda --template template.yaml`,
+		`counterspy lambda --function hello=./hello`,
+		`aws lambda invoke --endpoint-url http://127.0.0.1:9001 --function-name NAME out.json`,
+		`aws lambda list-functions --endpoint-url http://127.0.0.1:9001      # also get-function, create-function --zip-file, ...`,
+		`curl -X PUT --data-binary @file http://127.0.0.1:9001/counterspy/v1/s3/BUCKET/KEY`)
 
-  aws lambda invoke --endpoint-url http://127.0.0.1:9001 --function-name NAME out.json
-  aws lambda list-functions --endpoint-url http://127.0.0.1:9001      # also get-function, create-function --zip-file, ...
-  curl -X PUT --data-binary @file http://127.0.0.1:9001/counterspy/v1/s3/BUCKET/KEY
-
-flags:
-`)
-		fs.PrintDefaults()
-	}
 	configPath := fs.String("config", "", "functions.json `file`: functions, buckets, topics and async settings (see internal/lambda.Load); a template is accepted too")
 	templatePath := fs.String("template", "", "SAM template.yaml or synthesized CloudFormation template (cdk.out/STACK.template.json) `file`: its functions, S3 buckets, SNS topics and subscriptions")
 	codeDir := fs.String("code-dir", "", "`directory` where zipped code (templates, CreateFunction) is unpacked (default: under the system's temporary directory)")

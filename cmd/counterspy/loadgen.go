@@ -21,6 +21,14 @@ func init() {
 
 func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("loadgen", stderr)
+	setUsage(fs, "[flags]", `
+Sends realistic traffic to a server: the seed scenario (the seed post's S3 → SNS →
+three Lambda functions → DynamoDB) or the large one (a ~30-service shop), over the
+daemon protocol (UDP), the X-Ray API or OTLP; with --server it reports what the
+server spent (segments stored per server CPU-second, drops, memory).`,
+		`counterspy loadgen --scenario seed --traces 1000`,
+		`counterspy loadgen --scenario large --traces 100000 --server 127.0.0.1:2000`,
+		`counterspy loadgen --protocol otlp-http --scenario tracegen --addr 127.0.0.1:4318 --duration 20s`)
 	scenario := fs.String("scenario", "large", "what to send: "+strings.Join(loadgen.Names(), " or ")+", or with an OTLP protocol tracegen or large"+
 		"\n(seed: the S3→SNS→three Lambda functions system, one upload = 3 traces;\n large: a ~30-service shop with ~1.3 KB documents;\n tracegen: Jaeger tracegen's shape, 10 spans per trace with ~11 attributes each)")
 	addr := fs.String("addr", "127.0.0.1:2000", "where to send: the daemon UDP address, or the API's host:port or URL with --protocol api")

@@ -23,6 +23,14 @@ func init() {
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
+	setUsage(fs, "[flags]", `
+Runs the server: the X-Ray daemon protocol (UDP) and the X-Ray API, the web console,
+OTLP/HTTP and OTLP/gRPC, and the embedded store (or ClickHouse with --store). Every
+flag can also be set as COUNTERSPY_ + its name in upper case with _ for -.`,
+		`counterspy serve --demo`,
+		`counterspy serve --addr 127.0.0.1:3000 --data-dir ./data --retention 72h`,
+		`counterspy serve --lambda-config template.yaml`,
+		`counterspy serve --addr 0.0.0.0:2000 --auth-file keys.txt --tls-cert cert.pem --tls-key key.pem`)
 	var cfg server.Config
 	fs.StringVar(&cfg.Addr, "addr", server.DefaultAddr,
 		"`host:port` for both segments (UDP, the X-Ray daemon protocol) and the HTTP API (TCP), like the X-Ray daemon's -b; point SDKs' AWS_XRAY_DAEMON_ADDRESS and the AWS CLI's --endpoint-url here")
