@@ -52,7 +52,7 @@ export interface ImpactGraph {
   Services?: ImpactGraphService[];
 }
 
-/** GetInsightSummaries, every page: insights active at some time in [start, end), most recent first. */
+/** GetInsightSummaries, every page: insights active at some time in [start, end), most recent first; every group's when group is undefined. */
 export async function getInsightSummaries(
   start: number,
   end: number,
@@ -65,7 +65,7 @@ export async function getInsightSummaries(
   let pages = 0;
   do {
     const body: Record<string, unknown> = { StartTime: start, EndTime: end };
-    if (group && group !== 'Default') body.GroupName = group;
+    if (group) body.GroupName = group;
     if (state) body.States = [state];
     if (token) body.NextToken = token;
     const page = await call<{ InsightSummaries?: Insight[]; NextToken?: string }>('/InsightSummaries', body, signal);

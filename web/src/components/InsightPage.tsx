@@ -49,7 +49,7 @@ export function InsightPage({ id }: { id: string }) {
   const rootNode = root ? services.find((s) => nodeKey(s) === nodeKey(root)) : undefined;
   const ci = i.ClientRequestImpactStatistics;
   const ri = i.RootCauseServiceRequestImpactStatistics;
-  const list = href('/insights', { group: i.GroupName && i.GroupName !== 'Default' ? i.GroupName : undefined });
+  const list = href('/insights', { group: i.GroupName });
 
   return (
     <div class="page insight-page">

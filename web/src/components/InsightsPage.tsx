@@ -53,19 +53,21 @@ export function Impact({ s }: { s: RequestImpact | undefined }) {
 
 export function InsightsPage({ query }: { query: URLSearchParams }) {
   const range = rangeFromQuery(query, { kind: 'relative', seconds: 6 * 3600 });
-  const group = query.get('group') ?? 'Default';
+  // Unlike the map's (where no group is the Default group's whole graph),
+  // no group here lists the insights of every group.
+  const group = query.get('group') ?? '';
   const state = query.get('state') ?? '';
   const rangeKey = JSON.stringify(range);
   const list = useAsync(
     (signal) => {
       const w = resolveRange(range);
-      return getInsightSummaries(w.start, w.end, group === 'Default' ? undefined : group, state || undefined, signal);
+      return getInsightSummaries(w.start, w.end, group || undefined, state || undefined, signal);
     },
     [rangeKey, group, state],
   );
   const groups = useAsync((signal) => getGroups(signal), []);
   const changeRange = (r: TimeRange) => setQuery({ ...rangeToQuery(r) }, { push: true });
-  const groupNames = groups.data?.map((g) => g.GroupName) ?? ['Default'];
+  const groupNames = groups.data?.map((g) => g.GroupName) ?? [];
   const insights = list.data ?? [];
   const enabled = groups.data?.filter((g) => (g as { InsightsConfiguration?: { InsightsEnabled?: boolean } }).InsightsConfiguration?.InsightsEnabled).map((g) => g.GroupName);
 
@@ -76,8 +78,9 @@ export function InsightsPage({ query }: { query: URLSearchParams }) {
         <TimeRangePicker range={range} onChange={changeRange} onRefresh={list.reload} loading={list.loading} />
         <label class="group-select">
           Group{' '}
-          <select value={group} onChange={(e) => setQuery({ group: (e.target as HTMLSelectElement).value === 'Default' ? undefined : (e.target as HTMLSelectElement).value }, { push: true })}>
-            {(groupNames.includes(group) ? groupNames : [...groupNames, group]).map((g) => (
+          <select value={group} onChange={(e) => setQuery({ group: (e.target as HTMLSelectElement).value || undefined }, { push: true })}>
+            <option value="">all groups</option>
+            {(groupNames.includes(group) || !group ? groupNames : [...groupNames, group]).map((g) => (
               <option key={g} value={g}>
                 {g}
               </option>
@@ -100,7 +103,7 @@ export function InsightsPage({ query }: { query: URLSearchParams }) {
       )}
       {!list.loading && !list.error && insights.length === 0 && (
         <div class="empty">
-          <p>No insights in this window{group !== 'Default' ? ` for group ${group}` : ''}.</p>
+          <p>No insights in this window{group ? ` for group ${group}` : ''}.</p>
           <p class="muted">
             {enabled && enabled.length
               ? `Insights are on for: ${enabled.join(', ')}. `
