@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/aws-sdk-go-v2/service/xray/types"
+
+	"github.com/counterspy/counterspy/internal/sdkhttp"
 )
 
 func init() {
@@ -22,14 +26,16 @@ func runInsights(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	wf := addWindowFlags(fs)
 	group := fs.String("group", "", "only the insights of this group (`name` or ARN)")
 	state := fs.String("state", "", "only ACTIVE or CLOSED insights")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: counterspy insights [flags]\n\n"+
-			"Lists the insights active in a time window, most recent first: the group, the state (ACTIVE\n"+
-			"while the anomaly lasts, CLOSED after), the root-cause service, when it started and ended,\n"+
-			"and the faults among the client requests of the group during it. Insights are detected for\n"+
-			"the groups whose InsightsConfiguration has InsightsEnabled (docs/insights.md).\n\nflags:")
-		fs.PrintDefaults()
-	}
+	asJSON := fs.Bool("json", false, "print the insight summaries as the API returned them, one JSON object per line")
+	setUsage(fs, "[flags]", `
+Lists the insights active in a time window, most recent first: the group, the state (ACTIVE
+while the anomaly lasts, CLOSED after), the root-cause service, when it started and ended,
+and the faults among the client requests of the group during it. Insights are detected for
+the groups whose InsightsConfiguration has InsightsEnabled (docs/insights.md); the console
+shows them at /insights.`,
+		`counterspy insights --since 6h`,
+		`counterspy insights --group shop --state ACTIVE`,
+		`counterspy insights --since 24h --json`)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -52,11 +58,18 @@ func runInsights(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	default:
 		return usageError{fmt.Errorf("--state %q: want ACTIVE or CLOSED", *state)}
 	}
-	client, err := cf.client()
+	var capture *captureClient
+	var optFns []func(*xray.Options)
+	if *asJSON {
+		capture = &captureClient{next: sdkhttp.Client()}
+		optFns = append(optFns, func(o *xray.Options) { o.HTTPClient = capture })
+	}
+	client, err := cf.client(optFns...)
 	if err != nil {
 		return err
 	}
 	var all []types.InsightSummary
+	var raws []json.RawMessage
 	p := xray.NewGetInsightSummariesPaginator(client, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -64,13 +77,48 @@ func runInsights(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return cf.apiError("GetInsightSummaries", err)
 		}
 		all = append(all, page.InsightSummaries...)
+		if capture != nil {
+			raw, err := capture.insightSummaries()
+			if err != nil {
+				return err
+			}
+			if len(raw) != len(page.InsightSummaries) {
+				return fmt.Errorf("GetInsightSummaries: read %d raw summaries, the SDK %d", len(raw), len(page.InsightSummaries))
+			}
+			raws = append(raws, raw...)
+		}
 	}
 	if len(all) == 0 {
 		fmt.Fprintf(stderr, "counterspy insights: no insights from %s to %s\n", from.Local().Format(time.DateTime), to.Local().Format(time.DateTime))
 		return nil
 	}
+	if *asJSON {
+		var buf bytes.Buffer
+		for _, r := range raws {
+			if err := json.Compact(&buf, r); err != nil {
+				return fmt.Errorf("GetInsightSummaries: summary is not JSON: %w", err)
+			}
+			buf.WriteByte('\n')
+		}
+		_, err = stdout.Write(buf.Bytes())
+		return err
+	}
 	_, err = io.WriteString(stdout, formatInsights(all))
 	return err
+}
+
+// insightSummaries returns the InsightSummaries of the last response, as
+// the server sent them.
+func (c *captureClient) insightSummaries() ([]json.RawMessage, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var page struct {
+		InsightSummaries []json.RawMessage
+	}
+	if err := json.Unmarshal(c.body, &page); err != nil {
+		return nil, fmt.Errorf("GetInsightSummaries: response is not JSON: %w", err)
+	}
+	return page.InsightSummaries, nil
 }
 
 // formatInsights renders insights as a table, then each one's summary.

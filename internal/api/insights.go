@@ -257,3 +257,10 @@ func (a *API) getInsightImpactGraph(ctx context.Context, body []byte) (any, erro
 	}
 	return out, nil
 }
+
+// EvaluateInsights runs detection over every group with Insights on at
+// now (the minutes before now's minute are complete), as RunInsights does
+// once a minute.
+func (a *API) EvaluateInsights(ctx context.Context, now time.Time) error {
+	return a.insights.Evaluate(ctx, now)
+}

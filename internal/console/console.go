@@ -9,6 +9,8 @@
 //	/traces          trace list (filter, response-time histogram, table)
 //	/traces/{id}     one trace
 //	/profile         where a service's time goes (docs/profile.md)
+//	/insights        insights of a window (docs/insights.md)
+//	/insights/{id}   one insight: events, impact graph
 //	/assets/...      content-hashed JavaScript and CSS
 //
 // X-Ray operations are POSTs to capitalized paths (/Traces, /ServiceGraph),
@@ -98,11 +100,15 @@ var load = sync.OnceValues(func() (map[string]*file, error) {
 func IsPage(p string) bool {
 	p = strings.TrimSuffix(p, "/")
 	switch p {
-	case "", "/map", "/traces", "/profile":
+	case "", "/map", "/traces", "/profile", "/insights":
 		return true
 	}
-	id, ok := strings.CutPrefix(p, "/traces/")
-	return ok && id != "" && !strings.Contains(id, "/")
+	for _, prefix := range []string{"/traces/", "/insights/"} {
+		if id, ok := strings.CutPrefix(p, prefix); ok {
+			return id != "" && !strings.Contains(id, "/")
+		}
+	}
+	return false
 }
 
 // Handler serves the console. It answers GET and HEAD only: page paths

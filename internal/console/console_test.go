@@ -158,4 +158,9 @@ func TestIsPage(t *testing.T) {
 	f("/assets/index.js", false)
 	f("/traces/a/b", false)
 	f("/metrics", false)
+	f("/insights", true)
+	f("/insights/0f8e2a4c-1b3d-4e5f-8a7b-9c0d1e2f3a4b", true)
+	f("/insights/a/b", false)
+	f("/Insight", false)
+	f("/InsightSummaries", false)
 }

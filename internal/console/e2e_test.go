@@ -220,4 +220,13 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("no screenshot %s: %v", name, err)
 		}
 	}
+
+	// Insights last too: their fault bursts would change the seed's counts.
+	seedInsights(t, srv, base)
+	runScript("insights.e2e.mjs")
+	for _, name := range []string{"insights.png", "insight-detail.png"} {
+		if _, err := os.Stat(filepath.Join(artifacts, name)); err != nil {
+			t.Errorf("no screenshot %s: %v", name, err)
+		}
+	}
 }

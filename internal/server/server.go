@@ -133,6 +133,7 @@ type Server struct {
 	http     *http.Server
 	httpLn   net.Listener
 	lambda   *lambda.Emulator
+	api      *api.API
 	lock     *dataDirLock
 	otlp     otlpServers
 
@@ -223,6 +224,7 @@ func Start(cfg Config) (*Server, error) {
 
 	a := api.New(s.pipeline, st, api.Options{MaxDocumentSize: cfg.MaxDocumentSize, SamplingRate: cfg.SamplingRate,
 		Registry: reg, Region: region, AccountID: accountID, Retention: cfg.Retention, Meta: st}, s.metrics, cfg.Logger)
+	s.api = a
 	// The browser guard is outermost: a forged cross-site request is
 	// refused before anything else looks at it.
 	handler := httpguard.Wrap(s.secure(s.routes(a), a), httpguard.Options{Addr: s.HTTPAddr(), AllowedHosts: cfg.AllowedHosts, Metrics: s.metrics, Logger: s.log})

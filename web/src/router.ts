@@ -6,6 +6,8 @@
 //   /traces?…             trace list
 //   /traces/<trace id>?…  one trace
 //   /profile?service=…    where a service's time goes
+//   /insights?…           insights (fault-rate anomalies) of a window
+//   /insights/<id>        one insight
 //
 // X-Ray operations are capitalized POST paths (/Traces, /ServiceGraph), so
 // these lower-case paths never collide with them.
@@ -16,6 +18,8 @@ export type Route =
   | { page: 'traces' }
   | { page: 'trace'; id: string }
   | { page: 'profile' }
+  | { page: 'insights' }
+  | { page: 'insight'; id: string }
   | { page: 'notfound'; path: string };
 
 export function parseRoute(pathname: string): Route {
@@ -23,6 +27,9 @@ export function parseRoute(pathname: string): Route {
   if (p === '/' || p === '/map') return { page: 'map' };
   if (p === '/traces') return { page: 'traces' };
   if (p === '/profile') return { page: 'profile' };
+  if (p === '/insights') return { page: 'insights' };
+  const ins = /^\/insights\/([^/]+)$/.exec(p);
+  if (ins) return { page: 'insight', id: decodeURIComponent(ins[1]) };
   const m = /^\/traces\/([^/]+)$/.exec(p);
   if (m) return { page: 'trace', id: decodeURIComponent(m[1]) };
   return { page: 'notfound', path: pathname };

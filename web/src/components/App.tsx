@@ -1,5 +1,7 @@
 import { useEffect } from 'preact/hooks';
 import { href, linkClick, navigate, parseRoute, useLocation } from '../router';
+import { InsightPage } from './InsightPage';
+import { InsightsPage } from './InsightsPage';
 import { MapPage } from './MapPage';
 import { ProfilePage } from './ProfilePage';
 import { TracePage } from './TracePage';
@@ -35,11 +37,11 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    const titles = { map: 'Service map', traces: 'Traces', trace: 'Trace', profile: 'Profile', notfound: 'Not found' };
+    const titles = { map: 'Service map', traces: 'Traces', trace: 'Trace', profile: 'Profile', insights: 'Insights', insight: 'Insight', notfound: 'Not found' };
     document.title = `${titles[route.page]} · Counterspy`;
   }, [route.page]);
 
-  const keep = route.page === 'trace' ? {} : carry(loc.query);
+  const keep = route.page === 'trace' || route.page === 'insight' ? {} : carry(loc.query);
   return (
     <div class="app">
       <a class="skip" href="#main">
@@ -65,6 +67,9 @@ export function App() {
           >
             Traces
           </a>
+          <a href={href('/insights', keep)} onClick={linkClick} aria-current={route.page === 'insights' || route.page === 'insight' ? 'page' : undefined}>
+            Insights
+          </a>
         </nav>
         <span class="hint" aria-hidden="true">
           <kbd>m</kbd> map · <kbd>t</kbd> traces · <kbd>/</kbd> filter
@@ -75,6 +80,8 @@ export function App() {
         {route.page === 'traces' && <TracesPage query={loc.query} />}
         {route.page === 'trace' && <TracePage id={route.id} query={loc.query} />}
         {route.page === 'profile' && <ProfilePage query={loc.query} />}
+        {route.page === 'insights' && <InsightsPage query={loc.query} />}
+        {route.page === 'insight' && <InsightPage id={route.id} />}
         {route.page === 'notfound' && (
           <div class="page">
             <h1>Not found</h1>
