@@ -57,7 +57,7 @@ func TestProfileCommand(t *testing.T) {
 	}
 	var ex struct {
 		Part      []string
-		BandCount int64 `json:"band_count"`
+		BandCount int64   `json:"band_count"`
 		Min       float64 `json:"min_s"`
 		Max       float64 `json:"max_s"`
 		Traces    []struct {
