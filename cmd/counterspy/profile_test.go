@@ -79,6 +79,21 @@ func TestProfileCommand(t *testing.T) {
 			t.Errorf("example %+v (band %v–%v) not listed in:\n%s", e, ex.Min, ex.Max, text)
 		}
 	}
+	// Cold starts only: the slowest bucket of their Initialization.
+	code, out, errOut = runCLI("profile", "--endpoint", endpoint, "--service", "xraystarter-go", "--since", "1h",
+		"--examples", "Initialization", "--percentile", "100", "--class", "cold", "--json")
+	var cold struct {
+		BandCount int64 `json:"band_count"`
+		Traces    []struct{ Class string }
+	}
+	if err := json.Unmarshal([]byte(out), &cold); code != 0 || err != nil || len(cold.Traces) == 0 || int64(len(cold.Traces)) != cold.BandCount {
+		t.Fatalf("--class cold: exit %d, stderr %q, %v %+v\n%s", code, errOut, err, cold, out)
+	}
+	for _, e := range cold.Traces {
+		if e.Class != "cold" {
+			t.Errorf("--class cold: a %q invocation", e.Class)
+		}
+	}
 	if code, _, errOut := runCLI("profile", "--endpoint", endpoint, "--service", "xraystarter-go", "--since", "1h", "--examples", "i"); code != 2 || !strings.Contains(errOut, "names") {
 		t.Errorf("ambiguous --examples: exit %d, stderr %q", code, errOut)
 	}
