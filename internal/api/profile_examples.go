@@ -14,8 +14,6 @@ import (
 	"github.com/counterspy/counterspy/internal/filter"
 	"github.com/counterspy/counterspy/internal/profile"
 	"github.com/counterspy/counterspy/internal/query"
-	"github.com/counterspy/counterspy/internal/segment"
-	"github.com/counterspy/counterspy/internal/summary"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
@@ -210,32 +208,14 @@ func (a *API) scanExamples(ctx context.Context, out *ProfileExamples, class prof
 	opts.PageSize = profileExamplesPage
 	eng := query.New(a.summaries, opts)
 	began := time.Now()
-	dec := segment.NewDecoder(0)
-	var b summary.Builder
-	var tree []summary.TreeEntity
 	out.Complete = true
 	// check reads the documents of one page of trace IDs; it reports
 	// whether the scan goes on.
 	check := func(ids []xrayid.TraceID) (bool, error) {
 		found := map[xrayid.TraceID][]ProfileExample{}
-		for t, err := range a.store.Traces(ctx, ids) {
-			if err != nil {
-				return false, fmt.Errorf("profile examples of %q: read traces: %w", out.Service, err)
-			}
-			var docs []summary.Doc
-			for _, r := range t.Records {
-				segs, err := dec.Decode(nil, r.Doc)
-				if err != nil {
-					continue // stored documents were valid when accepted
-				}
-				for i := range segs {
-					docs = append(docs, summary.Doc{Seg: &segs[i], Received: r.Received})
-				}
-			}
-			b.Build(t.ID, docs, 0)
-			tree = b.Tree(tree[:0])
+		err := a.traceInvocations(ctx, ids, func(id xrayid.TraceID, invs []profile.Invocation) bool {
 			out.Scanned++
-			for _, inv := range profile.Invocations(tree) {
+			for _, inv := range invs {
 				if inv.Service != out.Service || (class != profile.ClassNone && inv.Class != class) {
 					continue
 				}
@@ -246,9 +226,13 @@ func (a *API) scanExamples(ctx context.Context, out *ProfileExamples, class prof
 				if us := profile.Micros(sec); !ok || us < lo || us > hi {
 					continue
 				}
-				found[t.ID] = append(found[t.ID], ProfileExample{TraceID: t.ID.String(), Seconds: float64(profile.Micros(sec)) / 1e6,
+				found[id] = append(found[id], ProfileExample{TraceID: id.String(), Seconds: float64(profile.Micros(sec)) / 1e6,
 					Invocation: inv.Parts[0].Total, InvocationEnd: inv.End, Class: inv.Class.String()})
 			}
+			return true
+		})
+		if err != nil {
+			return false, fmt.Errorf("profile examples of %q: %w", out.Service, err)
 		}
 		// Keep the engine's order (newest first).
 		for _, id := range ids {
