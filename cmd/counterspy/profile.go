@@ -31,6 +31,10 @@ func runProfile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	expr := fs.String("filter", "", "profile only the traces matching this filter `expression` (read from the traces: a sample of at most 2000)")
 	baseExpr := fs.String("compare-filter", "", "compare with the traces matching this filter `expression` (same window unless --compare)")
 	asJSON := fs.Bool("json", false, "print the server's JSON answer instead of the tables")
+	examples := fs.String("examples", "", "print the IDs of example traces from this `part`'s distribution instead (a part's last label, part of it, or its path with › or > between labels)")
+	percentile := fs.Float64("percentile", 99, "with --examples: the percentile of the part's time (50, 90, 99; 100: the slowest)")
+	self := fs.Bool("self", false, "with --examples: the part's self time instead of its inclusive time")
+	limit := fs.Int("limit", 20, "with --examples: at most this many traces")
 	setUsage(fs, "--service NAME [flags]", `
 Breaks every invocation of a service in the window down into parts: its own code (self
 time: time no child covers), each downstream call by target (DynamoDB table and operation,
@@ -42,7 +46,8 @@ Welch's t-test p-value. Figures come from counters kept at ingest (docs/profile.
 		`counterspy profile --service xraystarter-go --since 1h`,
 		`counterspy profile --service xraystarter-go --since 1h --compare 24h`,
 		`counterspy profile --service checkout --filter 'annotation.version = "2"' --compare-filter 'annotation.version = "1"'`,
-		`counterspy profile --service checkout --class cold --json`)
+		`counterspy profile --service checkout --class cold --json`,
+		`counterspy profile --service xraystarter-go --since 1h --examples PutItem --percentile 99`)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -68,6 +73,12 @@ Welch's t-test p-value. Figures come from counters kept at ingest (docs/profile.
 		return err
 	}
 	q := url.Values{"service": {*service}, "start": {unixString(from)}, "end": {unixString(to)}}
+	if *examples != "" {
+		if *expr != "" || *baseExpr != "" || *compare != 0 {
+			return usageError{fmt.Errorf("--examples reads the counters of one window: drop --filter, --compare-filter and --compare")}
+		}
+		return profileExamples(ctx, stdout, base, q, exampleFlags{*examples, *class, *percentile, *self, *limit, *asJSON})
+	}
 	if *expr != "" {
 		q.Set("filter", *expr)
 	}

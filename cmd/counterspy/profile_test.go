@@ -47,6 +47,57 @@ func TestProfileCommand(t *testing.T) {
 		t.Fatalf("--json: %v %+v\n%s", err, r, out)
 	}
 
+	// Examples from the slowest bucket of the DynamoDB call's time: the
+	// text lists the IDs the endpoint returned, each a trace of the window
+	// whose call took that long.
+	code, out, errOut = runCLI("profile", "--endpoint", endpoint, "--service", "xraystarter-go", "--since", "1h",
+		"--examples", "putitem", "--percentile", "100", "--json")
+	if code != 0 || errOut != "" {
+		t.Fatalf("--examples --json: exit %d, stderr %q\n%s", code, errOut, out)
+	}
+	var ex struct {
+		Part      []string
+		BandCount int64   `json:"band_count"`
+		Min       float64 `json:"min_s"`
+		Max       float64 `json:"max_s"`
+		Traces    []struct {
+			TraceID string `json:"trace_id"`
+			Seconds float64
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &ex); err != nil || len(ex.Traces) == 0 || int64(len(ex.Traces)) != ex.BandCount ||
+		strings.Join(ex.Part, " › ") != "xraystarter-go › Attempt #1 › AWS::Lambda::Function › Invocation › DynamoDB items PutItem" {
+		t.Fatalf("--examples --json: %v %+v\n%s", err, ex, out)
+	}
+	code, text, errOut := runCLI("profile", "--endpoint", endpoint, "--service", "xraystarter-go", "--since", "1h",
+		"--examples", "Invocation › DynamoDB items PutItem", "--percentile", "100")
+	if code != 0 || errOut != "" {
+		t.Fatalf("--examples: exit %d, stderr %q\n%s", code, errOut, text)
+	}
+	for _, e := range ex.Traces {
+		if e.Seconds < ex.Min || e.Seconds > ex.Max || !strings.Contains(text, e.TraceID+"\t") {
+			t.Errorf("example %+v (band %v–%v) not listed in:\n%s", e, ex.Min, ex.Max, text)
+		}
+	}
+	// Cold starts only: the slowest bucket of their Initialization.
+	code, out, errOut = runCLI("profile", "--endpoint", endpoint, "--service", "xraystarter-go", "--since", "1h",
+		"--examples", "Initialization", "--percentile", "100", "--class", "cold", "--json")
+	var cold struct {
+		BandCount int64 `json:"band_count"`
+		Traces    []struct{ Class string }
+	}
+	if err := json.Unmarshal([]byte(out), &cold); code != 0 || err != nil || len(cold.Traces) == 0 || int64(len(cold.Traces)) != cold.BandCount {
+		t.Fatalf("--class cold: exit %d, stderr %q, %v %+v\n%s", code, errOut, err, cold, out)
+	}
+	for _, e := range cold.Traces {
+		if e.Class != "cold" {
+			t.Errorf("--class cold: a %q invocation", e.Class)
+		}
+	}
+	if code, _, errOut := runCLI("profile", "--endpoint", endpoint, "--service", "xraystarter-go", "--since", "1h", "--examples", "i"); code != 2 || !strings.Contains(errOut, "names") {
+		t.Errorf("ambiguous --examples: exit %d, stderr %q", code, errOut)
+	}
+
 	if code, _, errOut := runCLI("profile", "--endpoint", endpoint); code != 2 || !strings.Contains(errOut, "--service is required") {
 		t.Errorf("without --service: exit %d, stderr %q", code, errOut)
 	}

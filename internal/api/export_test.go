@@ -12,3 +12,11 @@ func SetPageSizes(t testing.TB, graphServices, groupsPerPage int) {
 
 // ModelInputs is the request side of the model the API validates with.
 const ModelInputs = modelInputs
+
+// SetProfileExamplesBounds shrinks the examples scan's budget and page for
+// the rest of the test.
+func SetProfileExamplesBounds(t testing.TB, maxTraces, page int) {
+	oldMax, oldPage := profileExamplesMaxTraces, profileExamplesPage
+	profileExamplesMaxTraces, profileExamplesPage = maxTraces, page
+	t.Cleanup(func() { profileExamplesMaxTraces, profileExamplesPage = oldMax, oldPage })
+}

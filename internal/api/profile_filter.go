@@ -71,13 +71,34 @@ scan:
 			q.Cursor = page.NextToken
 		}
 	}
+	var invs []profile.Invocation
+	err = a.traceInvocations(ctx, ids, func(_ xrayid.TraceID, found []profile.Invocation) bool {
+		for _, inv := range found {
+			if inv.Service == service {
+				invs = append(invs, inv)
+			}
+		}
+		sample.Traces++
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("profile of %q where %s: %w", service, expr, err)
+	}
+	p := profile.FromInvocations(service, start, end, invs)
+	p.Sample = sample
+	return p, nil
+}
+
+// traceInvocations resolves the stored documents of each trace of ids as
+// the summarizer does and passes its invocations to fn, until fn returns
+// false.
+func (a *API) traceInvocations(ctx context.Context, ids []xrayid.TraceID, fn func(xrayid.TraceID, []profile.Invocation) bool) error {
 	dec := segment.NewDecoder(0)
 	var b summary.Builder
 	var tree []summary.TreeEntity
-	var invs []profile.Invocation
 	for t, err := range a.store.Traces(ctx, ids) {
 		if err != nil {
-			return nil, fmt.Errorf("profile of %q where %s: read traces: %w", service, expr, err)
+			return fmt.Errorf("read traces: %w", err)
 		}
 		var docs []summary.Doc
 		for _, r := range t.Records {
@@ -91,14 +112,9 @@ scan:
 		}
 		b.Build(t.ID, docs, 0)
 		tree = b.Tree(tree[:0])
-		for _, inv := range profile.Invocations(tree) {
-			if inv.Service == service {
-				invs = append(invs, inv)
-			}
+		if !fn(t.ID, profile.Invocations(tree)) {
+			return nil
 		}
-		sample.Traces++
 	}
-	p := profile.FromInvocations(service, start, end, invs)
-	p.Sample = sample
-	return p, nil
+	return nil
 }

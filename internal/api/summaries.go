@@ -11,7 +11,6 @@ import (
 	"github.com/counterspy/counterspy/internal/query"
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/summary"
-	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
 type getTraceSummariesInput struct {
@@ -226,10 +225,10 @@ func (a *API) traceSummariesQuery(in *getTraceSummariesInput) (query.Query, erro
 	}
 	if in.FilterExpression != nil {
 		expr := strings.TrimSpace(*in.FilterExpression)
-		if id, err := xrayid.ParseTraceID(expr); err == nil {
-			// A bare trace ID, which the filter language cannot express:
-			// look it up.
-			q.TraceIDs = []xrayid.TraceID{id}
+		if ids, ok := traceIDList(expr); ok {
+			// Bare trace IDs, which the filter language cannot express:
+			// look them up.
+			q.TraceIDs = ids
 		} else if expr != "" {
 			f, err := filter.Parse(expr, filter.Options{Group: a.opts.Groups})
 			if err != nil {

@@ -212,7 +212,8 @@ func (a *API) traceStats(ctx context.Context, expr, startS, endS, periodS string
 	}
 	expr = strings.TrimSpace(expr)
 	var f *filter.Expr
-	if expr != "" {
+	ids, isIDs := traceIDList(expr)
+	if expr != "" && !isIDs {
 		if f, err = filter.Parse(expr, filter.Options{Group: a.opts.Groups}); err != nil {
 			return nil, invalid("%v", err)
 		}
@@ -238,7 +239,7 @@ scan:
 		if from.Before(start) {
 			from = start
 		}
-		q := query.Query{Start: from, End: to, TimeRange: query.TraceID, Filter: f}
+		q := query.Query{Start: from, End: to, TimeRange: query.TraceID, Filter: f, TraceIDs: ids}
 		for {
 			page, err := eng.Run(ctx, q)
 			if err != nil {

@@ -127,11 +127,7 @@ func (a *acc) merge(b *acc) {
 // Read sums the profile counters of service over [from, to) (whole
 // minutes: from rounds down, to up).
 func Read(ctx context.Context, r store.GraphReader, service string, from, to time.Time) (*Profile, error) {
-	fromMin := int64(math.Floor(float64(from.Unix()) / 60))
-	toMin := int64(math.Ceil(float64(to.Unix()) / 60))
-	if to.Unix()%60 == 0 && to.Nanosecond() > 0 {
-		toMin++
-	}
+	fromMin, toMin := Minutes(from, to)
 	classes := map[Class]map[string]*acc{}
 	for row, err := range r.GraphCounters(ctx, Group(service), fromMin, toMin) {
 		if err != nil {
@@ -171,6 +167,17 @@ func Read(ctx context.Context, r store.GraphReader, service string, from, to tim
 		p.Warm = breakdown(service, m)
 	}
 	return p, nil
+}
+
+// Minutes is the window Read sums for [from, to): whole minutes since
+// the epoch, fromMin included and toMin not (start rounds down, end up).
+func Minutes(from, to time.Time) (fromMin, toMin int64) {
+	fromMin = int64(math.Floor(float64(from.Unix()) / 60))
+	toMin = int64(math.Ceil(float64(to.Unix()) / 60))
+	if to.Unix()%60 == 0 && to.Nanosecond() > 0 {
+		toMin++
+	}
+	return fromMin, toMin
 }
 
 // FromInvocations builds a profile from invocations found by reading
@@ -253,28 +260,11 @@ func breakdown(service string, m map[string]*acc) *Breakdown {
 // quantile is the q-quantile of a histogram of microsecond buckets, in
 // seconds (0 when empty).
 func quantile(h []float64, q float64) float64 {
-	total, last := 0.0, -1
-	for k, v := range h {
-		if v > 0 {
-			total += v
-			last = k
-		}
-	}
-	if total <= 0 {
+	k := quantileBucket(h, q)
+	if k < 0 {
 		return 0
 	}
-	rank := q * total
-	seen := 0.0
-	for k, v := range h {
-		if v <= 0 {
-			continue
-		}
-		seen += v
-		if seen >= rank {
-			return graph.BucketValue(uint32(k))
-		}
-	}
-	return graph.BucketValue(uint32(last))
+	return graph.BucketValue(uint32(k))
 }
 
 func histogram(h []float64) [][2]float64 {

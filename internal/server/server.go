@@ -288,6 +288,7 @@ func (s *Server) routes(a *api.API) *http.ServeMux {
 	(&logsapi.Handler{Store: s.store, Log: s.log, Stored: func(n int) { s.logsStored.Add(n) }}).Register(mux)
 	mux.HandleFunc("GET "+api.TraceStatsPath, a.ServeTraceStats)
 	mux.HandleFunc("GET "+api.ProfilePath, a.ServeProfile)
+	mux.HandleFunc("GET "+api.ProfileExamplesPath, a.ServeProfileExamples)
 	if s.lambda != nil {
 		s.lambda.Register(mux)
 	}

@@ -440,6 +440,21 @@ try {
     await page.waitForSelector('.profile-selected pre');
     check(/self p50 .* p99/.test(await page.textContent('.profile-selected pre')), 'the selected part shows no percentiles');
 
+    step = 'profile: example traces of a part';
+    // The DynamoDB call's slowest bucket: the server reads the window's
+    // traces of the service and the trace list shows exactly those.
+    await page.waitForSelector('.profile-examples button:has-text("slowest")');
+    await Promise.all([page.waitForURL(/\/traces\?/), page.click('.profile-examples button:has-text("slowest")')]);
+    await page.waitForSelector('.examples-banner');
+    await page.waitForSelector('table.traces tbody tr');
+    const exURL = new URL(page.url());
+    const wanted = (exURL.searchParams.get('filter') ?? '').split(' ').filter(Boolean).sort();
+    const listed = (await page.$$eval('table.traces tbody tr', (rows) => rows.map((r) => r.dataset.traceId ?? ''))).sort();
+    check(wanted.length > 0 && JSON.stringify(listed) === JSON.stringify(wanted), `example traces ${wanted} but the list shows ${listed}`);
+    const banner = (await page.textContent('.examples-banner')) ?? '';
+    check(/slowest of .*DynamoDB items PutItem time in xraystarter-go/.test(banner), `the banner says ${banner}`);
+    await shot('profile-examples.png', 'example traces from the slowest bucket of the DynamoDB items PutItem time of xraystarter-go, listed by their IDs');
+
     step = 'profile: compare mode';
     // The band seeded three days ago, against the last hour.
     await page.goto(`${base}/profile?last=1h&service=xraystarter-go&compare=${71.5 * 3600}`);

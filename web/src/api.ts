@@ -9,6 +9,7 @@ import type {
   Statistics,
   TraceStats,
   LogRecord,
+  ProfileExamples,
   ProfileResult,
   Service,
   ServiceGraph,
@@ -229,9 +230,32 @@ export async function getProfile(
     q.set('compare_start', String(start - compareSeconds));
     q.set('compare_end', String(end - compareSeconds));
   }
+  return getCounterspyJSON<ProfileResult>(`/counterspy/v1/profile?${q}`, signal);
+}
+
+/**
+ * Example traces whose invocation of service spent the given percentile
+ * band of a part's time (GET /counterspy/v1/profile/examples, docs/profile.md).
+ */
+export async function getProfileExamples(
+  service: string,
+  part: string[],
+  percentile: number,
+  start: number,
+  end: number,
+  cls: 'cold' | 'warm' | undefined,
+  signal?: AbortSignal,
+): Promise<ProfileExamples> {
+  const q = new URLSearchParams({ service, start: String(start), end: String(end), percentile: String(percentile) });
+  for (const l of part) q.append('part', l);
+  if (cls) q.set('class', cls);
+  return getCounterspyJSON<ProfileExamples>(`/counterspy/v1/profile/examples?${q}`, signal);
+}
+
+async function getCounterspyJSON<T>(url: string, signal?: AbortSignal): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(`/counterspy/v1/profile?${q}`, { headers: { Accept: 'application/json' }, signal });
+    res = await fetch(url, { headers: { Accept: 'application/json' }, signal });
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw e;
     throw new ApiError('NetworkError', `cannot reach the server: ${(e as Error).message}`, 0);
@@ -244,5 +268,5 @@ export async function getProfile(
     /* reported below */
   }
   if (!res.ok) throw new ApiError(res.headers.get('x-amzn-ErrorType') ?? 'HTTP' + res.status, String(json.message ?? (text || res.statusText)), res.status);
-  return json as unknown as ProfileResult;
+  return json as unknown as T;
 }

@@ -265,3 +265,21 @@ export interface ProfileResult extends Profile {
     warm?: ProfileComparison;
   };
 }
+
+/** Example traces from one band of a part's time (GET /counterspy/v1/profile/examples). */
+export interface ProfileExamples {
+  service: string;
+  part: string[];
+  class?: string;
+  time: 'total' | 'self';
+  percentile?: number;
+  band_count?: number;
+  min_s: number;
+  max_s: number;
+  start: string;
+  end: string;
+  traces: { trace_id: string; seconds: number; invocation_s: number; invocation_end: number; class?: string }[];
+  scanned: number;
+  complete: boolean;
+  note?: string;
+}

@@ -4,10 +4,10 @@
 // percentiles, a ranked table, and a compare mode that colours what got
 // slower (red) or faster (green) than a window some time before.
 import { useMemo, useState } from 'preact/hooks';
-import { getProfile } from '../api';
+import { getProfile, getProfileExamples } from '../api';
 import { fmtCount, fmtSeconds, quote } from '../format';
 import { useAsync } from '../hooks';
-import { href, linkClick, setQuery } from '../router';
+import { href, linkClick, navigate, setQuery } from '../router';
 import { rangeFromQuery, rangeToQuery, resolveRange, type TimeRange } from '../time';
 import type { ProfileBreakdown, ProfileChange, ProfilePart } from '../types';
 import { TimeRangePicker } from './TimeRangePicker';
@@ -123,6 +123,67 @@ function cellColor(n: IcicleNode, comparing: boolean): string {
 }
 
 const ROW = 26;
+
+const exampleBands: { label: string; percentile: number }[] = [
+  { label: 'p50', percentile: 50 },
+  { label: 'p90', percentile: 90 },
+  { label: 'p99', percentile: 99 },
+  { label: 'slowest', percentile: 100 },
+];
+
+/** The seconds since the epoch a trace ID was made at (its second field), or undefined. */
+function traceIdEpoch(id: string): number | undefined {
+  const m = /^1-([0-9a-f]{8})-/.exec(id);
+  return m ? parseInt(m[1], 16) : undefined;
+}
+
+/**
+ * Offers example traces from a band of the part's time: the histogram
+ * bucket holding its p50, p90 or p99 (±2 %), or the slowest bucket. The
+ * server finds them by reading the window's traces of the service; the
+ * trace list then shows them (its filter is the list of their IDs).
+ */
+function Examples({ service, part, cls, window }: { service: string; part: ProfilePart; cls: Class; window: { start: number; end: number } }) {
+  const [state, setState] = useState<{ busy?: string; message?: string }>({});
+  const open = async (band: { label: string; percentile: number }) => {
+    setState({ busy: band.label });
+    try {
+      const ex = await getProfileExamples(service, part.path, band.percentile, window.start, window.end, cls === 'all' ? undefined : cls);
+      if (ex.traces.length === 0) {
+        setState({ message: `No trace found in the ${band.label} band${ex.note ? ` (${ex.note})` : ''}.` });
+        return;
+      }
+      const ids = ex.traces.map((t) => t.trace_id);
+      // The list selects traces by their start: from the oldest example's.
+      const starts = ids.map(traceIdEpoch).filter((x): x is number => x !== undefined);
+      const start = Math.min(window.start, ...starts) - 60;
+      const what = `${band.label} of ${part.path.length > 1 ? part.path.slice(1).join(' › ') : 'the invocation'} time in ${service}: ${fmtSeconds(ex.min_s)}–${fmtSeconds(ex.max_s)}`;
+      navigate(
+        href('/traces', {
+          ...rangeToQuery({ kind: 'absolute', start, end: window.end + 60 }),
+          filter: ids.join(' '),
+          examples: `${what} (${ids.length} of ${fmtCount(ex.band_count ?? ids.length)} invocations${ex.complete ? '' : '; ' + (ex.note ?? 'a sample')})`,
+        }),
+      );
+    } catch (e) {
+      setState({ message: `Could not find examples: ${(e as Error).message}` });
+    }
+  };
+  return (
+    <div class="profile-examples" role="group" aria-label="Example traces">
+      Example traces:{' '}
+      {exampleBands.map((b, i) => (
+        <span key={b.label}>
+          {i > 0 && ' · '}
+          <button type="button" class="secondary small" disabled={!!state.busy} onClick={() => open(b)} title={`Traces whose ${part.path[part.path.length - 1]} time is in the histogram bucket of its ${b.label === 'slowest' ? 'longest times' : b.label}`}>
+            {state.busy === b.label ? '…' : b.label}
+          </button>
+        </span>
+      ))}
+      {state.message && <div class="muted small">{state.message}</div>}
+    </div>
+  );
+}
 
 function Icicle({ root, comparing, selected, onSelect }: { root: IcicleNode; comparing: boolean; selected?: string; onSelect: (k: string) => void }) {
   const cells = layout(root);
@@ -252,6 +313,7 @@ export function ProfilePage({ query }: { query: URLSearchParams }) {
           {selPart && (
             <div class="profile-selected" aria-live="polite">
               <pre>{tooltip({ label: selPart.path[selPart.path.length - 1], key: selKey!, part: selPart, change: cmp?.changes.find((c) => c.path.join('\u001f') === selKey), children: [] })}</pre>
+              <Examples service={service} part={selPart} cls={cls} window={resolveRange(range)} />
             </div>
           )}
           <table class="profile-table">

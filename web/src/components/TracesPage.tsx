@@ -88,6 +88,9 @@ export function TracesPage({ query }: { query: URLSearchParams }) {
   const range = rangeFromQuery(query);
   const rangeKey = JSON.stringify(range);
   const filter = query.get('filter') ?? '';
+  // A profile's example traces: the filter lists their IDs, this says
+  // which band of which part they come from.
+  const examples = query.get('examples');
   const sort = parseSort(query.get('sort'));
   const rt = parseRt(query.get('rt'));
   const page = Math.max(1, parseInt(query.get('page') ?? '1', 10) || 1);
@@ -284,7 +287,12 @@ export function TracesPage({ query }: { query: URLSearchParams }) {
           </a>
         )}
       </div>
-      <FilterBar value={filter} error={filterError} ctx={ctx} busy={data.loading} onSubmit={(f) => setQuery({ filter: f || undefined, page: undefined, rt: undefined }, { push: true })} />
+      <FilterBar value={filter} error={filterError} ctx={ctx} busy={data.loading} onSubmit={(f) => setQuery({ filter: f || undefined, page: undefined, rt: undefined, examples: undefined }, { push: true })} />
+      {examples && (
+        <p class="examples-banner" role="note">
+          Example traces from the profile: {examples}
+        </p>
+      )}
       {data.error && !filterError && (
         <div class="error-box" role="alert">
           {data.error.message}
