@@ -31,45 +31,29 @@ func (a *API) profileOfFilter(ctx context.Context, service, expr string, start, 
 	}
 	began := time.Now()
 	sample := &profile.Sample{Filter: expr, Complete: true}
-	opts := a.opts.Query
-	opts.PageSize = 1000
-	eng := query.New(a.summaries, opts)
 	var ids []xrayid.TraceID
-	day := 24 * time.Hour
-scan:
-	for to := end; to.After(start); to = to.Add(-day) {
-		from := to.Add(-day)
-		if from.Before(start) {
-			from = start
-		}
-		q := query.Query{Start: from, End: to, TimeRange: query.TraceID, Filter: f}
-		for {
-			page, err := eng.Run(ctx, q)
-			if err != nil {
-				var ie *query.InvalidError
-				if errors.As(err, &ie) {
-					return nil, invalid("%s", ie.Msg)
-				}
-				return nil, fmt.Errorf("profile of %q where %s: %w", service, expr, err)
-			}
-			for _, r := range page.Results {
-				if len(ids) == profileMaxTraces {
-					sample.Complete = false
-					sample.Note = fmt.Sprintf("a sample: the newest %d matching traces (from %s)", len(ids), fmtRFC3339(page.ApproximateTime))
-					break scan
-				}
-				ids = append(ids, r.Summary.TraceID)
-			}
-			if page.NextToken == "" {
-				break
-			}
-			if time.Since(began) >= profileMaxTime {
+	err = a.scanDays(ctx, query.Query{TimeRange: query.TraceID, Filter: f}, start, end, 1000, func(page *query.Page) bool {
+		for _, r := range page.Results {
+			if len(ids) == profileMaxTraces {
 				sample.Complete = false
-				sample.Note = fmt.Sprintf("a sample: the scan's time budget ran out after %d matching traces", len(ids))
-				break scan
+				sample.Note = fmt.Sprintf("a sample: the newest %d matching traces (from %s)", len(ids), fmtRFC3339(page.ApproximateTime))
+				return false
 			}
-			q.Cursor = page.NextToken
+			ids = append(ids, r.Summary.TraceID)
 		}
+		if page.NextToken != "" && time.Since(began) >= profileMaxTime {
+			sample.Complete = false
+			sample.Note = fmt.Sprintf("a sample: the scan's time budget ran out after %d matching traces", len(ids))
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		var apiErr *Error
+		if errors.As(err, &apiErr) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("profile of %q where %s: %w", service, expr, err)
 	}
 	var invs []profile.Invocation
 	err = a.traceInvocations(ctx, ids, func(_ xrayid.TraceID, found []profile.Invocation) bool {

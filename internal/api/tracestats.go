@@ -226,50 +226,33 @@ func (a *API) traceStats(ctx context.Context, expr, startS, endS, periodS string
 	out := &traceStatsOutput{Start: unixSeconds(start), End: unixSeconds(end), Period: period, Filter: expr, Complete: true,
 		ScannedFrom: unixSeconds(start)}
 
-	opts := a.opts.Query
-	opts.PageSize = traceStatsPageSize
-	eng := query.New(a.summaries, opts)
 	began := time.Now()
-	day := 24 * time.Hour
-	// Newest day first, as the query engine scans: an answer cut short by
-	// the budget covers the most recent part of the window.
-scan:
-	for to := end; to.After(start); to = to.Add(-day) {
-		from := to.Add(-day)
-		if from.Before(start) {
-			from = start
+	q := query.Query{TimeRange: query.TraceID, Filter: f, TraceIDs: ids}
+	err = a.scanDays(ctx, q, start, end, traceStatsPageSize, func(page *query.Page) bool {
+		out.Examined += page.Examined
+		for i := range page.Results {
+			s := page.Results[i].Summary
+			total.add(s)
+			k := (int64(math.Floor(s.Start)) - first) / period
+			if k >= 0 && k < npoints {
+				points[k].add(s)
+			}
 		}
-		q := query.Query{Start: from, End: to, TimeRange: query.TraceID, Filter: f, TraceIDs: ids}
-		for {
-			page, err := eng.Run(ctx, q)
-			if err != nil {
-				var ie *query.InvalidError
-				if errors.As(err, &ie) {
-					return nil, invalid("%s", ie.Msg)
-				}
-				return nil, fmt.Errorf("trace stats from %s to %s: %w", fmtRFC3339(from), fmtRFC3339(to), err)
-			}
-			out.Examined += page.Examined
-			for i := range page.Results {
-				s := page.Results[i].Summary
-				total.add(s)
-				k := (int64(math.Floor(s.Start)) - first) / period
-				if k >= 0 && k < npoints {
-					points[k].add(s)
-				}
-			}
-			if page.NextToken == "" {
-				break
-			}
-			if out.Examined >= traceStatsMaxExamined || time.Since(began) >= traceStatsMaxTime {
-				out.Complete = false
-				out.ScannedFrom = unixSeconds(page.ApproximateTime)
-				out.Note = fmt.Sprintf("scan budget reached after %d summaries: figures cover %s to %s only", out.Examined,
-					fmtRFC3339(page.ApproximateTime), fmtRFC3339(end))
-				break scan
-			}
-			q.Cursor = page.NextToken
+		if page.NextToken != "" && (out.Examined >= traceStatsMaxExamined || time.Since(began) >= traceStatsMaxTime) {
+			out.Complete = false
+			out.ScannedFrom = unixSeconds(page.ApproximateTime)
+			out.Note = fmt.Sprintf("scan budget reached after %d summaries: figures cover %s to %s only", out.Examined,
+				fmtRFC3339(page.ApproximateTime), fmtRFC3339(end))
+			return false
 		}
+		return true
+	})
+	if err != nil {
+		var apiErr *Error
+		if errors.As(err, &apiErr) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("trace stats from %s to %s: %w", fmtRFC3339(start), fmtRFC3339(end), err)
 	}
 
 	out.Traces, out.Fault, out.Error, out.Throttle = total.traces, total.fault, total.error, total.throttle
