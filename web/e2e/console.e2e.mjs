@@ -409,6 +409,18 @@ try {
     // X-Ray answers a day per call: the list goes past the newest day.
     const days = await page.$$eval('table.traces tbody tr td:nth-child(2)', (tds) => tds.map((t) => t.getAttribute('title')?.slice(0, 10)));
     await page.click('button.sort[data-sort="start"]'); // oldest first
+    // The list pages through the days one call at a time: wait until the
+    // older days have arrived at the top (or let the check below say so).
+    await page
+      .waitForFunction(
+        () => {
+          const td = document.querySelector('table.traces tbody tr td:nth-child(2)');
+          return Date.now() - Date.parse((td?.getAttribute('title') ?? '').replace(' ', 'T') + 'Z') > 48 * 3600e3;
+        },
+        null,
+        { timeout: 20000 },
+      )
+      .catch(() => {});
     const oldest = await page.getAttribute('table.traces tbody tr td:nth-child(2)', 'title');
     log(`newest rows from ${days[0]}, oldest loaded row ${oldest}`);
     check(Date.now() - Date.parse(oldest.replace(' ', 'T') + 'Z') > 48 * 3600e3, `no trace older than a day in the 7-day list: oldest ${oldest}`);
