@@ -13,10 +13,10 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/counterspy/counterspy/internal/api"
-	"github.com/counterspy/counterspy/internal/assemble/summarize"
 	"github.com/counterspy/counterspy/internal/groups"
 	"github.com/counterspy/counterspy/internal/ingest"
 	"github.com/counterspy/counterspy/internal/store/pebblestore"
+	"github.com/counterspy/counterspy/internal/summarize"
 )
 
 // fuzzPaths are every operation's path, as the fuzzer picks them.

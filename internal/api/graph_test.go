@@ -21,13 +21,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/xray/types"
 
 	"github.com/counterspy/counterspy/internal/api"
-	"github.com/counterspy/counterspy/internal/assemble/summarize"
 	"github.com/counterspy/counterspy/internal/groups"
 	"github.com/counterspy/counterspy/internal/ingest"
 	"github.com/counterspy/counterspy/internal/insights"
 	"github.com/counterspy/counterspy/internal/loadgen"
 	"github.com/counterspy/counterspy/internal/sdkhttp"
 	"github.com/counterspy/counterspy/internal/store/pebblestore"
+	"github.com/counterspy/counterspy/internal/summarize"
 )
 
 // graphEnv is the ingest side and the API over one store: PutTraceSegments

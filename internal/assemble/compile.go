@@ -1,5 +1,6 @@
 // Package assemble turns the stored documents of a trace into what the X-Ray
-// API returns.
+// API returns: the read side (package summarize is the write side,
+// docs/architecture.md).
 //
 // The store keeps every document as it arrived (duplicates, superseded
 // in-progress versions, subsegments streamed on their own); Compile resolves

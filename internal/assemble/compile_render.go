@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 
+	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
@@ -43,7 +44,7 @@ func (c *Compiler) walkAndRender(trace xrayid.TraceID, k int) {
 		if ev := &c.ents[e]; !c.segParents[ev.id] {
 			off := len(c.buf)
 			c.renderInferred(trace, e)
-			c.out = append(c.out, outDoc{id: InferredSegmentID(ev.id), start: ev.start, off: int32(off), n: int32(len(c.buf) - off)})
+			c.out = append(c.out, outDoc{id: segment.InferredSegmentID(ev.id), start: ev.start, off: int32(off), n: int32(len(c.buf) - off)})
 		}
 	}
 }
@@ -63,7 +64,7 @@ func (c *Compiler) walk(e int32, segRoot bool) {
 		}
 		c.minStart, c.maxEnd = min(c.minStart, ev.start), max(c.maxEnd, end)
 	}
-	if !segRoot && ev.id != 0 && ev.hasStart && ev.name.ok() && c.inferKind(ev) != kindNone {
+	if !segRoot && ev.id != 0 && ev.hasStart && ev.name.ok() && c.inferKind(ev) != segment.InferNone {
 		c.inferred = append(c.inferred, e)
 	}
 	dirty := ev.strip
@@ -199,7 +200,7 @@ func (c *Compiler) renderInferred(trace xrayid.TraceID, e int32) {
 	ev := &c.ents[e]
 	b := c.docs[ev.doc].raw
 	buf := append(c.buf, `{"id":"`...)
-	buf = InferredSegmentID(ev.id).Append(buf)
+	buf = segment.InferredSegmentID(ev.id).Append(buf)
 	buf = append(buf, `","name":`...)
 	buf = append(buf, ev.name.of(b)...)
 	buf = append(buf, `,"start_time":`...)
@@ -229,12 +230,12 @@ func (c *Compiler) renderInferred(trace xrayid.TraceID, e int32) {
 	buf = append(buf, `,"trace_id":"`...)
 	buf = trace.Append(buf)
 	buf = append(buf, `","origin":"`...)
-	if kind := c.inferKind(ev); kind == kindAWS {
+	if kind := c.inferKind(ev); kind == segment.InferAWS {
 		// AWS::<name>: the name token's content is already JSON-escaped.
 		buf = append(buf, "AWS::"...)
 		buf = append(buf, b[ev.name.s+1:ev.name.e-1]...)
 	} else {
-		buf = append(buf, kind.nodeType()...)
+		buf = append(buf, kind.NodeType()...)
 	}
 	c.buf = append(buf, `"}`...)
 }
@@ -243,4 +244,12 @@ func sortKids(kids []kid) {
 	slices.SortFunc(kids, func(a, b kid) int {
 		return cmp.Or(cmp.Compare(a.ent, b.ent), cmp.Compare(a.start, b.start), cmp.Compare(a.id, b.id))
 	})
+}
+
+// inferKind classifies entity ev by X-Ray's inference rule
+// (segment.ClassifyInferred), reading its fields from the raw document.
+func (c *Compiler) inferKind(ev *entView) segment.InferKind {
+	b := c.docs[ev.doc].raw
+	return segment.ClassifyInferred(tokenIs(b, ev.namespace, "aws", &c.tmp), tokenIs(b, ev.namespace, "remote", &c.tmp),
+		ev.table.ok(), ev.queue.ok(), ev.bucket.ok(), ev.hasSQL)
 }

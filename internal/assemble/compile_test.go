@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
@@ -222,7 +223,7 @@ func TestInferredSegments(t *testing.T) {
 			t.Fatal(err)
 		}
 		sub, _ := xrayid.ParseSegmentID(subID)
-		want["id"] = `"` + InferredSegmentID(sub).String() + `"`
+		want["id"] = `"` + segment.InferredSegmentID(sub).String() + `"`
 		want["parent_id"] = `"` + subID + `"`
 		want["inferred"] = `true`
 		want["trace_id"] = `"` + testTraceID + `"`
@@ -271,19 +272,24 @@ func TestInferredIDsDeterministic(t *testing.T) {
 	}
 	// The inferred ID is a fixed function of the subsegment's ID.
 	sub, _ := xrayid.ParseSegmentID("5d3a0000070711c3") // s07
-	if got := docByName(t, a, "s07~"); !bytes.Contains(got, []byte(`"id":"`+InferredSegmentID(sub).String()+`"`)) {
-		t.Errorf("inferred id is not InferredSegmentID(s07): %s", got)
+	if got := docByName(t, a, "s07~"); !bytes.Contains(got, []byte(`"id":"`+segment.InferredSegmentID(sub).String()+`"`)) {
+		t.Errorf("inferred id is not segment.InferredSegmentID(s07): %s", got)
 	}
-	if got, want := InferredSegmentID(0x0123456789abcdef).String(), "b2c058e4ebb5112c"; got != want {
-		t.Errorf("InferredSegmentID changed: %s, want %s (stored inferred IDs would move)", got, want)
+}
+
+// TestInferredEscapes checks that escaped names and namespaces are read
+// decoded and written as sent.
+func TestInferredEscapes(t *testing.T) {
+	c := mustCompile(t, traceOfStrings(
+		`{"name":"web","id":"70de5b6f19ff9a0a","start_time":1,"end_time":2,"subsegments":[`+
+			`{"name":"S\"N\u0053","id":"0000000000000d01","namespace":"a\u0077s","start_time":1.5,"end_time":2}]}`,
+	), CompileOptions{})
+	var got struct{ Name, Origin string }
+	if len(c.Segments) != 2 || json.Unmarshal(c.Segments[1].Document, &got) != nil {
+		t.Fatalf("got %q", c.Segments)
 	}
-	seen := map[xrayid.SegmentID]bool{}
-	for i := xrayid.SegmentID(1); i < 5000; i++ {
-		id := InferredSegmentID(i)
-		if id == 0 || seen[id] {
-			t.Fatalf("InferredSegmentID(%d) = %s: zero or repeated", i, id)
-		}
-		seen[id] = true
+	if got.Name != `S"NS` || got.Origin != `AWS::S"NS` {
+		t.Errorf("got name %q origin %q", got.Name, got.Origin)
 	}
 }
 

@@ -11,12 +11,12 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
-	"github.com/counterspy/counterspy/internal/assemble/summarize"
 	"github.com/counterspy/counterspy/internal/loadgen"
 	"github.com/counterspy/counterspy/internal/profile"
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/store/pebblestore"
+	"github.com/counterspy/counterspy/internal/summarize"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))

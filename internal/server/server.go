@@ -16,7 +16,6 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/counterspy/counterspy/internal/api"
-	"github.com/counterspy/counterspy/internal/assemble/summarize"
 	"github.com/counterspy/counterspy/internal/connlimit"
 	"github.com/counterspy/counterspy/internal/console"
 	"github.com/counterspy/counterspy/internal/groups"
@@ -28,6 +27,7 @@ import (
 	"github.com/counterspy/counterspy/internal/receiver/udp"
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/store/pebblestore"
+	"github.com/counterspy/counterspy/internal/summarize"
 )
 
 // Config is everything `counterspy serve` can be told.

@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"slices"
 
-	"github.com/counterspy/counterspy/internal/assemble"
+	"github.com/counterspy/counterspy/internal/segment"
 )
 
 // The trace's graph (https://docs.aws.amazon.com/xray/latest/devguide/xray-concepts.html#xray-concepts-servicegraph): a node per service identity (name, type,
@@ -100,11 +100,11 @@ func (b *Builder) graph(s *Summary) {
 // inferredCall is a subsegment x that stands for inferred node n.
 type inferredCall struct {
 	x int32
-	n assemble.InferredNode
+	n segment.InferredNode
 }
 
 // inferred adds a node and an edge for every downstream call whose callee
-// sent no segment (X-Ray's inference rule, through assemble.InferNode, the rule Compile uses).
+// sent no segment (X-Ray's inference rule, segment.InferNode, the rule Compile uses too).
 func (b *Builder) inferred(s *Summary) {
 	g := &b.g
 	for x := range b.ents {
@@ -112,7 +112,7 @@ func (b *Builder) inferred(s *Summary) {
 		if ev.skip || ev.segChild || b.isSegmentRoot(int32(x)) {
 			continue
 		}
-		in, ok := assemble.InferNode(ev.e)
+		in, ok := segment.InferNode(ev.e)
 		if !ok {
 			continue
 		}

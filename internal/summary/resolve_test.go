@@ -81,7 +81,7 @@ func resolvedView(b *Builder) []string {
 				parent = b.ents[up].e.ID.String()
 			}
 			out = append(out, ev.e.ID.String()+"<"+parent+" "+ev.e.Name)
-			if _, ok := assemble.InferNode(ev.e); ok && !ev.segChild && !b.isSegmentRoot(x) {
+			if _, ok := segment.InferNode(ev.e); ok && !ev.segChild && !b.isSegmentRoot(x) {
 				out = append(out, "~"+ev.e.ID.String())
 			}
 		}

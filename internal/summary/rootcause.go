@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"slices"
 
-	"github.com/counterspy/counterspy/internal/assemble"
 	"github.com/counterspy/counterspy/internal/segment"
 )
 
@@ -107,7 +106,7 @@ func (b *Builder) treeNode(t int32) int32 {
 
 func (b *Builder) treeID(t int32) uint64 {
 	if n := int32(len(b.ents)); t >= n {
-		return uint64(assemble.InferredSegmentID(b.ents[b.g.infs[t-n]].id))
+		return uint64(segment.InferredSegmentID(b.ents[b.g.infs[t-n]].id))
 	}
 	return uint64(b.ents[t].id)
 }

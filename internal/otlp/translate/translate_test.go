@@ -9,7 +9,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/counterspy/counterspy/internal/assemble"
 	"github.com/counterspy/counterspy/internal/segment"
 )
 
@@ -284,7 +283,7 @@ func TestMapping(t *testing.T) {
 					e.AWS.RequestID != "R1" || e.AWS.Region != "eu-west-1" {
 					t.Errorf("entity %+v", e)
 				}
-				n, ok := assemble.InferNode(e)
+				n, ok := segment.InferNode(e)
 				if !ok || n.Name != "orders" || n.Type != "AWS::DynamoDB::Table" {
 					t.Errorf("inferred node %+v %v", n, ok)
 				}
@@ -294,7 +293,7 @@ func TestMapping(t *testing.T) {
 				"rpc.system": "aws-api", "rpc.service": "S3", "rpc.method": "GetObject", "aws.s3.bucket": "assets"})),
 			func(t *testing.T, segs []segment.Segment, _ Stats) {
 				_, e := entity(t, segs, sidB)
-				if n, ok := assemble.InferNode(e); !ok || n.Name != "assets" || n.Type != "AWS::S3::Bucket" {
+				if n, ok := segment.InferNode(e); !ok || n.Name != "assets" || n.Type != "AWS::S3::Bucket" {
 					t.Errorf("inferred node %+v %v", n, ok)
 				}
 			}},
@@ -304,7 +303,7 @@ func TestMapping(t *testing.T) {
 				"messaging.system": "aws_sqs", "messaging.destination.name": "orders-queue"})),
 			func(t *testing.T, segs []segment.Segment, _ Stats) {
 				_, e := entity(t, segs, sidB)
-				if n, ok := assemble.InferNode(e); !ok || n.Name != "orders-queue" || n.Type != "AWS::SQS::Queue" {
+				if n, ok := segment.InferNode(e); !ok || n.Name != "orders-queue" || n.Type != "AWS::SQS::Queue" {
 					t.Errorf("inferred node %+v %v", n, ok)
 				}
 			}},
@@ -313,7 +312,7 @@ func TestMapping(t *testing.T) {
 				"rpc.system": "aws-api", "rpc.service": "SQS", "aws.queue_url": "https://sqs.us-east-1.amazonaws.com/123456789012/jobs"})),
 			func(t *testing.T, segs []segment.Segment, _ Stats) {
 				_, e := entity(t, segs, sidB)
-				if n, ok := assemble.InferNode(e); !ok || n.Name != "jobs" {
+				if n, ok := segment.InferNode(e); !ok || n.Name != "jobs" {
 					t.Errorf("inferred node %+v %v", n, ok)
 				}
 			}},
@@ -325,7 +324,7 @@ func TestMapping(t *testing.T) {
 				if e.AWS.TopicARN == "" {
 					t.Errorf("no topic: %+v", e.AWS)
 				}
-				if n, ok := assemble.InferNode(e); !ok || n.Type != "AWS::SNS" {
+				if n, ok := segment.InferNode(e); !ok || n.Type != "AWS::SNS" {
 					t.Errorf("inferred node %+v %v", n, ok)
 				}
 			}},
@@ -339,7 +338,7 @@ func TestMapping(t *testing.T) {
 					e.SQL.SanitizedQuery != "SELECT * FROM orders WHERE id = ?" || e.SQL.URL != "db.internal:5432/shop" || e.SQL.User != "app" {
 					t.Errorf("entity %q sql %+v", e.Name, e.SQL)
 				}
-				if n, ok := assemble.InferNode(e); !ok || n.Type != "Database::SQL" {
+				if n, ok := segment.InferNode(e); !ok || n.Type != "Database::SQL" {
 					t.Errorf("inferred node %+v %v", n, ok)
 				}
 			}},
@@ -352,7 +351,7 @@ func TestMapping(t *testing.T) {
 					e.HTTP.URL != "https://api.example.com/v1/items" || e.HTTP.Status != 200 {
 					t.Errorf("entity %q %q %+v", e.Name, e.Namespace, e.HTTP)
 				}
-				if n, ok := assemble.InferNode(e); !ok || n.Type != "remote" || n.Name != "api.example.com" {
+				if n, ok := segment.InferNode(e); !ok || n.Type != "remote" || n.Name != "api.example.com" {
 					t.Errorf("inferred node %+v %v", n, ok)
 				}
 			}},
@@ -489,7 +488,7 @@ func TestMapping(t *testing.T) {
 				if _, e := entity(t, segs, sidB); e.Name != "compute totals" || e.Namespace != "" {
 					t.Errorf("%q %q", e.Name, e.Namespace)
 				}
-				if _, ok := assemble.InferNode(segs[0].Root()); ok {
+				if _, ok := segment.InferNode(segs[0].Root()); ok {
 					t.Error("an internal span makes an inferred node")
 				}
 			}},

@@ -6,11 +6,11 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
-	"github.com/counterspy/counterspy/internal/assemble/summarize"
 	"github.com/counterspy/counterspy/internal/loadgen"
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/store/pebblestore"
+	"github.com/counterspy/counterspy/internal/summarize"
 )
 
 // BenchmarkSummarize is the ingest path's summarizer cost: every document

@@ -1,8 +1,9 @@
 // Package summarize keeps every trace's summary up to date as its documents
-// arrive. It runs inside the ingest pipeline's writer (as its Observer): for
-// each batch it rebuilds the summaries of the traces the batch touches and
-// adds them, with their new index terms, to the same store batch, so a
-// trace's documents and its summary become durable together.
+// arrive: the write side of the pipeline (package assemble is the read side,
+// docs/architecture.md). It runs inside the ingest pipeline's writer (as its
+// Observer): for each batch it rebuilds the summaries of the traces the batch
+// touches and adds them, with their new index terms, to the same store batch,
+// so a trace's documents and its summary become durable together.
 //
 // It also derives the trace's service-graph counters (package graph): each
 // revision's contributions replace the previous revision's, as deltas added

@@ -15,13 +15,13 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"go.uber.org/goleak"
 
-	"github.com/counterspy/counterspy/internal/assemble/summarize"
 	"github.com/counterspy/counterspy/internal/graph"
 	"github.com/counterspy/counterspy/internal/loadgen"
 	"github.com/counterspy/counterspy/internal/profile"
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/store/pebblestore"
+	"github.com/counterspy/counterspy/internal/summarize"
 	"github.com/counterspy/counterspy/internal/summary"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
