@@ -113,6 +113,11 @@ func (s *Store) summary(id xrayid.TraceID) (store.SummaryRow, bool) {
 // scan to the traces indexed under any of them; each trace has one
 // position, so it comes at most once. ByEnd scans with terms are refused,
 // as the contract allows terms "only for ByStart".
+//
+// A scan is not a snapshot (the contract does not ask for one): a revision
+// written while a ByEnd scan runs moves its trace, which the scan then
+// misses if it moved above the page boundary, or meets a second time if it
+// moved below it. Positions still only descend.
 func (s *Store) ScanSummaries(ctx context.Context, q store.SummaryScan) iter.Seq2[store.SummaryRow, error] {
 	return func(yield func(store.SummaryRow, error) bool) {
 		if err := s.check(ctx); err != nil {
