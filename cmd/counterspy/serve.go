@@ -38,7 +38,7 @@ flag can also be set as COUNTERSPY_ + its name in upper case with _ for -.`,
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", "", "`host:port` for the HTTP API, overriding -addr")
 	fs.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "`directory` of the embedded store (created if missing)")
 	fs.StringVar(&cfg.Store, "store", "pebble",
-		"trace store: pebble (embedded, in -data-dir) or clickhouse://HOST:PORT/DATABASE (ClickHouse's native port; see docs/clickhouse.md)")
+		"trace store: pebble (embedded, in -data-dir), memory (the in-memory reference backend: nothing is kept after the process ends) or clickhouse://HOST:PORT/DATABASE (ClickHouse's native port; see docs/clickhouse.md)")
 	fs.DurationVar(&cfg.FlushInterval, "flush-interval", 200*time.Millisecond,
 		"longest time a segment received over UDP waits before it is durable on disk; PutTraceSegments calls are acknowledged only once durable, whatever this is")
 	fs.BoolVar(&cfg.NoSync, "no-sync", false,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/store/clickhouse"
+	"github.com/counterspy/counterspy/internal/store/memstore"
 	"github.com/counterspy/counterspy/internal/store/pebblestore"
 )
 
@@ -25,6 +26,9 @@ func openStore(cfg Config) (store.Store, error) {
 			return nil, fmt.Errorf("open store in %s: %w", cfg.DataDir, err)
 		}
 		return st, nil
+	case cfg.Store == "memory":
+		// The reference backend: nothing survives the process (tests, demos).
+		return memstore.New(), nil
 	case strings.HasPrefix(cfg.Store, "clickhouse://"):
 		opts, err := clickhouse.ParseURL(cfg.Store)
 		if err != nil {
@@ -37,5 +41,5 @@ func openStore(cfg Config) (store.Store, error) {
 		}
 		return st, nil
 	}
-	return nil, fmt.Errorf("unknown store %q: want pebble or clickhouse://HOST:PORT/DATABASE", cfg.Store)
+	return nil, fmt.Errorf("unknown store %q: want pebble, memory or clickhouse://HOST:PORT/DATABASE", cfg.Store)
 }
