@@ -36,6 +36,14 @@ type samplingBoost struct {
 	CooldownWindowMinutes int
 }
 
+// boost is the stored form of a request's SamplingRateBoost (nil: none).
+func (b *samplingBoost) boost() *sampling.Boost {
+	if b == nil {
+		return nil
+	}
+	return &sampling.Boost{MaxRate: b.MaxRate, CooldownWindowMinutes: b.CooldownWindowMinutes}
+}
+
 type samplingRuleRecord struct {
 	SamplingRule samplingRule
 	CreatedAt    Timestamp
@@ -97,22 +105,8 @@ func (a *API) getSamplingRules(ctx context.Context, body []byte) (any, error) {
 }
 
 type createSamplingRuleInput struct {
-	SamplingRule struct {
-		RuleName          string
-		ResourceARN       string
-		Priority          int
-		FixedRate         float64
-		ReservoirSize     int
-		ServiceName       string
-		ServiceType       string
-		Host              string
-		HTTPMethod        string
-		URLPath           string
-		Version           int
-		Attributes        map[string]string
-		SamplingRateBoost *samplingBoost
-	}
-	Tags []tagInput
+	SamplingRule samplingRule
+	Tags         []tagInput
 }
 
 type samplingRuleRecordResult struct {
@@ -131,10 +125,8 @@ func (a *API) createSamplingRule(ctx context.Context, body []byte) (any, error) 
 	s := in.SamplingRule
 	rule := sampling.Rule{Name: s.RuleName, ResourceARN: s.ResourceARN, Priority: s.Priority, FixedRate: s.FixedRate,
 		ReservoirSize: s.ReservoirSize, ServiceName: s.ServiceName, ServiceType: s.ServiceType, Host: s.Host,
-		HTTPMethod: s.HTTPMethod, URLPath: s.URLPath, Version: s.Version, Attributes: s.Attributes}
-	if s.SamplingRateBoost != nil {
-		rule.Boost = &sampling.Boost{MaxRate: s.SamplingRateBoost.MaxRate, CooldownWindowMinutes: s.SamplingRateBoost.CooldownWindowMinutes}
-	}
+		HTTPMethod: s.HTTPMethod, URLPath: s.URLPath, Version: s.Version, Attributes: s.Attributes,
+		Boost: s.SamplingRateBoost.boost()}
 	created, err := a.rules.Create(ctx, rule)
 	if err != nil {
 		return nil, samplingError(err)
@@ -170,10 +162,7 @@ func (a *API) updateSamplingRule(ctx context.Context, body []byte) (any, error) 
 	}
 	up := sampling.Update{ResourceARN: u.ResourceARN, ServiceName: u.ServiceName, ServiceType: u.ServiceType, Host: u.Host,
 		HTTPMethod: u.HTTPMethod, URLPath: u.URLPath, Priority: u.Priority, ReservoirSize: u.ReservoirSize, FixedRate: u.FixedRate,
-		Attributes: u.Attributes}
-	if u.SamplingRateBoost != nil {
-		up.Boost = &sampling.Boost{MaxRate: u.SamplingRateBoost.MaxRate, CooldownWindowMinutes: u.SamplingRateBoost.CooldownWindowMinutes}
-	}
+		Attributes: u.Attributes, Boost: u.SamplingRateBoost.boost()}
 	rule, err := a.rules.Update(ctx, ref, up)
 	if err != nil {
 		return nil, samplingError(err)

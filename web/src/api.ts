@@ -193,22 +193,7 @@ export async function getTimeSeries(
 export async function getTraceStats(filter: string, start: number, end: number, period: number, signal?: AbortSignal): Promise<TraceStats> {
   const q = new URLSearchParams({ start: String(start), end: String(end), period: String(period) });
   if (filter.trim()) q.set('filter', filter);
-  let res: Response;
-  try {
-    res = await fetch(`/counterspy/v1/trace-stats?${q}`, { headers: { Accept: 'application/json' }, signal });
-  } catch (e) {
-    if ((e as Error).name === 'AbortError') throw e;
-    throw new ApiError('NetworkError', `cannot reach the server: ${(e as Error).message}`, 0);
-  }
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = text ? JSON.parse(text) : {};
-  } catch {
-    /* reported below */
-  }
-  if (!res.ok) throw new ApiError(res.headers.get('x-amzn-ErrorType') ?? 'HTTP' + res.status, String(json.message ?? (text || res.statusText)), res.status);
-  return json as unknown as TraceStats;
+  return getCounterspyJSON<TraceStats>(`/counterspy/v1/trace-stats?${q}`, signal);
 }
 
 /** A period (a multiple of 60 s) giving at most about `points` points over the window. */
