@@ -112,6 +112,10 @@ func (e *Execution) Last() time.Time {
 // Finished callback follow in the background. stop aborts waiting for a
 // free instance (Wait).
 func (p *Pool) Invoke(stop <-chan struct{}, req *Request) (*Response, error) {
+	if !p.enter() {
+		return nil, ErrClosed
+	}
+	defer p.wg.Done()
 	if err := p.acquire(stop, req.Wait); err != nil {
 		return nil, err
 	}

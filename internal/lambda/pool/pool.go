@@ -283,6 +283,21 @@ func (p *Pool) acquire(stop <-chan struct{}, wait bool) error {
 
 func (p *Pool) releaseSlot() { <-p.slots }
 
+// enter counts an invocation as in-flight work unless the pool is closed.
+// The count is taken under mu, where Close sets closed before it waits:
+// a WaitGroup must not go from zero to one while Wait is running, and an
+// invocation's own background work (its END and REPORT lines) is added
+// while this count keeps the group above zero.
+func (p *Pool) enter() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.wg.Add(1)
+	return true
+}
+
 // FinishingWait is how long an invocation waits for an instance that has
 // answered its previous call and is about to ask for the next event,
 // rather than starting a new one: a caller that invokes again right after
