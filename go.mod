@@ -2,6 +2,8 @@ module github.com/counterspy/counterspy
 
 go 1.26.8
 
+toolchain go1.27.3
+
 require (
 	github.com/ClickHouse/clickhouse-go/v2 v2.26.0
 	github.com/VictoriaMetrics/metrics v1.45.0
