@@ -6,15 +6,15 @@ import "context"
 // type assertion; without them it falls back to what every backend must do
 // (CountTerm per term, scans re-checked row by row).
 
-// TermEstimator estimates how selective a union of index terms is.
+// TermEstimator estimates how selective a union of index terms is, in one
+// call (the fallback, SumCountTerm, asks CountTerm once per term).
 type TermEstimator interface {
-	// EstimateTerms returns about how many distinct traces are indexed
-	// under any of terms with a start second in [from, to), stopping at
-	// limit (it returns limit when there are at least that many). A trace
-	// indexed under several of the terms counts once, where the fallback
-	// (the sum of CountTerm) counts it once per term. It is an estimate
-	// for planning: it must not undercount by more than a backend's
-	// documented margin (the Pebble backend's is exact).
+	// EstimateTerms returns about how many traces are indexed under any
+	// of terms with a start second in [from, to), stopping at limit (it
+	// returns limit when there are at least that many). The answer is
+	// never below the number of distinct such traces (up to limit) and
+	// never above the sum of CountTerm over the terms: a trace under
+	// several of the terms may count once or once per term.
 	EstimateTerms(ctx context.Context, terms []Term, from, to int64, limit int) (int, error)
 }
 

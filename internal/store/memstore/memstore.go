@@ -33,8 +33,8 @@ import (
 // backend; these are the Pebble backend's defaults (pebblestore.Options
 // EpochPast and EpochFuture), so both place the same traces the same way.
 const (
-	epochPast   = 30 * 24 * time.Hour
-	epochFuture = time.Hour
+	epochPast   = store.DefaultEpochPast
+	epochFuture = store.DefaultEpochFuture
 )
 
 // scanPage is how many summary rows a scan copies per hold of the lock, so
@@ -66,6 +66,21 @@ type Data struct {
 	logLines []logs.Record
 
 	meta map[string][]byte
+
+	// fault, if set, is asked before every Write is applied (a test hook,
+	// SetWriteFault).
+	fault func(*store.Batch) error
+}
+
+// SetWriteFault makes every later Write call f with the batch after
+// checking it and before applying it, and fail with f's error, storing
+// nothing, when it returns one; nil removes the hook. It is how tests fail
+// a write "halfway" on this backend: nothing can fail once a Write starts
+// applying, so the last point a real failure could strike is before that.
+func (d *Data) SetWriteFault(f func(*store.Batch) error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.fault = f
 }
 
 // trace is one trace ID's records and summary.
@@ -82,6 +97,9 @@ type trace struct {
 	summary []byte
 	end     int64
 	terms   map[store.Term]struct{}
+	// fields are the latest summary's SummaryFields (slices copied), for
+	// SummaryScan.Where.
+	fields store.SummaryFields
 }
 
 // NewData returns empty contents.
@@ -100,7 +118,15 @@ type Store struct {
 	closed atomic.Bool
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.Atomic        = (*Store)(nil)
+	_ store.TermEstimator = (*Store)(nil)
+	_ store.PushDown      = (*Store)(nil)
+)
+
+// AtomicWrites declares that a failed Write stores nothing (store.Atomic).
+func (s *Store) AtomicWrites() {}
 
 // New returns a store with new, empty contents.
 func New() *Store { return Open(NewData()) }
@@ -150,6 +176,11 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 	d := s.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.fault != nil {
+		if err := d.fault(b); err != nil {
+			return fmt.Errorf("memstore: %w", err)
+		}
+	}
 
 	// Records. A trace first seen in this batch is placed by the earliest
 	// arrival of its records in the batch.
@@ -186,6 +217,7 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 			t.summary = []byte{}
 		}
 		t.end = sr.End
+		t.fields = cloneFields(sr.Fields)
 		d.byEnd.insert(store.Position{Sec: t.end, TraceID: sr.TraceID})
 		for _, term := range sr.Terms {
 			if t.terms == nil {
@@ -250,6 +282,13 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 		d.logLines = slices.Insert(d.logLines, i, l)
 	}
 	return nil
+}
+
+// cloneFields copies f's slices: Write must not retain b's.
+func cloneFields(f store.SummaryFields) store.SummaryFields {
+	f.Services = slices.Clone(f.Services)
+	f.AnnotationKeys = slices.Clone(f.AnnotationKeys)
+	return f
 }
 
 // traceLocked returns the trace id, creating it placed at its epoch if
