@@ -109,8 +109,8 @@ type Summarizer struct {
 	// names holds the batch's SummaryFields string lists, back to back,
 	// reused likewise.
 	names []string
-	dec    *segment.Decoder
-	terms  []store.Term
+	dec   *segment.Decoder
+	terms []store.Term
 	// tree is the resolved trace of the last Build, for its profile.
 	tree    []summary.TreeEntity
 	touched []*trace

@@ -2,8 +2,8 @@ package memstore
 
 import (
 	"context"
-	"errors"
 	"encoding/binary"
+	"errors"
 	"math"
 	"slices"
 	"testing"
