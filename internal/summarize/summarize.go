@@ -263,28 +263,37 @@ func (s *Summarizer) summarize(tr *trace, b *store.Batch) store.SummaryRecord {
 	return rec
 }
 
-// fields are the summary's plain values for the store (SummaryFields); its
-// string lists live in s.names until the next batch.
+// fields are the summary's plain values for the store; its string lists
+// live in s.names until the next batch.
 func (s *Summarizer) fields(sum *summary.Summary) store.SummaryFields {
+	var f store.SummaryFields
+	f, s.names = Fields(sum, s.names)
+	return f
+}
+
+// Fields returns a summary's plain values for the store
+// (store.SummaryFields), its string lists appended to names (returned
+// grown), which they share.
+func Fields(sum *summary.Summary, names []string) (store.SummaryFields, []string) {
 	f := store.SummaryFields{
 		Duration: sum.Duration, ResponseTime: sum.ResponseTime,
 		Fault: sum.HasFault, Error: sum.HasError, Throttle: sum.HasThrottle, Partial: sum.IsPartial,
 		HTTPStatus: sum.HTTP.Status, HTTPMethod: sum.HTTP.Method, HTTPURL: sum.HTTP.URL,
 	}
-	start := len(s.names)
+	start := len(names)
 	for i := range sum.Nodes {
-		s.names = append(s.names, sum.Nodes[i].Name)
+		names = append(names, sum.Nodes[i].Name)
 	}
-	f.Services = s.names[start:len(s.names):len(s.names)]
-	start = len(s.names)
+	f.Services = names[start:len(names):len(names)]
+	start = len(names)
 	for i := range sum.Annotations {
 		// Annotations are distinct (key, value) pairs: a key may repeat.
-		if k := sum.Annotations[i].Key; !slices.Contains(s.names[start:], k) {
-			s.names = append(s.names, k)
+		if k := sum.Annotations[i].Key; !slices.Contains(names[start:], k) {
+			names = append(names, k)
 		}
 	}
-	f.AnnotationKeys = s.names[start:len(s.names):len(s.names)]
-	return f
+	f.AnnotationKeys = names[start:len(names):len(names)]
+	return f, names
 }
 
 // profile is what the revision the builder last built adds to the profile

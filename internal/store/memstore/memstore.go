@@ -27,15 +27,14 @@ import (
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
-// The window in which a trace ID's embedded epoch is plausible, relative to
-// the first arrival of the trace. The contract says traces with an
-// implausible epoch are placed by first arrival but leaves the window to the
-// backend; these are the Pebble backend's defaults (pebblestore.Options
-// EpochPast and EpochFuture), so both place the same traces the same way.
-const (
-	epochPast   = store.DefaultEpochPast
-	epochFuture = store.DefaultEpochFuture
-)
+// Options configure a Data. Zero values take defaults.
+type Options struct {
+	// EpochPast and EpochFuture bound the plausible start of a trace
+	// relative to its first arrival (store.Retention); defaults
+	// store.DefaultEpochPast and DefaultEpochFuture, as in the Pebble
+	// backend, so that both place the same traces the same way.
+	EpochPast, EpochFuture time.Duration
+}
 
 // scanPage is how many summary rows a scan copies per hold of the lock, so
 // that a scan's memory does not grow with the number of rows ("Scans
@@ -66,6 +65,8 @@ type Data struct {
 	logLines []logs.Record
 
 	meta map[string][]byte
+
+	epochPast, epochFuture int64 // seconds
 
 	// fault, if set, is asked before every Write is applied (a test hook,
 	// SetWriteFault).
@@ -102,13 +103,24 @@ type trace struct {
 	fields store.SummaryFields
 }
 
-// NewData returns empty contents.
-func NewData() *Data {
+// NewData returns empty contents with the default options.
+func NewData() *Data { return NewDataWith(Options{}) }
+
+// NewDataWith returns empty contents.
+func NewDataWith(o Options) *Data {
+	if o.EpochPast <= 0 {
+		o.EpochPast = store.DefaultEpochPast
+	}
+	if o.EpochFuture <= 0 {
+		o.EpochFuture = store.DefaultEpochFuture
+	}
 	return &Data{
-		traces: map[xrayid.TraceID]*trace{},
-		terms:  map[store.Term]map[xrayid.TraceID]struct{}{},
-		graph:  map[string]map[int64]map[string]map[uint32]float64{},
-		meta:   map[string][]byte{},
+		traces:      map[xrayid.TraceID]*trace{},
+		terms:       map[store.Term]map[xrayid.TraceID]struct{}{},
+		graph:       map[string]map[int64]map[string]map[uint32]float64{},
+		meta:        map[string][]byte{},
+		epochPast:   int64(o.EpochPast / time.Second),
+		epochFuture: int64(o.EpochFuture / time.Second),
 	}
 }
 
@@ -299,7 +311,7 @@ func (d *Data) traceLocked(id xrayid.TraceID, arrival int64) *trace {
 		return t
 	}
 	sec := arrival
-	if e := int64(id.Epoch()); e >= arrival-int64(epochPast/time.Second) && e <= arrival+int64(epochFuture/time.Second) {
+	if e := int64(id.Epoch()); e >= arrival-d.epochPast && e <= arrival+d.epochFuture {
 		sec = e
 	}
 	t := &trace{sec: sec}
