@@ -102,4 +102,3 @@ func TestPushDown(t *testing.T) {
 		}
 	}
 }
-
