@@ -381,6 +381,10 @@ func (p *Pipeline) write(items []item) {
 const (
 	retryFirst = 50 * time.Millisecond
 	retryMax   = 5 * time.Second
+	// retryFor bounds the retries of one batch: an error that lasts longer
+	// (a backend down for long, a batch it refuses for good) must not stop
+	// ingestion for good.
+	retryFor = 2 * time.Minute
 	// retriesAfterClose bounds the attempts once Close is called.
 	retriesAfterClose = 3
 )
@@ -390,20 +394,23 @@ const (
 // part once (store.Writer), and the summarizer's state, which counted the
 // batch as written, stays true. It returns nil once the batch is stored;
 // the pipeline writes nothing else meanwhile (later documents queue, as
-// behind a slow write). After Close it gives up after a few attempts: the
-// batch may then be partly stored (its traces' graph counts may be off) and
-// the caller tells the summarizer to forget those traces.
+// behind a slow write). It gives up after retryFor, or a few attempts once
+// Close is called: the batch may then be stored in part (its traces' graph
+// counts may be off), and the caller tells the summarizer to forget those
+// traces.
 func (p *Pipeline) retry(b *store.Batch, err error) error {
 	wait := retryFirst
+	deadline := time.Now().Add(retryFor)
 	for attempt, afterClose := 1, 0; ; attempt++ {
 		p.mu.Lock()
 		closed := p.closed
 		p.mu.Unlock()
 		if closed {
-			if afterClose++; afterClose > retriesAfterClose {
-				p.log.Error("store write failed and the pipeline is closing: the batch may be stored in part", "err", err, "attempts", attempt)
-				return err
-			}
+			afterClose++
+		}
+		if afterClose > retriesAfterClose || time.Now().After(deadline) {
+			p.log.Error("store write failed, retries given up: the batch may be stored in part", "err", err, "attempts", attempt, "closing", closed)
+			return err
 		}
 		if attempt == 1 || attempt%10 == 0 {
 			p.log.Warn("store write failed; writing the batch again", "err", err, "attempt", attempt)

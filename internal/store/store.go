@@ -331,7 +331,9 @@ type Writer interface {
 	// an Atomic backend: it tells the summarizer, which forgets the batch's
 	// traces and resumes them from what the store holds, exact whether the
 	// batch was stored or not. On other backends it writes the same batch
-	// again until it succeeds or the pipeline closes. A client that resends
+	// again, with back-off, until it succeeds, for up to two minutes or
+	// until the pipeline closes (after that the batch may stay stored in
+	// part, and its traces' graph counts may be off). A client that resends
 	// documents after an error sends a new batch: records may then be
 	// stored twice, which readers tolerate (duplicates are resolved when a
 	// trace is compiled and summarized), and the derived data, rebuilt
