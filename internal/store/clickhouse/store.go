@@ -6,9 +6,11 @@
 // summaries and metadata keep the value with the highest sequence number
 // (argMax), graph counters are summed at read time, index terms are
 // DISTINCT. Writes to the several tables of one Batch are separate inserts:
-// a failed Write may have stored part of the batch (the contract allows it);
-// a retried Write duplicates records (readers tolerate that) and adds its
-// graph deltas again (unlike the Pebble backend, whose batches are atomic).
+// a failed Write may have stored part of the batch, so the backend is not
+// store.Atomic and the contract asks that a retry of the same Batch.ID store
+// each part once. It does not yet: a retried Write duplicates records
+// (readers tolerate that) and adds its graph deltas again (unlike the Pebble
+// backend, whose batches are atomic). See docs/clickhouse.md.
 package clickhouse
 
 import (
