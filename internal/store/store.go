@@ -44,6 +44,11 @@ type Record struct {
 	Doc []byte
 }
 
+// Records are never deduplicated by a backend: the same document written
+// in two batches (a client that resent it) is stored twice, as is a record
+// that appears twice in one batch. Only a retry of the same Batch.ID on a
+// backend that is not Atomic stores its records once (Writer).
+
 // Batch is the unit of a write. What a failed Write leaves behind is
 // Writer's rule; a successful one makes all of it durable.
 type Batch struct {
@@ -77,7 +82,8 @@ func (b *Batch) Empty() bool {
 // GraphDelta adds Values to the counters of one service-graph key (a node or
 // an edge, encoded by package graph; opaque to the backend) in one minute of
 // one group. Counters only add up: a backend keeps, per (Group, Minute, Key),
-// the element-wise sum of every delta written, and may merge them at any time.
+// the element-wise sum of every delta written (a batch retried under the
+// same ID counts once: Writer), and may merge them at any time.
 // Sums are float64: exact for whole numbers up to 2^53 in magnitude (which
 // is what package graph writes); other values may round differently
 // depending on the order a backend adds them in. Write refuses a batch with
@@ -167,8 +173,8 @@ type LogQuery struct {
 type LogReader interface {
 	// Logs yields the lines q selects, ordered by Time, lines of equal
 	// Time in write order (those of overlapping Writes in either order).
-	// A line written more than once (a retried Write) comes back as many
-	// times. To follow new lines, a caller asks again with From = the
+	// A line written in more than one batch comes back as many times (a
+	// retry of the same Batch.ID is one batch: Writer). To follow new lines, a caller asks again with From = the
 	// last Time seen, and drops the lines of that time it has already
 	// seen. Iteration stops at the first error, yielded with a zero
 	// record.
