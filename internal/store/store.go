@@ -31,7 +31,11 @@ import (
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
-// Record is one accepted segment document as a backend keeps it.
+// Record is one accepted segment document as a backend keeps it. Records
+// are never deduplicated by a backend: the same document written in two
+// batches (a client that resent it) is stored twice, as is a record that
+// appears twice in one batch. Only a retry of the same Batch.ID on a
+// backend that is not Atomic stores its records once (Writer).
 type Record struct {
 	TraceID xrayid.TraceID
 	ID      xrayid.SegmentID
@@ -43,11 +47,6 @@ type Record struct {
 	// byte-for-byte.
 	Doc []byte
 }
-
-// Records are never deduplicated by a backend: the same document written
-// in two batches (a client that resent it) is stored twice, as is a record
-// that appears twice in one batch. Only a retry of the same Batch.ID on a
-// backend that is not Atomic stores its records once (Writer).
 
 // Batch is the unit of a write. What a failed Write leaves behind is
 // Writer's rule; a successful one makes all of it durable.
@@ -307,7 +306,8 @@ var ErrClosed = errors.New("store: closed")
 
 // ErrNoSpace is returned (wrapped, with the free and needed space) by writes
 // a backend refuses because its disk is (nearly) full. Nothing of the batch
-// is stored; the same write succeeds once space is freed. Callers answer it
+// is stored by the backend that refuses it (a composed store may have stored
+// other parts: Writer); the same write succeeds once space is freed. Callers answer it
 // as a temporary condition (X-Ray API: 503 ThrottlingException).
 var ErrNoSpace = errors.New("store: disk full")
 
