@@ -101,10 +101,10 @@ var _ store.Store = (*Store)(nil)
 // schema version.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.EpochPast == 0 {
-		opts.EpochPast = 30 * 24 * time.Hour
+		opts.EpochPast = store.DefaultEpochPast
 	}
 	if opts.EpochFuture == 0 {
-		opts.EpochFuture = time.Hour
+		opts.EpochFuture = store.DefaultEpochFuture
 	}
 	if opts.DialTimeout == 0 {
 		opts.DialTimeout = 5 * time.Second
