@@ -84,6 +84,7 @@ func openFaulty(t *testing.T, opts Options) (*Store, func(), func()) {
 	inj := &failLog{}
 	opts.fs = errorfs.Wrap(vfs.Default, inj)
 	opts.MinFreeBytes = -1
+	opts.NoSync = false // without sync, the log write may come after the commit returns
 	s := openTest(t, opts)
 	disarm := func() {
 		inj.on.Store(false)

@@ -27,6 +27,8 @@ type halfFailed struct {
 	lm     *logModel
 	a, b   xrayid.TraceID
 	minute int64
+	// T is the second the traces start around (fixed: their IDs embed it).
+	T      int64
 	b1, b2 *store.Batch
 }
 
@@ -34,7 +36,7 @@ func newHalfFailed() *halfFailed {
 	at := now()
 	T := int64(sec(at))
 	x := &halfFailed{m: newModel(), sm: newSumModel(), gm: newGraphModel(), lm: &logModel{},
-		a: idAt(T-2, 1), b: idAt(T-1, 2), minute: T / 60}
+		a: idAt(T-2, 1), b: idAt(T-1, 2), minute: T / 60, T: T}
 	x.b1 = &store.Batch{ID: 1001}
 	x.sm.revise(x.b1, x.a, T-2, T*secNs, T, termA)
 	x.sm.revise(x.b1, x.a, T-2, T*secNs+1, T, termA) // one more record of a
@@ -54,7 +56,7 @@ func newHalfFailed() *halfFailed {
 // second builds the batch that fails, after b1 is in the models.
 func (x *halfFailed) second() {
 	at := now()
-	T := int64(sec(at))
+	T := x.T
 	x.b2 = &store.Batch{ID: 1002}
 	x.sm.revise(x.b2, x.a, T-2, T*secNs+2, T+5, termA, termB)
 	x.sm.revise(x.b2, x.b, T-1, T*secNs+3, T+1, termA)
