@@ -7,10 +7,10 @@
 // (argMax), graph counters are summed at read time, index terms are
 // DISTINCT. Writes to the several tables of one Batch are separate inserts:
 // a failed Write may have stored part of the batch, so the backend is not
-// store.Atomic and the contract asks that a retry of the same Batch.ID store
-// each part once. It does not yet: a retried Write duplicates records
-// (readers tolerate that) and adds its graph deltas again (unlike the Pebble
-// backend, whose batches are atomic). See docs/clickhouse.md.
+// store.Atomic, and a retry of the same Batch.ID inserts only the tables
+// not stored yet (retry.go), so nothing counts twice. That memory is the
+// process's: a crash between two tables' inserts loses the later ones (for
+// the graph table, that batch's counts). See docs/clickhouse.md.
 package clickhouse
 
 import (
@@ -93,6 +93,8 @@ type Store struct {
 	lastSeq uint64
 	// placed caches the placement of traces with implausible epochs.
 	placed map[xrayid.TraceID]int64
+
+	retries retries
 }
 
 var _ store.Store = (*Store)(nil)

@@ -14,11 +14,13 @@ import (
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
-// Write inserts the batch, one block per table.
+// Write inserts the batch, one block per table. A retry of a failed
+// Write's Batch.ID inserts only the tables not stored yet (retry.go).
 func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
+	ctx = withBatch(ctx, b.ID)
 	for _, d := range b.Graph {
 		for _, c := range d.Values {
 			if math.IsNaN(c.Value) || math.IsInf(c.Value, 0) {
@@ -141,11 +143,21 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 		wg.Go(func() { errs[i] = job() })
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	s.retries.finished(ctx)
+	return nil
 }
 
 // insert sends one block of rows to table.
 func (s *Store) insert(ctx context.Context, table string, n int, fill func(app func(...any) error) error) error {
+	if s.retries.stored(ctx, table) {
+		return nil
+	}
+	if err := s.retries.injected(table); err != nil {
+		return s.wrap(ctx, "insert into "+table, err)
+	}
 	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table)
 	if err != nil {
 		return s.wrap(ctx, "insert into "+table, err)
@@ -157,6 +169,7 @@ func (s *Store) insert(ctx context.Context, table string, n int, fill func(app f
 	if err := batch.Send(); err != nil {
 		return s.wrap(ctx, fmt.Sprintf("insert %d rows into %s", n, table), err)
 	}
+	s.retries.insertDone(ctx, table)
 	return nil
 }
 
