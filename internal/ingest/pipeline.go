@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -89,12 +90,17 @@ type Pipeline struct {
 	done chan struct{} // closed when the writer goroutine exits
 
 	lastNoSpaceLog time.Time // writer goroutine only
+	// atomic: the store declares store.Atomic (a failed Write stored all
+	// or nothing); else a failed batch is written again, same ID.
+	atomic bool
+	nextID uint64 // writer goroutine only: the next Batch.ID
 
 	stored, dropped, storeErrors *metrics.Counter
 	diskFull                     *metrics.Counter
 	batches                      *metrics.Counter
 	batchSize                    *metrics.PrometheusHistogram
 	writeSeconds                 *metrics.PrometheusHistogram
+	retries                      *metrics.Counter
 }
 
 type item struct {
@@ -120,6 +126,10 @@ func New(st store.Writer, opts Options, ms *metrics.Set, log *slog.Logger) *Pipe
 		batches:      ms.GetOrCreateCounter(`counterspy_store_batches_total`),
 		batchSize:    ms.GetOrCreatePrometheusHistogram(`counterspy_store_batch_segments`),
 		writeSeconds: ms.GetOrCreatePrometheusHistogram(`counterspy_store_write_duration_seconds`),
+		atomic:       store.IsAtomic(st),
+		// A random start, so that IDs do not repeat across restarts.
+		nextID:  rand.Uint64(),
+		retries: ms.GetOrCreateCounter(`counterspy_store_write_retries_total`),
 	}
 	p.space = sync.NewCond(&p.mu)
 	ms.GetOrCreateGauge(`counterspy_ingest_queue_bytes`, func() float64 {
@@ -326,7 +336,15 @@ func (p *Pipeline) write(items []item) {
 			p.log.Error("deriving trace data failed; documents are stored without it", "err", oerr, "segments", n)
 		}
 	}
+	p.nextID++
+	if p.nextID == 0 {
+		p.nextID++ // 0 means "never retried"
+	}
+	b.ID = p.nextID
 	err = p.st.Write(context.Background(), b)
+	if err != nil && !p.atomic {
+		err = p.retry(b, err)
+	}
 	p.writeSeconds.UpdateDuration(start)
 	p.batches.Inc()
 	p.batchSize.Update(float64(n))
@@ -355,6 +373,56 @@ func (p *Pipeline) write(items []item) {
 		}
 		if it.done != nil {
 			it.done <- err
+		}
+	}
+}
+
+// Retry back-off on a store that is not Atomic.
+const (
+	retryFirst = 50 * time.Millisecond
+	retryMax   = 5 * time.Second
+	// retryFor bounds the retries of one batch: an error that lasts longer
+	// (a backend down for long, a batch it refuses for good) must not stop
+	// ingestion for good.
+	retryFor = 2 * time.Minute
+	// retriesAfterClose bounds the attempts once Close is called.
+	retriesAfterClose = 3
+)
+
+// retry writes b again (same ID) after a failed Write on a store that is
+// not Atomic, which may have stored part of it: the store then stores each
+// part once (store.Writer), and the summarizer's state, which counted the
+// batch as written, stays true. It returns nil once the batch is stored;
+// the pipeline writes nothing else meanwhile (later documents queue, as
+// behind a slow write). It gives up after retryFor, or a few attempts once
+// Close is called: the batch may then be stored in part (its traces' graph
+// counts may be off), and the caller tells the summarizer to forget those
+// traces.
+func (p *Pipeline) retry(b *store.Batch, err error) error {
+	wait := retryFirst
+	deadline := time.Now().Add(retryFor)
+	for attempt, afterClose := 1, 0; ; attempt++ {
+		p.mu.Lock()
+		closed := p.closed
+		p.mu.Unlock()
+		if closed {
+			afterClose++
+		}
+		if afterClose > retriesAfterClose || time.Now().After(deadline) {
+			p.log.Error("store write failed, retries given up: the batch may be stored in part", "err", err, "attempts", attempt, "closing", closed)
+			return err
+		}
+		if attempt == 1 || attempt%10 == 0 {
+			p.log.Warn("store write failed; writing the batch again", "err", err, "attempt", attempt)
+		}
+		if closed {
+			wait = retryFirst // Close is waiting
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, retryMax)
+		p.retries.Inc()
+		if err = p.st.Write(context.Background(), b); err == nil {
+			return nil
 		}
 	}
 }

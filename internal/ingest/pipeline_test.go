@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +29,9 @@ type recorder struct {
 	entered chan struct{} // receives one value per Write call
 }
 
+// AtomicWrites: a failed Write of the recorder stores nothing.
+func (r *recorder) AtomicWrites() {}
+
 func (r *recorder) Write(ctx context.Context, b *store.Batch) error {
 	if r.entered != nil {
 		r.entered <- struct{}{}
@@ -43,7 +47,7 @@ func (r *recorder) Write(ctx context.Context, b *store.Batch) error {
 	if r.fail != nil {
 		return r.fail
 	}
-	cp := store.Batch{Records: append([]store.Record(nil), b.Records...)}
+	cp := store.Batch{ID: b.ID, Records: append([]store.Record(nil), b.Records...)}
 	r.batches = append(r.batches, cp)
 	return nil
 }
@@ -320,5 +324,77 @@ func TestDiskFullDropsAreCounted(t *testing.T) {
 	}
 	if got := counter(ms, `counterspy_segments_stored_total`); got != 0 {
 		t.Errorf("stored %d, want 0", got)
+	}
+}
+
+// partial is a store.Writer that is not Atomic: its first failures
+// Writes fail (as if after storing part of the batch). It records the
+// batch ID of every call.
+type partial struct {
+	mu       sync.Mutex
+	failures int
+	ids      []uint64
+}
+
+func (w *partial) Write(ctx context.Context, b *store.Batch) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.ids = append(w.ids, b.ID)
+	if w.failures > 0 {
+		w.failures--
+		return errors.New("graph table insert failed")
+	}
+	return nil
+}
+
+// TestRetryOnStoreNotAtomic: on a store that is not Atomic the pipeline
+// writes a failed batch again with the same ID until it is stored, and
+// answers the waiters then; the summarizer is not told to forget it.
+func TestRetryOnStoreNotAtomic(t *testing.T) {
+	w := &partial{failures: 3}
+	o := &observer{}
+	p, ms := newTest(t, w, Options{FlushInterval: time.Millisecond, Observer: o})
+	if err := p.SubmitWait(context.Background(), []segment.Segment{seg(1), seg(1)}); err != nil {
+		t.Fatalf("SubmitWait: %v, want the batch stored by a retry", err)
+	}
+	if err := p.SubmitWait(context.Background(), []segment.Segment{seg(1)}); err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	ids := slices.Clone(w.ids)
+	w.mu.Unlock()
+	if len(ids) != 5 || ids[0] == 0 || ids[0] != ids[1] || ids[0] != ids[3] || ids[4] == ids[0] {
+		t.Fatalf("batch IDs of the Write calls: %v, want four of one nonzero ID, then another", ids)
+	}
+	if o.discarded != 0 {
+		t.Fatalf("observer told of %d discarded batches, want none: the retry stored it", o.discarded)
+	}
+	if n := counter(ms, `counterspy_store_write_retries_total`); n != 3 {
+		t.Fatalf("retries counted: %d, want 3", n)
+	}
+	if n := counter(ms, `counterspy_segments_stored_total`); n != 3 {
+		t.Fatalf("stored counter %d, want 3", n)
+	}
+}
+
+// TestRetryGivesUpOnClose: a batch that keeps failing on a store that is
+// not Atomic does not keep Close waiting: after a few attempts the waiter
+// gets the error and the summarizer forgets the batch.
+func TestRetryGivesUpOnClose(t *testing.T) {
+	w := &partial{failures: 1 << 30}
+	o := &observer{}
+	ms := metrics.NewSet()
+	p := New(w, Options{FlushInterval: time.Millisecond, Observer: o}, ms, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	errc := make(chan error, 1)
+	go func() { errc <- p.SubmitWait(context.Background(), []segment.Segment{seg(1)}) }()
+	waitFor(t, func() bool { return counter(ms, `counterspy_store_write_retries_total`) >= 2 })
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err == nil || !strings.Contains(err.Error(), "graph table") {
+		t.Fatalf("SubmitWait: %v, want the store's error", err)
+	}
+	if o.discarded != 1 {
+		t.Fatalf("observer told of %d discarded batches, want 1", o.discarded)
 	}
 }

@@ -22,7 +22,7 @@ const checkEvery = 64
 // in the caller's goroutine; a scan that goes on longer fans out (fanOut).
 func (e *Engine) execute(ctx context.Context, q *Query, w *window, p Plan, before *store.Position) (*Page, error) {
 	pg := &pager{opts: &e.opts, page: &Page{Results: []Result{}, Plan: p}, started: e.opts.Now()}
-	scan := store.SummaryScan{Order: w.order, From: w.from, To: w.to, Before: before, Terms: p.Terms}
+	scan := store.SummaryScan{Order: w.order, From: w.from, To: w.to, Before: before, Terms: p.Terms, Where: p.Where}
 	j := judge{q: q, w: w, checks: p.Checks, scratch: new(summary.Summary)}
 	handover := false
 	for row, err := range e.st.ScanSummaries(ctx, scan) {

@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +43,10 @@ type Plan struct {
 	// Checks are conditions tested (Condition.Holds) before the full
 	// filter.
 	Checks []filter.Condition
+	// Where are the conditions pushed down to the store (SummaryScan.Where,
+	// for a store that declares store.PushDown): necessary conditions on
+	// the fields it evaluates natively.
+	Where []store.FieldCond
 }
 
 // String renders p, e.g.
@@ -77,6 +82,9 @@ func (p Plan) String() string {
 			b.WriteString(": " + p.Why)
 		}
 	}
+	if len(p.Where) > 0 {
+		fmt.Fprintf(&b, " where=%d", len(p.Where))
+	}
 	return b.String()
 }
 
@@ -95,6 +103,7 @@ func (e *Engine) plan(ctx context.Context, q *Query, w *window, before *store.Po
 		return p, nil
 	}
 	conds := q.Filter.Necessary()
+	p.Where = e.where(conds)
 	var cands []candidate
 	for i, c := range conds {
 		terms, ok := index.ForCondition(c)
@@ -186,8 +195,17 @@ func (e *Engine) probe(ctx context.Context, w *window, before *store.Position) (
 	return n, lo, nil
 }
 
-// estimate sums the traces indexed under terms in [from, to), up to limit.
+// estimate counts the traces indexed under terms in [from, to), up to
+// limit: the store's estimate of the union (store.TermEstimator), or the sum
+// of CountTerm.
 func (e *Engine) estimate(ctx context.Context, terms []store.Term, from, to int64, limit int) (int, error) {
+	if e.estimator != nil {
+		n, err := e.estimator.EstimateTerms(ctx, terms, from, to, limit)
+		if err != nil {
+			return 0, fmt.Errorf("estimate %d index terms: %w", len(terms), err)
+		}
+		return n, nil
+	}
 	sum := 0
 	for _, t := range terms {
 		c, err := e.st.CountTerm(ctx, t, from, to, limit-sum)
@@ -199,4 +217,69 @@ func (e *Engine) estimate(ctx context.Context, terms []store.Term, from, to int6
 		}
 	}
 	return sum, nil
+}
+
+// where translates the necessary conditions the store can evaluate
+// natively (store.PushDown) into SummaryScan.Where conditions. Each is
+// implied by its condition, so that the store never leaves out a trace
+// the filter matches: ranges become closed bounds, trace flags equalities,
+// an annotation condition "has the key".
+func (e *Engine) where(conds []filter.Condition) []store.FieldCond {
+	if e.pushDown == nil {
+		return nil
+	}
+	var out []store.FieldCond
+	add := func(c store.FieldCond) {
+		if e.pushDown.PushesDown(c.Field) {
+			out = append(out, c)
+		}
+	}
+	flag := func(f store.Field, want bool) store.FieldCond {
+		c := store.FieldCond{Field: f, Op: store.Eq}
+		if want {
+			c.Num = 1
+		}
+		return c
+	}
+	for _, c := range conds {
+		switch c.Kind {
+		case filter.CondFlag:
+			switch c.Flag {
+			case filter.FlagFault:
+				add(flag(store.FieldFault, c.Want))
+			case filter.FlagError:
+				add(flag(store.FieldError, c.Want))
+			case filter.FlagThrottle:
+				add(flag(store.FieldThrottle, c.Want))
+			case filter.FlagPartial:
+				add(flag(store.FieldPartial, c.Want))
+			case filter.FlagOK:
+				if c.Want { // ok: neither fault nor error
+					add(flag(store.FieldFault, false))
+					add(flag(store.FieldError, false))
+				}
+			}
+		case filter.CondRange:
+			var f store.Field
+			switch c.Field {
+			case filter.FieldDuration:
+				f = store.FieldDuration
+			case filter.FieldResponseTime:
+				f = store.FieldResponseTime
+			case filter.FieldHTTPStatus:
+				f = store.FieldHTTPStatus
+			default:
+				continue
+			}
+			if !math.IsInf(c.Min, -1) && !math.IsNaN(c.Min) {
+				add(store.FieldCond{Field: f, Op: store.Ge, Num: c.Min})
+			}
+			if !math.IsInf(c.Max, 1) && !math.IsNaN(c.Max) {
+				add(store.FieldCond{Field: f, Op: store.Le, Num: c.Max})
+			}
+		case filter.CondAnnotation:
+			add(store.FieldCond{Field: store.FieldAnnotationKey, Op: store.Has, Str: c.Annotation.Key})
+		}
+	}
+	return out
 }

@@ -207,12 +207,18 @@ func (o *Options) setDefaults() {
 type Engine struct {
 	st   store.SummaryReader
 	opts Options
+	// The store's optional capabilities (package store), nil without.
+	estimator store.TermEstimator
+	pushDown  store.PushDown
 }
 
 // New returns an Engine reading st.
 func New(st store.SummaryReader, opts Options) *Engine {
 	opts.setDefaults()
-	return &Engine{st: st, opts: opts}
+	e := &Engine{st: st, opts: opts}
+	e.estimator, _ = st.(store.TermEstimator)
+	e.pushDown, _ = st.(store.PushDown)
+	return e
 }
 
 // Result is one matching trace.

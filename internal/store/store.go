@@ -1,8 +1,24 @@
 // Package store defines the contract between ingest/query and a storage backend.
 //
-// A backend (the embedded Pebble store, ClickHouse) implements Store and must
-// pass the conformance suite in package storetest. Nothing above this package
-// knows which backend it talks to.
+// A backend (the embedded Pebble store, the in-memory reference store,
+// ClickHouse) implements Store and must pass the conformance suite in
+// package storetest. Nothing above this package knows which backend it
+// talks to.
+//
+// The contract is split by concern, so that a backend can be composed from
+// parts (Compose): documents and summaries (TraceStore), service-graph
+// counters (GraphStore), function log lines (LogStore) and configuration
+// values (MetaStore). Each part is written through the same Writer, with
+// the Batch fields of its concern.
+//
+// Obligations and hints. Everything a method's comment says a backend
+// "must" do, or what a read returns, is an obligation the suite checks.
+// Fields documented as hints (SummaryRecord.PrevEnd, the "not yet written"
+// of SummaryRecord.Terms, SummaryScan.Where) only let a backend save work:
+// a backend may ignore them, and a wrong hint never changes what a read
+// returns. Optional capabilities (Atomic, TermEstimator, PushDown) are
+// interfaces a backend may implement; callers ask with a type assertion and
+// fall back to the obligations.
 package store
 
 import (
@@ -15,7 +31,11 @@ import (
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
-// Record is one accepted segment document as a backend keeps it.
+// Record is one accepted segment document as a backend keeps it. Records
+// are never deduplicated by a backend: the same document written in two
+// batches (a client that resent it) is stored twice, as is a record that
+// appears twice in one batch. Only a retry of the same Batch.ID on a
+// backend that is not Atomic stores its records once (Writer).
 type Record struct {
 	TraceID xrayid.TraceID
 	ID      xrayid.SegmentID
@@ -28,22 +48,41 @@ type Record struct {
 	Doc []byte
 }
 
-// Batch is the unit of a write: everything in it becomes durable together.
+// Batch is the unit of a write. What a failed Write leaves behind is
+// Writer's rule; a successful one makes all of it durable.
 type Batch struct {
+	// ID identifies the batch for a retry: a writer that writes the same
+	// batch again after a failed Write passes it with the same ID and the
+	// same contents, and gives every other batch another ID. 0 means "never
+	// retried". Backends that are not Atomic use it to store each part of a
+	// batch once (see Writer); Atomic ones may ignore it. The ingest
+	// pipeline draws a random 64-bit start per process and counts up, so
+	// IDs do not repeat across restarts either (with overwhelming
+	// probability).
+	ID uint64
+	// Records are documents (concern: TraceStore).
 	Records []Record
 	// Summaries are the new revisions of the summaries of the traces the
-	// records belong to (derived by the assembler; see package summary).
+	// records belong to (derived by package summarize; concern:
+	// TraceStore).
 	Summaries []SummaryRecord
-	// Graph are additions to the per-minute service-graph counters.
+	// Graph are additions to the per-minute service-graph counters
+	// (concern: GraphStore).
 	Graph []GraphDelta
-	// Logs are function log lines (Lambda emulator).
+	// Logs are function log lines (Lambda emulator; concern: LogStore).
 	Logs []logs.Record
+}
+
+// Empty reports whether b holds nothing to store.
+func (b *Batch) Empty() bool {
+	return b == nil || len(b.Records) == 0 && len(b.Summaries) == 0 && len(b.Graph) == 0 && len(b.Logs) == 0
 }
 
 // GraphDelta adds Values to the counters of one service-graph key (a node or
 // an edge, encoded by package graph; opaque to the backend) in one minute of
 // one group. Counters only add up: a backend keeps, per (Group, Minute, Key),
-// the element-wise sum of every delta written, and may merge them at any time.
+// the element-wise sum of every delta written (a batch retried under the
+// same ID counts once: Writer), and may merge them at any time.
 // Sums are float64: exact for whole numbers up to 2^53 in magnitude (which
 // is what package graph writes); other values may round differently
 // depending on the order a backend adds them in. Write refuses a batch with
@@ -133,8 +172,8 @@ type LogQuery struct {
 type LogReader interface {
 	// Logs yields the lines q selects, ordered by Time, lines of equal
 	// Time in write order (those of overlapping Writes in either order).
-	// A line written more than once (a retried Write) comes back as many
-	// times. To follow new lines, a caller asks again with From = the
+	// A line written in more than one batch comes back as many times (a
+	// retry of the same Batch.ID is one batch: Writer). To follow new lines, a caller asks again with From = the
 	// last Time seen, and drops the lines of that time it has already
 	// seen. Iteration stops at the first error, yielded with a zero
 	// record.
@@ -143,18 +182,54 @@ type LogReader interface {
 
 // SummaryRecord is the latest summary of one trace and the index terms it
 // can be found by. A later SummaryRecord of the same trace replaces the
-// summary; index terms only accumulate (a term of an earlier revision may
-// stay, so readers re-check every candidate against the summary).
+// summary (within one Batch, the later one in the slice wins); index terms
+// only accumulate (a term of an earlier revision may stay, so readers
+// re-check every candidate against the summary).
 type SummaryRecord struct {
 	TraceID xrayid.TraceID
 	// End is the trace's last activity, Unix seconds: its position in the
-	// ByEnd order. PrevEnd is the End of the previously written revision (0
-	// for the first), whose ByEnd entry this one replaces.
-	End, PrevEnd int64
+	// ByEnd order. The backend must keep it: a trace has exactly one ByEnd
+	// position, the End of its latest revision.
+	End int64
+	// PrevEnd is a hint: the End of the revision the writer believes is
+	// stored (0 for none), so that a backend can drop that ByEnd entry
+	// without reading it. It may be wrong (a writer that lost track after
+	// a failed Write, a concurrent writer): a backend that uses it must
+	// still yield the trace once, at End (the Pebble backend re-checks
+	// each ByEnd entry against the summary when it scans).
+	PrevEnd int64
 	// Summary is the encoded summary, opaque to the backend.
 	Summary []byte
-	// Terms are index terms not yet written for this trace.
+	// Terms are the index terms to add for this trace. The writer sends
+	// only those it has not written before, but that is a hint: a term
+	// written again, or twice in one record, must index the trace once.
+	// Terms are never removed except with the trace (DropBefore).
 	Terms []Term
+	// Fields are the summary's values a backend may keep in columns of its
+	// own, to evaluate SummaryScan.Where natively (PushDown). Derived from
+	// Summary by the writer; a backend that does not push conditions down
+	// ignores them. Zero when unknown.
+	Fields SummaryFields
+}
+
+// SummaryFields are a summary's plain values, for backends that keep them
+// outside the opaque Summary (ClickHouse's columns). Slices are only valid
+// during Write.
+type SummaryFields struct {
+	// Duration and ResponseTime are seconds (X-Ray's duration and
+	// responsetime keywords).
+	Duration, ResponseTime float64
+	// Fault, Error, Throttle: the trace's flags (X-Ray's fault, error,
+	// throttle); Partial: in progress or with unresolved calls.
+	Fault, Error, Throttle, Partial bool
+	// HTTPStatus, HTTPMethod and HTTPURL are the entry segment's request.
+	HTTPStatus int
+	HTTPMethod string
+	HTTPURL    string
+	// Services are the names of the trace's services (real and inferred).
+	Services []string
+	// AnnotationKeys are the distinct annotation keys set in the trace.
+	AnnotationKeys []string
 }
 
 // Term is an index term: a kind in the top byte and a hash of the indexed
@@ -197,8 +272,15 @@ type SummaryScan struct {
 	// (in the descending scan order) are returned.
 	Before *Position
 	// Terms, if non-empty, restricts the scan to traces indexed under any of
-	// them (a union; each trace at most once). Only for ByStart.
+	// them (a union; each trace at most once). Only for ByStart: a ByEnd
+	// scan with Terms fails with an error wrapping errors.ErrUnsupported
+	// (no backend indexes terms by last activity).
 	Terms []Term
+	// Where is a hint: conditions every wanted row meets, which a backend
+	// that declared them (PushDown) may use to skip rows. A backend may
+	// yield rows that do not meet them (the caller re-checks every row), but
+	// never leaves out a row that meets them.
+	Where []FieldCond
 }
 
 // SummaryRow is one scanned summary. Summary is only valid until the
@@ -224,22 +306,61 @@ var ErrClosed = errors.New("store: closed")
 
 // ErrNoSpace is returned (wrapped, with the free and needed space) by writes
 // a backend refuses because its disk is (nearly) full. Nothing of the batch
-// is stored; the same write succeeds once space is freed. Callers answer it
+// is stored by the backend that refuses it (a composed store may have stored
+// other parts: Writer); the same write succeeds once space is freed. Callers answer it
 // as a temporary condition (X-Ray API: 503 ThrottlingException).
 var ErrNoSpace = errors.New("store: disk full")
 
 // Writer persists batches.
 type Writer interface {
-	// Write persists b. When Write returns nil, every record in b is durable:
+	// Write persists b. When Write returns nil, everything in b is durable:
 	// it survives a crash of the process (kill -9) and, where the backend
 	// syncs to disk, of the machine; and it is visible to every read that
-	// starts afterwards. When Write returns an error nothing in b may be
-	// assumed stored (a backend may have stored part of it; a retry must be
-	// safe, which readers guarantee by tolerating duplicates).
+	// starts afterwards.
+	//
+	// What a failed Write leaves behind (a "half-failed batch") is one of
+	// two rules, and a backend declares which:
+	//
+	//   - Atomic backends (they implement Atomic): a failed Write stored
+	//     all of b or none of it, never a part, and readers see it whole or
+	//     not at all, before and after a crash. Which of the two is not
+	//     always known (a commit whose sync failed may come back on
+	//     reopen): the writer must re-read what it needs rather than
+	//     assume. ErrNoSpace always means none.
+	//   - Other backends may have stored some parts of b. Then writing the
+	//     same batch again (same ID, same contents, as often as needed) must
+	//     leave the store exactly as one successful Write would: each part
+	//     is stored once (records and log lines not duplicated, graph
+	//     deltas added once). A batch with ID 0 gets no such guarantee.
+	//
+	// Who retries: the ingest pipeline (package ingest) does not retry on
+	// an Atomic backend: it tells the summarizer, which forgets the batch's
+	// traces and resumes them from what the store holds, exact whether the
+	// batch was stored or not. On other backends it writes the same batch
+	// again, with back-off, until it succeeds, for up to two minutes or
+	// until the pipeline closes (after that the batch may stay stored in
+	// part, and its traces' graph counts may be off). A client that resends
+	// documents after an error sends a new batch: records may then be
+	// stored twice, which readers tolerate (duplicates are resolved when a
+	// trace is compiled and summarized), and the derived data, rebuilt
+	// from the whole trace, counts nothing twice.
 	//
 	// Write may be called concurrently; a backend may serialize the calls.
 	// It must not retain b or its byte slices after it returns.
 	Write(ctx context.Context, b *Batch) error
+}
+
+// Atomic is implemented by backends whose failed Write stores all of the
+// batch or none of it (see Writer). The method does nothing; its presence
+// is the declaration.
+type Atomic interface {
+	AtomicWrites()
+}
+
+// IsAtomic reports whether w declares atomic writes.
+func IsAtomic(w Writer) bool {
+	_, ok := w.(Atomic)
+	return ok
 }
 
 // Reader reads traces back.
@@ -257,16 +378,87 @@ type Reader interface {
 // number of rows.
 type SummaryReader interface {
 	// Summaries yields the stored summary of each requested trace that has
-	// one, in request order.
+	// one, in request order (a duplicated ID is yielded once); Pos is its
+	// ByStart position.
 	Summaries(ctx context.Context, ids []xrayid.TraceID) iter.Seq2[SummaryRow, error]
-	// ScanSummaries yields summaries newest first (descending Position).
-	// Iteration stops at the first error, yielded with a zero row.
+	// ScanSummaries yields summaries newest first (strictly descending
+	// Position: no position twice). Isolation: every summary whose Write
+	// returned before the scan started, and that no Write changes during
+	// the scan, is yielded; a Write concurrent with the scan may be seen
+	// or not, and a trace whose ByEnd position it moves may be yielded at
+	// its old position, its new one, both, or neither (callers that page
+	// already tolerate that). A yielded summary is always one whole
+	// revision. Iteration stops at the first error, yielded with a zero
+	// row.
 	ScanSummaries(ctx context.Context, q SummaryScan) iter.Seq2[SummaryRow, error]
 	// CountTerm counts the traces indexed under term with a start second in
 	// [from, to), stopping at limit: planners use it to pick the most
 	// selective index.
 	CountTerm(ctx context.Context, term Term, from, to int64, limit int) (int, error)
 }
+
+// Retention drops old data.
+type Retention interface {
+	// DropBefore removes the traces that started before cutoff (by their
+	// placement second: the start second embedded in their ID, or the
+	// first arrival for IDs whose embedded second is implausible), the
+	// graph counters of the minutes that ended before it, and the log lines
+	// older than it. MetaStore values stay. Backends drop whole time
+	// partitions, so data up to one partition older than cutoff may
+	// survive; data older than cutoff minus one partition never does, and
+	// data at or after cutoff always stays. (The Pebble backend's partition
+	// is the minute, and the day for log lines.)
+	//
+	// Plausible epochs: a trace ID's epoch is plausible when it lies in
+	// [first arrival − EpochPast, first arrival + EpochFuture]. The window
+	// is the backend's (every backend here defaults to 30 days and 1 hour,
+	// DefaultEpochPast and DefaultEpochFuture), fixed when the trace is
+	// first written, and never changes the placement of a stored trace.
+	DropBefore(ctx context.Context, cutoff time.Time) error
+}
+
+// The default plausible-epoch window (see Retention).
+const (
+	DefaultEpochPast   = 30 * 24 * time.Hour
+	DefaultEpochFuture = time.Hour
+)
+
+// The parts of a Store, by concern. Each part's Write is called with the
+// Batch fields of its concern only (and the batch's ID); Compose builds a
+// Store from them. A Store is every part at once.
+type (
+	// TraceStore keeps documents (Batch.Records) and summaries with their
+	// index terms (Batch.Summaries). Records and the summaries derived
+	// from them belong together: one part.
+	TraceStore interface {
+		Writer
+		Reader
+		SummaryReader
+		Retention
+		// Stats reports what the part holds.
+		Stats(ctx context.Context) (Stats, error)
+		Close() error
+	}
+	// GraphStore keeps service-graph counters (Batch.Graph).
+	GraphStore interface {
+		Writer
+		GraphReader
+		Retention
+		Close() error
+	}
+	// LogStore keeps function log lines (Batch.Logs).
+	LogStore interface {
+		Writer
+		LogReader
+		Retention
+		Close() error
+	}
+	// MetaPart keeps configuration values.
+	MetaPart interface {
+		MetaStore
+		Close() error
+	}
+)
 
 // Store is a complete backend.
 type Store interface {
@@ -276,16 +468,7 @@ type Store interface {
 	GraphReader
 	LogReader
 	MetaStore
-	// DropBefore removes the traces that started before cutoff (by the
-	// start second embedded in their ID, or by first arrival for IDs whose
-	// embedded second is implausible), the graph counters of the minutes
-	// that ended before it, and the log lines older than it. MetaStore
-	// values stay. Backends drop whole time partitions, so data up to one
-	// partition older than cutoff may survive; data older than cutoff minus
-	// one partition never does, and data at or after cutoff always stays.
-	// (The Pebble backend's partition is the minute, and the day for log
-	// lines.)
-	DropBefore(ctx context.Context, cutoff time.Time) error
+	Retention
 	// Stats reports what the backend holds.
 	Stats(ctx context.Context) (Stats, error)
 	// Close flushes and releases everything. Reads and writes after Close

@@ -106,8 +106,11 @@ type Summarizer struct {
 	encoded []byte
 	// deltas is the memory of the batch's graph deltas, reused likewise.
 	deltas []store.GraphDelta
-	dec    *segment.Decoder
-	terms  []store.Term
+	// names holds the batch's SummaryFields string lists, back to back,
+	// reused likewise.
+	names []string
+	dec   *segment.Decoder
+	terms []store.Term
 	// tree is the resolved trace of the last Build, for its profile.
 	tree    []summary.TreeEntity
 	touched []*trace
@@ -164,6 +167,11 @@ func (s *Summarizer) Observe(segs []segment.Segment, b *store.Batch) error {
 		s.encoded = nil // let a batch of unusually large summaries go
 	}
 	s.encoded = s.encoded[:0]
+	clear(s.names)
+	if cap(s.names) > 1<<16 {
+		s.names = nil
+	}
+	s.names = s.names[:0]
 	clear(s.deltas)
 	if cap(s.deltas) > 1<<20 {
 		s.deltas = nil
@@ -242,7 +250,7 @@ func (s *Summarizer) summarize(tr *trace, b *store.Batch) store.SummaryRecord {
 	start := len(s.encoded)
 	s.encoded = sum.AppendBinary(s.encoded)
 	enc := s.encoded[start:len(s.encoded):len(s.encoded)]
-	rec := store.SummaryRecord{TraceID: tr.id, End: endSecond(sum), PrevEnd: tr.end, Summary: enc, Terms: fresh}
+	rec := store.SummaryRecord{TraceID: tr.id, End: endSecond(sum), PrevEnd: tr.end, Summary: enc, Terms: fresh, Fields: s.fields(sum)}
 	tr.end = rec.End
 	next := s.contributions(sum)
 	// Deltas never share the old contributions' values, so the trace's
@@ -253,6 +261,39 @@ func (s *Summarizer) summarize(tr *trace, b *store.Batch) store.SummaryRecord {
 	b.Graph = graph.AppendDiff(b.Graph, tr.prof, prof)
 	tr.prof = prof
 	return rec
+}
+
+// fields are the summary's plain values for the store; its string lists
+// live in s.names until the next batch.
+func (s *Summarizer) fields(sum *summary.Summary) store.SummaryFields {
+	var f store.SummaryFields
+	f, s.names = Fields(sum, s.names)
+	return f
+}
+
+// Fields returns a summary's plain values for the store
+// (store.SummaryFields), its string lists appended to names (returned
+// grown), which they share.
+func Fields(sum *summary.Summary, names []string) (store.SummaryFields, []string) {
+	f := store.SummaryFields{
+		Duration: sum.Duration, ResponseTime: sum.ResponseTime,
+		Fault: sum.HasFault, Error: sum.HasError, Throttle: sum.HasThrottle, Partial: sum.IsPartial,
+		HTTPStatus: sum.HTTP.Status, HTTPMethod: sum.HTTP.Method, HTTPURL: sum.HTTP.URL,
+	}
+	start := len(names)
+	for i := range sum.Nodes {
+		names = append(names, sum.Nodes[i].Name)
+	}
+	f.Services = names[start:len(names):len(names)]
+	start = len(names)
+	for i := range sum.Annotations {
+		// Annotations are distinct (key, value) pairs: a key may repeat.
+		if k := sum.Annotations[i].Key; !slices.Contains(names[start:], k) {
+			names = append(names, k)
+		}
+	}
+	f.AnnotationKeys = names[start:len(names):len(names)]
+	return f, names
 }
 
 // profile is what the revision the builder last built adds to the profile

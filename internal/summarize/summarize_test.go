@@ -3,6 +3,7 @@ package summarize_test
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,10 +17,12 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/counterspy/counterspy/internal/graph"
+	"github.com/counterspy/counterspy/internal/ingest"
 	"github.com/counterspy/counterspy/internal/loadgen"
 	"github.com/counterspy/counterspy/internal/profile"
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/store"
+	"github.com/counterspy/counterspy/internal/store/memstore"
 	"github.com/counterspy/counterspy/internal/store/pebblestore"
 	"github.com/counterspy/counterspy/internal/summarize"
 	"github.com/counterspy/counterspy/internal/summary"
@@ -221,4 +224,119 @@ func sumContributions(cs []graph.Contribution, group string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestHalfFailedWrites runs the summarizer inside the ingest pipeline on
+// stores whose writes fail, and checks the graph counters against the
+// final summaries of what the store holds. On an Atomic store a failed
+// batch is lost whole (its caller is told) and the summarizer resumes its
+// traces from the store. On a composed store (Pebble's documents and
+// summaries, the memory backend's counters) the counters fail after the
+// documents were stored: the pipeline writes the same batch again, which
+// the store stores once, and the caller is answered when it is stored.
+func TestHalfFailedWrites(t *testing.T) {
+	errFault := errors.New("injected write fault")
+	for _, tc := range []struct {
+		name string
+		open func(t *testing.T) (store.Store, *memstore.Data)
+	}{
+		{"atomic", func(t *testing.T) (store.Store, *memstore.Data) {
+			m := memstore.New()
+			return m, m.Data()
+		}},
+		{"composed", func(t *testing.T) (store.Store, *memstore.Data) {
+			peb, err := pebblestore.Open(t.TempDir(), pebblestore.Options{NoSync: true, EpochPast: 50 * 365 * 24 * time.Hour, Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mem := memstore.New()
+			s, err := store.Compose(store.Parts{Traces: peb, Graph: mem, Logs: mem, Meta: peb})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s, mem.Data()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, faults := tc.open(t)
+			defer st.Close()
+			attempts := 0
+			faults.SetWriteFault(func(b *store.Batch) error {
+				if len(b.Graph) == 0 {
+					return nil
+				}
+				if attempts++; attempts%3 == 0 {
+					return errFault
+				}
+				return nil
+			})
+			now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+			clock := func() time.Time { return now }
+			sum := summarize.New(st, summarize.Options{Now: clock, Groups: faultGroups{}}, metrics.NewSet(), quiet)
+			p := ingest.New(st, ingest.Options{Observer: sum, Now: clock}, metrics.NewSet(), quiet)
+
+			sc, err := loadgen.New("seed", 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec := segment.NewDecoder(0)
+			docs := map[xrayid.TraceID][]summary.Doc{}
+			failed := 0
+			for i := range 40 {
+				tr := sc.Trace(i/2, now.Add(time.Duration(i/2)*time.Second)) // each trace in two halves
+				half := tr.Docs[:len(tr.Docs)/2]
+				if i%2 == 1 {
+					half = tr.Docs[len(tr.Docs)/2:]
+				}
+				var segs []segment.Segment
+				for _, d := range half {
+					ss, err := dec.Decode(nil, d.JSON)
+					if err != nil {
+						t.Fatal(err)
+					}
+					segs = append(segs, ss...)
+				}
+				if len(segs) == 0 {
+					continue
+				}
+				received := now.UnixNano()
+				err := p.SubmitWait(context.Background(), segs)
+				switch {
+				case errors.Is(err, errFault) && store.IsAtomic(st):
+					failed++ // lost whole: not in the store
+					continue
+				case err != nil:
+					t.Fatalf("SubmitWait: %v", err)
+				}
+				for k := range segs {
+					d := segs[k]
+					d.Raw = nil
+					docs[tr.ID] = append(docs[tr.ID], summary.Doc{Seg: &d, Received: received})
+				}
+			}
+			if err := p.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if attempts < 3 {
+				t.Fatal("no write failed")
+			}
+			if store.IsAtomic(st) != (failed > 0) {
+				t.Fatalf("%d batches lost; want some exactly when the store is atomic", failed)
+			}
+			var want []graph.Contribution
+			for id, ds := range docs {
+				s := summary.Build(id, ds, 0)
+				want = append(want, graph.Contributions(s, faultGroups{}.Match(s))...)
+			}
+			for _, group := range []string{"", "faults"} {
+				have, wantRows := rows(t, st, group), sumContributions(want, group)
+				if have != wantRows {
+					t.Fatalf("group %q: counters:\n%s\nwant (contributions of the final summaries):\n%s", group, have, wantRows)
+				}
+				if have == "" && group == "" {
+					t.Fatal("no trace counted")
+				}
+			}
+		})
+	}
 }

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/counterspy/counterspy/internal/loadgen/storeload"
 	"github.com/counterspy/counterspy/internal/store"
-	"github.com/counterspy/counterspy/internal/store/storebench"
 )
 
 // cpuTime is this process's user+system CPU time (the client side only:
@@ -22,14 +22,14 @@ func cpuTime() time.Duration {
 }
 
 // BenchmarkWrite writes batches of 1,000 realistic documents (~1.3 KB,
-// the storebench workload) and reports segments per second, client CPU per
+// the storeload workload) and reports segments per second, client CPU per
 // segment, and the bytes per segment of the records table's parts after
 // OPTIMIZE .. FINAL (system.parts; compressed with the server's codec,
 // zstd in the test server's config).
 func BenchmarkWrite(b *testing.B) {
 	srv := startServer(b)
 	s := openTest(b, srv, fmt.Sprintf("bench_%d", dbs.Add(1)))
-	w := storebench.NewWorkload(1, time.Now().Add(-time.Hour))
+	w := storeload.NewWorkload(1, time.Now().Add(-time.Hour))
 	const batch = 1000
 	batches := make([]*store.Batch, b.N)
 	raw := 0

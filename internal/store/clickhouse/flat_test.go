@@ -13,8 +13,9 @@ import (
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
-// TestFlatColumns writes a real encoded summary and checks the columns
-// decoded from it, and that an opaque blob leaves them at their defaults.
+// TestFlatColumns writes a summary with its Fields, as the summarizer
+// fills them, and checks the columns; a record without Fields leaves them
+// at their defaults.
 func TestFlatColumns(t *testing.T) {
 	srv := startServer(t)
 	s := openTest(t, srv, fmt.Sprintf("flat_%d", dbs.Add(1)))
@@ -32,7 +33,11 @@ func TestFlatColumns(t *testing.T) {
 	}
 	ctx := context.Background()
 	err := s.Write(ctx, &store.Batch{Summaries: []store.SummaryRecord{
-		{TraceID: real, End: now, Summary: sum.AppendBinary(nil)},
+		{TraceID: real, End: now, Summary: sum.AppendBinary(nil), Fields: store.SummaryFields{
+			Duration: sum.Duration, ResponseTime: sum.ResponseTime, Fault: sum.HasFault, Throttle: sum.HasThrottle,
+			HTTPStatus: sum.HTTP.Status, HTTPMethod: sum.HTTP.Method, HTTPURL: sum.HTTP.URL,
+			Services: []string{"web", "db"}, AnnotationKeys: []string{"tenant"},
+		}},
 		{TraceID: opaque, End: now, Summary: []byte("not a summary")},
 	}})
 	if err != nil {

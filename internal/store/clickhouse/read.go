@@ -158,7 +158,7 @@ func (s *Store) ScanSummaries(ctx context.Context, q store.SummaryScan) iter.Seq
 			return
 		}
 		if q.Order == store.ByEnd && len(q.Terms) > 0 {
-			yield(store.SummaryRow{}, errors.New("clickhouse: index terms restrict only ByStart scans"))
+			yield(store.SummaryRow{}, fmt.Errorf("clickhouse: index terms restrict only ByStart scans: %w", errors.ErrUnsupported))
 			return
 		}
 		if q.Order != store.ByStart && q.Order != store.ByEnd {

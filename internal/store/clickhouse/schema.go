@@ -25,9 +25,9 @@ var tables = []string{
 	`CREATE TABLE IF NOT EXISTS placements (trace_id FixedString(16), place Int64)
 		ENGINE = MergeTree PARTITION BY ` + placeDay + ` ORDER BY trace_id`,
 	// Summary revisions: the highest seq of a trace wins at read time.
-	// The flat columns after summary are decoded from it (package summary)
-	// for filters to push down later; they keep their defaults when the
-	// blob does not decode.
+	// The flat columns after summary are the writer's SummaryRecord.Fields
+	// (the backend never decodes the blob), for filters to push down
+	// later; zero when the writer sent none.
 	`CREATE TABLE IF NOT EXISTS summaries (
 		trace_id FixedString(16), place Int64, end_sec Int64, seq UInt64, summary String,
 		duration Float64, response_time Float64, fault UInt8, error UInt8, throttle UInt8, partial UInt8,

@@ -6,9 +6,11 @@
 // summaries and metadata keep the value with the highest sequence number
 // (argMax), graph counters are summed at read time, index terms are
 // DISTINCT. Writes to the several tables of one Batch are separate inserts:
-// a failed Write may have stored part of the batch (the contract allows it);
-// a retried Write duplicates records (readers tolerate that) and adds its
-// graph deltas again (unlike the Pebble backend, whose batches are atomic).
+// a failed Write may have stored part of the batch, so the backend is not
+// store.Atomic, and a retry of the same Batch.ID inserts only the tables
+// not stored yet (retry.go), so nothing counts twice. That memory is the
+// process's: a crash between two tables' inserts loses the later ones (for
+// the graph table, that batch's counts). See docs/clickhouse.md.
 package clickhouse
 
 import (
@@ -91,6 +93,8 @@ type Store struct {
 	lastSeq uint64
 	// placed caches the placement of traces with implausible epochs.
 	placed map[xrayid.TraceID]int64
+
+	retries retries
 }
 
 var _ store.Store = (*Store)(nil)
@@ -99,10 +103,10 @@ var _ store.Store = (*Store)(nil)
 // schema version.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.EpochPast == 0 {
-		opts.EpochPast = 30 * 24 * time.Hour
+		opts.EpochPast = store.DefaultEpochPast
 	}
 	if opts.EpochFuture == 0 {
-		opts.EpochFuture = time.Hour
+		opts.EpochFuture = store.DefaultEpochFuture
 	}
 	if opts.DialTimeout == 0 {
 		opts.DialTimeout = 5 * time.Second

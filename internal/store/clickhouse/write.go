@@ -11,15 +11,16 @@ import (
 	"time"
 
 	"github.com/counterspy/counterspy/internal/store"
-	"github.com/counterspy/counterspy/internal/summary"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
-// Write inserts the batch, one block per table.
+// Write inserts the batch, one block per table. A retry of a failed
+// Write's Batch.ID inserts only the tables not stored yet (retry.go).
 func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
+	ctx = withBatch(ctx, b.ID)
 	for _, d := range b.Graph {
 		for _, c := range d.Values {
 			if math.IsNaN(c.Value) || math.IsInf(c.Value, 0) {
@@ -75,10 +76,10 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 		jobs = append(jobs, func() error {
 			return s.insert(ctx, "summaries", len(b.Summaries), func(app func(...any) error) error {
 				for i, r := range b.Summaries {
-					f := flatten(r.Summary)
+					f := &r.Fields
 					if err := app(string(r.TraceID[:]), places[r.TraceID], r.End, sumSeq+uint64(i), string(r.Summary),
-						f.Duration, f.ResponseTime, b2u(f.HasFault), b2u(f.HasError), b2u(f.HasThrottle), b2u(f.IsPartial),
-						uint16(min(max(f.HTTP.Status, 0), 65535)), f.HTTP.Method, f.HTTP.URL, f.services(), f.annotationKeys()); err != nil {
+						f.Duration, f.ResponseTime, b2u(f.Fault), b2u(f.Error), b2u(f.Throttle), b2u(f.Partial),
+						uint16(min(max(f.HTTPStatus, 0), 65535)), f.HTTPMethod, f.HTTPURL, nonNil(f.Services), nonNil(f.AnnotationKeys)); err != nil {
 						return err
 					}
 				}
@@ -142,11 +143,21 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 		wg.Go(func() { errs[i] = job() })
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	s.retries.finished(ctx)
+	return nil
 }
 
 // insert sends one block of rows to table.
 func (s *Store) insert(ctx context.Context, table string, n int, fill func(app func(...any) error) error) error {
+	if s.retries.stored(ctx, table) {
+		return nil
+	}
+	if err := s.retries.injected(table); err != nil {
+		return s.wrap(ctx, "insert into "+table, err)
+	}
 	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table)
 	if err != nil {
 		return s.wrap(ctx, "insert into "+table, err)
@@ -158,6 +169,7 @@ func (s *Store) insert(ctx context.Context, table string, n int, fill func(app f
 	if err := batch.Send(); err != nil {
 		return s.wrap(ctx, fmt.Sprintf("insert %d rows into %s", n, table), err)
 	}
+	s.retries.insertDone(ctx, table)
 	return nil
 }
 
@@ -305,34 +317,12 @@ func (s *Store) DropBefore(ctx context.Context, cutoff time.Time) error {
 	return nil
 }
 
-// flat is what the summaries table keeps in columns besides the blob.
-type flat struct{ summary.Summary }
-
-// flatten decodes an encoded summary for its flat columns; a blob that
-// does not decode (the backend treats summaries as opaque) leaves them
-// zero.
-func flatten(b []byte) flat {
-	var f flat
-	if err := f.UnmarshalBinary(b); err != nil {
-		return flat{}
+// nonNil is xs, or an empty slice for nil (an empty Array column).
+func nonNil(xs []string) []string {
+	if xs == nil {
+		return []string{}
 	}
-	return f
-}
-
-func (f flat) services() []string {
-	out := make([]string, 0, len(f.Nodes))
-	for _, n := range f.Nodes {
-		out = append(out, n.Name)
-	}
-	return out
-}
-
-func (f flat) annotationKeys() []string {
-	out := make([]string, 0, len(f.Annotations))
-	for _, a := range f.Annotations {
-		out = append(out, a.Key)
-	}
-	return out
+	return xs
 }
 
 func b2u(b bool) uint8 {

@@ -27,15 +27,14 @@ import (
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
-// The window in which a trace ID's embedded epoch is plausible, relative to
-// the first arrival of the trace. The contract says traces with an
-// implausible epoch are placed by first arrival but leaves the window to the
-// backend; these are the Pebble backend's defaults (pebblestore.Options
-// EpochPast and EpochFuture), so both place the same traces the same way.
-const (
-	epochPast   = 30 * 24 * time.Hour
-	epochFuture = time.Hour
-)
+// Options configure a Data. Zero values take defaults.
+type Options struct {
+	// EpochPast and EpochFuture bound the plausible start of a trace
+	// relative to its first arrival (store.Retention); defaults
+	// store.DefaultEpochPast and DefaultEpochFuture, as in the Pebble
+	// backend, so that both place the same traces the same way.
+	EpochPast, EpochFuture time.Duration
+}
 
 // scanPage is how many summary rows a scan copies per hold of the lock, so
 // that a scan's memory does not grow with the number of rows ("Scans
@@ -66,6 +65,23 @@ type Data struct {
 	logLines []logs.Record
 
 	meta map[string][]byte
+
+	epochPast, epochFuture int64 // seconds
+
+	// fault, if set, is asked before every Write is applied (a test hook,
+	// SetWriteFault).
+	fault func(*store.Batch) error
+}
+
+// SetWriteFault makes every later Write call f with the batch after
+// checking it and before applying it, and fail with f's error, storing
+// nothing, when it returns one; nil removes the hook. It is how tests fail
+// a write "halfway" on this backend: nothing can fail once a Write starts
+// applying, so the last point a real failure could strike is before that.
+func (d *Data) SetWriteFault(f func(*store.Batch) error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.fault = f
 }
 
 // trace is one trace ID's records and summary.
@@ -82,15 +98,29 @@ type trace struct {
 	summary []byte
 	end     int64
 	terms   map[store.Term]struct{}
+	// fields are the latest summary's SummaryFields (slices copied), for
+	// SummaryScan.Where.
+	fields store.SummaryFields
 }
 
-// NewData returns empty contents.
-func NewData() *Data {
+// NewData returns empty contents with the default options.
+func NewData() *Data { return NewDataWith(Options{}) }
+
+// NewDataWith returns empty contents.
+func NewDataWith(o Options) *Data {
+	if o.EpochPast <= 0 {
+		o.EpochPast = store.DefaultEpochPast
+	}
+	if o.EpochFuture <= 0 {
+		o.EpochFuture = store.DefaultEpochFuture
+	}
 	return &Data{
-		traces: map[xrayid.TraceID]*trace{},
-		terms:  map[store.Term]map[xrayid.TraceID]struct{}{},
-		graph:  map[string]map[int64]map[string]map[uint32]float64{},
-		meta:   map[string][]byte{},
+		traces:      map[xrayid.TraceID]*trace{},
+		terms:       map[store.Term]map[xrayid.TraceID]struct{}{},
+		graph:       map[string]map[int64]map[string]map[uint32]float64{},
+		meta:        map[string][]byte{},
+		epochPast:   int64(o.EpochPast / time.Second),
+		epochFuture: int64(o.EpochFuture / time.Second),
 	}
 }
 
@@ -100,7 +130,15 @@ type Store struct {
 	closed atomic.Bool
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.Atomic        = (*Store)(nil)
+	_ store.TermEstimator = (*Store)(nil)
+	_ store.PushDown      = (*Store)(nil)
+)
+
+// AtomicWrites declares that a failed Write stores nothing (store.Atomic).
+func (s *Store) AtomicWrites() {}
 
 // New returns a store with new, empty contents.
 func New() *Store { return Open(NewData()) }
@@ -150,6 +188,11 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 	d := s.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.fault != nil {
+		if err := d.fault(b); err != nil {
+			return fmt.Errorf("memstore: %w", err)
+		}
+	}
 
 	// Records. A trace first seen in this batch is placed by the earliest
 	// arrival of its records in the batch.
@@ -186,6 +229,7 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 			t.summary = []byte{}
 		}
 		t.end = sr.End
+		t.fields = cloneFields(sr.Fields)
 		d.byEnd.insert(store.Position{Sec: t.end, TraceID: sr.TraceID})
 		for _, term := range sr.Terms {
 			if t.terms == nil {
@@ -252,6 +296,13 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 	return nil
 }
 
+// cloneFields copies f's slices: Write must not retain b's.
+func cloneFields(f store.SummaryFields) store.SummaryFields {
+	f.Services = slices.Clone(f.Services)
+	f.AnnotationKeys = slices.Clone(f.AnnotationKeys)
+	return f
+}
+
 // traceLocked returns the trace id, creating it placed at its epoch if
 // that is plausible relative to arrival (seconds), else at arrival. The
 // caller holds d.mu.
@@ -260,7 +311,7 @@ func (d *Data) traceLocked(id xrayid.TraceID, arrival int64) *trace {
 		return t
 	}
 	sec := arrival
-	if e := int64(id.Epoch()); e >= arrival-int64(epochPast/time.Second) && e <= arrival+int64(epochFuture/time.Second) {
+	if e := int64(id.Epoch()); e >= arrival-d.epochPast && e <= arrival+d.epochFuture {
 		sec = e
 	}
 	t := &trace{sec: sec}

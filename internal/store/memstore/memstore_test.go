@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"math"
 	"slices"
 	"testing"
@@ -37,8 +38,19 @@ func TestConformance(t *testing.T) {
 			s2 := Open(s.(*Store).Data())
 			t.Cleanup(func() { _ = s2.Close() })
 			return s2
-		})
+		},
+		storetest.WithFaults(func(t *testing.T) (store.Store, func(), func()) {
+			s := New()
+			t.Cleanup(func() { _ = s.Close() })
+			arm := func() {
+				s.Data().SetWriteFault(func(*store.Batch) error { return errInjected })
+			}
+			disarm := func() { s.Data().SetWriteFault(nil) }
+			return s, arm, disarm
+		}))
 }
+
+var errInjected = errors.New("injected write fault")
 
 // TestFailedWriteStoresNothing checks the promise Write's comment makes
 // beyond the contract: a refused batch leaves no part of itself behind, so

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -129,7 +130,7 @@ func (s *Store) ScanSummaries(ctx context.Context, q store.SummaryScan) iter.Seq
 			return
 		}
 		if q.Order == store.ByEnd && len(q.Terms) > 0 {
-			yield(store.SummaryRow{}, fmt.Errorf("%w: index terms restrict only ByStart scans", errBadQuery))
+			yield(store.SummaryRow{}, fmt.Errorf("%w: index terms restrict only ByStart scans: %w", errBadQuery, errors.ErrUnsupported))
 			return
 		}
 		if q.From >= q.To {
@@ -178,12 +179,52 @@ func (s *Store) scanPage(q store.SummaryScan, bound store.Position) ([]store.Sum
 		}) {
 			continue
 		}
+		if !holds(q.Where, &d.traces[p.TraceID].fields) {
+			continue
+		}
 		page = append(page, store.SummaryRow{Pos: p, TraceID: p.TraceID, Summary: bytes.Clone(d.traces[p.TraceID].summary)})
 		if len(page) == scanPage {
 			return page, true
 		}
 	}
 	return page, false
+}
+
+// holds reports whether f meets every condition of where.
+func holds(where []store.FieldCond, f *store.SummaryFields) bool {
+	for _, c := range where {
+		if !c.Holds(f) {
+			return false
+		}
+	}
+	return true
+}
+
+// PushesDown implements store.PushDown: a scan skips the rows that do not
+// meet Where, on every field (the reference semantics, FieldCond.Holds).
+func (s *Store) PushesDown(store.Field) bool { return true }
+
+// EstimateTerms implements store.TermEstimator exactly: the distinct
+// traces under any of terms placed in [from, to), up to limit.
+func (s *Store) EstimateTerms(ctx context.Context, terms []store.Term, from, to int64, limit int) (int, error) {
+	if err := s.check(ctx); err != nil {
+		return 0, err
+	}
+	d := s.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	seen := map[xrayid.TraceID]bool{}
+	for _, term := range terms {
+		for id := range d.terms[term] {
+			if len(seen) >= limit {
+				return limit, nil
+			}
+			if sec := d.traces[id].sec; sec >= from && sec < to {
+				seen[id] = true
+			}
+		}
+	}
+	return min(len(seen), limit), nil
 }
 
 // CountTerm counts the traces indexed under term whose placement second is

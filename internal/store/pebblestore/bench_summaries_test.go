@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/counterspy/counterspy/internal/index"
+	"github.com/counterspy/counterspy/internal/loadgen/storeload"
 	"github.com/counterspy/counterspy/internal/store"
-	"github.com/counterspy/counterspy/internal/store/storebench"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
@@ -72,7 +72,7 @@ func BenchmarkWriteWithSummaries(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			opts.Logger = quiet
 			s := openTest(b, opts)
-			w := storebench.NewSummaryWorkload(1, time.Now().Add(-time.Hour))
+			w := storeload.NewSummaryWorkload(1, time.Now().Add(-time.Hour))
 			batches := make([]*store.Batch, b.N)
 			seen := map[xrayid.TraceID]bool{}
 			raw, nterms, nsums := 0, 0, 0
@@ -161,7 +161,7 @@ func summariesStore(b *testing.B) *Store {
 			return
 		}
 		start := time.Now().Add(-25 * time.Hour)
-		w := storebench.NewSummaryWorkload(3, start)
+		w := storeload.NewSummaryWorkload(3, start)
 		w.SetRate(float64(count) / (24 * 3600))
 		w.Quiet = time.Duration(float64(20*time.Second) * float64(count) / 100_000)
 		seen := map[xrayid.TraceID]bool{}

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/counterspy/counterspy/internal/loadgen/storeload"
 	"github.com/counterspy/counterspy/internal/store"
-	"github.com/counterspy/counterspy/internal/store/storebench"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
@@ -45,7 +45,7 @@ func BenchmarkWrite(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			opts.Logger = quiet
 			s := openTest(b, opts)
-			w := storebench.NewWorkload(1, time.Now().Add(-time.Hour))
+			w := storeload.NewWorkload(1, time.Now().Add(-time.Hour))
 			batches := make([]*store.Batch, b.N)
 			raw := 0
 			for i := range batches {
@@ -112,7 +112,7 @@ func tracesStore(b *testing.B) (*Store, []xrayid.TraceID) {
 		if bt.err != nil {
 			return
 		}
-		w := storebench.NewWorkload(2, time.Now().Add(-time.Hour))
+		w := storeload.NewWorkload(2, time.Now().Add(-time.Hour))
 		seen := map[xrayid.TraceID]bool{}
 		ctx := context.Background()
 		for len(seen) < benchTraceCount {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/counterspy/counterspy/internal/store"
 )
 
 // Options configures a Store. The zero value is a durable store with default
@@ -92,10 +94,10 @@ func (o Options) withDefaults() (Options, error) {
 		}
 	}
 	if o.EpochPast == 0 {
-		o.EpochPast = 30 * 24 * time.Hour
+		o.EpochPast = store.DefaultEpochPast
 	}
 	if o.EpochFuture == 0 {
-		o.EpochFuture = time.Hour
+		o.EpochFuture = store.DefaultEpochFuture
 	}
 	def(&o.FrameSize, 128<<10)
 	def(&o.ZstdLevel, 1)

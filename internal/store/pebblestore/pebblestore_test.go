@@ -6,6 +6,10 @@ import (
 	"log/slog"
 	"os"
 	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 
 	"go.uber.org/goleak"
 
@@ -61,7 +65,8 @@ func TestConformance(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			storetest.Run(t,
 				func(t *testing.T) store.Store { return openTest(t, opts) },
-				func(t *testing.T, s store.Store) store.Store { return reopenTest(t, s.(*Store)) })
+				func(t *testing.T, s store.Store) store.Store { return reopenTest(t, s.(*Store)) },
+				storetest.WithFaults(func(t *testing.T) (store.Store, func(), func()) { return openFaulty(t, opts) }))
 		})
 	}
 	f("Defaults", Options{})
@@ -69,4 +74,27 @@ func TestConformance(t *testing.T) {
 	f("TinyFrames", Options{FrameSize: 1 << 10, NoSync: true})
 	// No redirect cache: every placement of a redirected trace reads disk.
 	f("NoRedirectCache", Options{RedirectCacheSize: -1, NoSync: true})
+}
+
+// openFaulty opens a store whose write-ahead log writes fail while armed
+// (failLog): a Write fails in the commit, after the whole batch is built,
+// and the store refuses writes until it has reopened its database. disarm
+// waits for that.
+func openFaulty(t *testing.T, opts Options) (*Store, func(), func()) {
+	inj := &failLog{}
+	opts.fs = errorfs.Wrap(vfs.Default, inj)
+	opts.MinFreeBytes = -1
+	opts.NoSync = false // without sync, the log write may come after the commit returns
+	s := openTest(t, opts)
+	disarm := func() {
+		inj.on.Store(false)
+		deadline := time.Now().Add(10 * time.Second)
+		for s.Health() != nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("still unhealthy after the fault ended: %v", s.Health())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return s, func() { inj.on.Store(true) }, disarm
 }

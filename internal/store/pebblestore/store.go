@@ -73,7 +73,18 @@ type Store struct {
 	ledger ledger
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.Atomic        = (*Store)(nil)
+	_ store.TermEstimator = (*Store)(nil)
+)
+
+// AtomicWrites declares store.Atomic: a Write is one Pebble batch (frames,
+// index, summaries, terms, graph counters, log lines), committed or not as
+// a whole; a commit whose write-ahead log write failed comes back on
+// reopen either whole or not at all (Pebble replays the log up to the last
+// whole batch).
+func (s *Store) AtomicWrites() {}
 
 // Open opens the store in dir, creating it if needed. It refuses a directory
 // holding another Pebble database or a store of a newer format.

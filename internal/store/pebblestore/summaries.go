@@ -23,10 +23,22 @@ import (
 func (s *Store) Summaries(ctx context.Context, ids []xrayid.TraceID) iter.Seq2[store.SummaryRow, error] {
 	return func(yield func(store.SummaryRow, error) bool) {
 		var buf []byte
-		for _, id := range ids {
+		var seen map[xrayid.TraceID]bool // for long requests; short ones search ids
+		if len(ids) > 16 {
+			seen = make(map[xrayid.TraceID]bool, len(ids))
+		}
+		for i, id := range ids {
 			if err := ctx.Err(); err != nil {
 				yield(store.SummaryRow{}, err)
 				return
+			}
+			if seen != nil {
+				if seen[id] {
+					continue // a duplicated ID is yielded once
+				}
+				seen[id] = true
+			} else if slices.Contains(ids[:i], id) {
+				continue
 			}
 			sec, v, found, err := s.summaryByID(id, buf[:0])
 			if err != nil {
@@ -619,6 +631,47 @@ func (s *Store) CountTerm(ctx context.Context, term store.Term, from, to int64, 
 		return n, fmt.Errorf("count term %x in [%d, %d): %w", uint64(term), from, to, err)
 	}
 	return n, nil
+}
+
+// EstimateTerms implements store.TermEstimator: CountTerm's sum over the
+// terms, on one iterator (a trace under several terms counts once per
+// term), up to limit.
+func (s *Store) EstimateTerms(ctx context.Context, terms []store.Term, from, to int64, limit int) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := s.begin(); err != nil {
+		return 0, err
+	}
+	defer s.end()
+	r, ok := newScanRange(store.SummaryScan{From: from, To: to})
+	if !ok || limit <= 0 || len(terms) == 0 {
+		return 0, nil
+	}
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{prefixTerm}, UpperBound: []byte{prefixTerm + 1}})
+	if err != nil {
+		return 0, fmt.Errorf("estimate %d terms: %w", len(terms), err)
+	}
+	sum := 0
+	for _, term := range terms {
+		var n int
+		n, err = countTerm(ctx, it, term, r, limit-sum)
+		if err != nil {
+			err = fmt.Errorf("count term %x in [%d, %d): %w", uint64(term), from, to, err)
+			break
+		}
+		if sum += n; sum >= limit {
+			sum = limit
+			break
+		}
+	}
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return sum, s.readErr(err)
+	}
+	return sum, nil
 }
 
 func countTerm(ctx context.Context, it *pebble.Iterator, term store.Term, r scanRange, limit int) (int, error) {

@@ -1,5 +1,4 @@
-// Package storetest is the conformance suite every storage backend passes,
-// and the workload generator their benchmarks share.
+// Package storetest is the conformance suite every storage backend passes.
 //
 // A backend's test calls Run with a function that opens an empty store. The
 // suite checks the whole store.Store contract; a bug found in one backend
@@ -28,9 +27,27 @@ type OpenFunc func(t *testing.T) store.Store
 // makes no sense pass nil, and the cases that need it are skipped.
 type ReopenFunc func(t *testing.T, s store.Store) store.Store
 
+// FaultyOpenFunc opens a new, empty store whose writes can be made to
+// fail partway, as OpenFunc does. After arm, the next Write must fail
+// after the backend has begun storing the batch (as late as the backend
+// can fail: a composed store after a first part stored its share, Pebble
+// in its write-ahead log); disarm ends the fault and returns once the
+// store accepts writes again (a backend may take a moment to recover).
+type FaultyOpenFunc func(t *testing.T) (s store.Store, arm, disarm func())
+
+// Option adds to what Run checks.
+type Option func(*harness)
+
+// WithFaults gives the suite a store whose writes can fail partway: the
+// HalfFailedBatch case needs it and is skipped without it.
+func WithFaults(f FaultyOpenFunc) Option { return func(h *harness) { h.faulty = f } }
+
 // Run runs the conformance suite.
-func Run(t *testing.T, open OpenFunc, reopen ReopenFunc) {
+func Run(t *testing.T, open OpenFunc, reopen ReopenFunc, opts ...Option) {
 	h := &harness{open: open, reopen: reopen}
+	for _, o := range opts {
+		o(h)
+	}
 	cases := []struct {
 		name string
 		fn   func(*testing.T, *harness)
@@ -90,6 +107,12 @@ func Run(t *testing.T, open OpenFunc, reopen ReopenFunc) {
 		{"ExtrasClosed", testExtrasClosed},
 		{"ExtrasContextCancelled", testExtrasContext},
 		{"ExtrasEarlyBreak", testExtrasEarlyBreak},
+		{"HalfFailedBatch", testHalfFailedBatch},
+		{"Hints", testHints},
+		{"DuplicateIDs", testDuplicateIDs},
+		{"ByEndTerms", testByEndTerms},
+		{"EstimateTerms", testEstimateTerms},
+		{"Where", testWhere},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, h) })
@@ -99,6 +122,7 @@ func Run(t *testing.T, open OpenFunc, reopen ReopenFunc) {
 type harness struct {
 	open   OpenFunc
 	reopen ReopenFunc
+	faulty FaultyOpenFunc
 }
 
 // model is what the suite expects a store to hold: per trace, every record

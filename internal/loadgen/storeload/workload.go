@@ -1,8 +1,8 @@
-// Package storebench is the store benchmarks' workload: loadgen's
+// Package storeload is the store benchmarks' workload: loadgen's
 // documents as store batches in arrival order, and the summaries and index
 // terms the summarizer would send with them. (The conformance suite is
 // storetest.)
-package storebench
+package storeload
 
 import (
 	"container/heap"
@@ -42,7 +42,7 @@ type Workload struct {
 func NewWorkload(seed uint64, start time.Time) *Workload {
 	sc, err := loadgen.New("large", seed)
 	if err != nil {
-		panic(fmt.Sprintf("storebench: loadgen scenario: %v", err)) // "large" always exists
+		panic(fmt.Sprintf("storeload: loadgen scenario: %v", err)) // "large" always exists
 	}
 	return &Workload{
 		sc:    sc,
@@ -84,7 +84,7 @@ func (w *Workload) startTrace() {
 		segs, err := w.dec.Decode(w.segs[:0], d.JSON)
 		if err != nil || len(segs) != 1 {
 			// loadgen's own tests decode every document it writes.
-			panic(fmt.Sprintf("storebench: loadgen trace %d document %d: %v (%d segments)", w.next-1, k, err, len(segs)))
+			panic(fmt.Sprintf("storeload: loadgen trace %d document %d: %v (%d segments)", w.next-1, k, err, len(segs)))
 		}
 		w.segs = segs
 		s := &segs[0]

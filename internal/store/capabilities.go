@@ -1,0 +1,122 @@
+package store
+
+import "context"
+
+// Optional capabilities the query planner asks a SummaryReader for, with a
+// type assertion; without them it falls back to what every backend must do
+// (CountTerm per term, scans re-checked row by row).
+
+// TermEstimator estimates how selective a union of index terms is, in one
+// call (the fallback, SumCountTerm, asks CountTerm once per term).
+type TermEstimator interface {
+	// EstimateTerms returns about how many traces are indexed under any
+	// of terms with a start second in [from, to), stopping at limit (it
+	// returns limit when there are at least that many). The answer is
+	// never below the number of distinct such traces (up to limit) and
+	// never above the sum of CountTerm over the terms: a trace under
+	// several of the terms may count once or once per term.
+	EstimateTerms(ctx context.Context, terms []Term, from, to int64, limit int) (int, error)
+}
+
+// Field names a SummaryFields value a condition tests.
+type Field uint8
+
+// The fields of SummaryFields a FieldCond can test.
+const (
+	FieldFault Field = iota + 1
+	FieldError
+	FieldThrottle
+	FieldPartial
+	FieldDuration
+	FieldResponseTime
+	FieldHTTPStatus
+	FieldService
+	FieldAnnotationKey
+)
+
+// Op is a FieldCond's comparison.
+type Op uint8
+
+// Comparisons. Flags (Fault, Error, Throttle, Partial) take Eq with Num 0
+// or 1; numbers take Eq, Ge, Le; Service and AnnotationKey take Has (the
+// trace has a service of that name, an annotation with that key).
+const (
+	Eq Op = iota + 1
+	Ge
+	Le
+	Has
+)
+
+// FieldCond is one condition on a summary's SummaryFields.
+type FieldCond struct {
+	Field Field
+	Op    Op
+	Num   float64
+	Str   string
+}
+
+// Holds reports whether f meets c, the reference semantics a backend that
+// pushes c down must follow. An unknown field or operator holds (a hint
+// may only narrow what a scan yields when it is understood).
+func (c FieldCond) Holds(f *SummaryFields) bool {
+	num := func(v float64) bool {
+		switch c.Op {
+		case Eq:
+			return v == c.Num
+		case Ge:
+			return v >= c.Num
+		case Le:
+			return v <= c.Num
+		}
+		return true
+	}
+	flag := func(b bool) bool {
+		v := 0.0
+		if b {
+			v = 1
+		}
+		return num(v)
+	}
+	has := func(xs []string) bool {
+		if c.Op != Has {
+			return true
+		}
+		for _, x := range xs {
+			if x == c.Str {
+				return true
+			}
+		}
+		return false
+	}
+	switch c.Field {
+	case FieldFault:
+		return flag(f.Fault)
+	case FieldError:
+		return flag(f.Error)
+	case FieldThrottle:
+		return flag(f.Throttle)
+	case FieldPartial:
+		return flag(f.Partial)
+	case FieldDuration:
+		return num(f.Duration)
+	case FieldResponseTime:
+		return num(f.ResponseTime)
+	case FieldHTTPStatus:
+		return num(float64(f.HTTPStatus))
+	case FieldService:
+		return has(f.Services)
+	case FieldAnnotationKey:
+		return has(f.AnnotationKeys)
+	}
+	return true
+}
+
+// PushDown is implemented by backends that evaluate some SummaryScan.Where
+// conditions natively (from SummaryRecord.Fields they keep). The planner
+// passes only conditions on fields the backend declared; every row is
+// re-checked against the whole filter anyway.
+type PushDown interface {
+	// PushesDown reports whether ScanSummaries uses Where conditions on f
+	// to skip rows.
+	PushesDown(f Field) bool
+}
