@@ -109,7 +109,9 @@ func TestIndependentCopyOfEmbeddedSubsegment(t *testing.T) {
 	seg := func(subEnd float64) tdoc {
 		return tdoc{root: tent{id: 1, start: 1, end: 5, kids: []tent{{id: 2, start: 2, end: subEnd}}}}
 	}
-	ind := func(end float64) tdoc { return tdoc{independent: true, parent: 1, root: tent{id: 2, start: 2, end: end}} }
+	ind := func(end float64) tdoc {
+		return tdoc{independent: true, parent: 1, root: tent{id: 2, start: 2, end: end}}
+	}
 
 	// The independent, complete copy replaces the embedded in-progress one.
 	r, ents := resolveAll(seg(0), ind(3))
