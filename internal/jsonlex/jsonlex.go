@@ -1,4 +1,10 @@
-package assemble
+// Package jsonlex is the project's one JSON lexer with byte offsets: strict
+// RFC 8259 scanning of strings, numbers, literals, objects and arrays that
+// reports where each token starts and ends, for code that works on a
+// document's stored bytes rather than on parsed values (assemble splices
+// them; segment keeps each array element's exact bytes). fastjson and
+// encoding/json keep no offsets.
+package jsonlex
 
 import (
 	"errors"
@@ -7,26 +13,28 @@ import (
 	"unicode/utf8"
 )
 
-// The compiler splices stored bytes instead of re-marshalling parsed values, so
-// it needs byte offsets, which no off-the-shelf decoder reports. This file is
-// the strict lexical layer: every function checks bounds and returns an error
-// rather than panicking, and accepts only RFC 8259 JSON, so a document it
-// accepts stays valid JSON after splicing.
+// Every function checks bounds and returns an error rather than panicking,
+// and accepts only RFC 8259 JSON, so a document it accepts stays valid JSON
+// after splicing.
 
-// maxNesting bounds recursion on hostile input. A 64 kB document cannot nest
+// MaxNesting bounds recursion on hostile input (SkipValue's depth). A 64 kB document cannot nest
 // deeper than 32 k levels, so this only rejects what no SDK sends.
-const maxNesting = 10000
+const MaxNesting = 10000
 
 var (
-	errEOF     = errors.New("unexpected end of document")
-	errNesting = errors.New("nesting too deep")
+	// ErrEOF: the document ends inside a value.
+	ErrEOF = errors.New("unexpected end of document")
+	// ErrNesting: the document nests deeper than MaxNesting.
+	ErrNesting = errors.New("nesting too deep")
 )
 
-func syntaxErr(pos int, what string) error {
+// SyntaxError is the error for what is wrong at offset pos.
+func SyntaxError(pos int, what string) error {
 	return fmt.Errorf("offset %d: %s", pos, what)
 }
 
-func skipWS(b []byte, i int) int {
+// SkipWS returns the offset of the first non-whitespace byte at or after i.
+func SkipWS(b []byte, i int) int {
 	for i < len(b) {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':
@@ -38,11 +46,11 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
-// scanString expects b[i] == '"' and returns the offset just past the closing
+// ScanString expects b[i] == '"' and returns the offset just past the closing
 // quote and whether the string holds escapes.
-func scanString(b []byte, i int) (end int, escaped bool, err error) {
+func ScanString(b []byte, i int) (end int, escaped bool, err error) {
 	if i >= len(b) || b[i] != '"' {
-		return 0, false, syntaxErr(i, "expected string")
+		return 0, false, SyntaxError(i, "expected string")
 	}
 	for i++; i < len(b); i++ {
 		c := b[i]
@@ -50,35 +58,35 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 		case c == '"':
 			return i + 1, escaped, nil
 		case c < 0x20:
-			return 0, false, syntaxErr(i, "control character in string")
+			return 0, false, SyntaxError(i, "control character in string")
 		case c == '\\':
 			escaped = true
 			if i+1 >= len(b) {
-				return 0, false, errEOF
+				return 0, false, ErrEOF
 			}
 			i++
 			switch b[i] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			case 'u':
 				if i+4 >= len(b) {
-					return 0, false, errEOF
+					return 0, false, ErrEOF
 				}
 				for _, h := range b[i+1 : i+5] {
 					if _, ok := hexVal(h); !ok {
-						return 0, false, syntaxErr(i, `bad \u escape`)
+						return 0, false, SyntaxError(i, `bad \u escape`)
 					}
 				}
 				i += 4
 			default:
-				return 0, false, syntaxErr(i, "bad escape")
+				return 0, false, SyntaxError(i, "bad escape")
 			}
 		}
 	}
-	return 0, false, errEOF
+	return 0, false, ErrEOF
 }
 
-// scanNumber returns the offset just past the number starting at i.
-func scanNumber(b []byte, i int) (int, error) {
+// ScanNumber returns the offset just past the number starting at i.
+func ScanNumber(b []byte, i int) (int, error) {
 	start := i
 	if i < len(b) && b[i] == '-' {
 		i++
@@ -89,12 +97,12 @@ func scanNumber(b []byte, i int) (int, error) {
 	case i < len(b) && '1' <= b[i] && b[i] <= '9':
 		i = skipDigits(b, i)
 	default:
-		return 0, syntaxErr(start, "bad number")
+		return 0, SyntaxError(start, "bad number")
 	}
 	if i < len(b) && b[i] == '.' {
 		j := skipDigits(b, i+1)
 		if j == i+1 {
-			return 0, syntaxErr(start, "bad number")
+			return 0, SyntaxError(start, "bad number")
 		}
 		i = j
 	}
@@ -105,7 +113,7 @@ func scanNumber(b []byte, i int) (int, error) {
 		}
 		j := skipDigits(b, i)
 		if j == i {
-			return 0, syntaxErr(start, "bad number")
+			return 0, SyntaxError(start, "bad number")
 		}
 		i = j
 	}
@@ -121,20 +129,20 @@ func skipDigits(b []byte, i int) int {
 
 func scanLiteral(b []byte, i int, lit string) (int, error) {
 	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return 0, syntaxErr(i, "bad literal")
+		return 0, SyntaxError(i, "bad literal")
 	}
 	return i + len(lit), nil
 }
 
-// skipValue returns the offset just past the value starting at i (no leading
-// whitespace).
-func skipValue(b []byte, i, depth int) (int, error) {
+// SkipValue returns the offset just past the value starting at i (no leading
+// whitespace); depth is the nesting level of that value (0 for a document).
+func SkipValue(b []byte, i, depth int) (int, error) {
 	if i >= len(b) {
-		return 0, errEOF
+		return 0, ErrEOF
 	}
 	switch c := b[i]; {
 	case c == '"':
-		end, _, err := scanString(b, i)
+		end, _, err := ScanString(b, i)
 		return end, err
 	case c == '{':
 		return skipObject(b, i, depth+1)
@@ -147,109 +155,109 @@ func skipValue(b []byte, i, depth int) (int, error) {
 	case c == 'n':
 		return scanLiteral(b, i, "null")
 	case c == '-' || '0' <= c && c <= '9':
-		return scanNumber(b, i)
+		return ScanNumber(b, i)
 	}
-	return 0, syntaxErr(i, "unexpected character")
+	return 0, SyntaxError(i, "unexpected character")
 }
 
 func skipObject(b []byte, i, depth int) (int, error) {
-	if depth > maxNesting {
-		return 0, errNesting
+	if depth > MaxNesting {
+		return 0, ErrNesting
 	}
-	return walkObject(b, i, func(_ []byte, _, valStart int) (int, error) {
-		return skipValue(b, valStart, depth)
+	return WalkObject(b, i, func(_ []byte, _, valStart int) (int, error) {
+		return SkipValue(b, valStart, depth)
 	})
 }
 
 func skipArray(b []byte, i, depth int) (int, error) {
-	if depth > maxNesting {
-		return 0, errNesting
+	if depth > MaxNesting {
+		return 0, ErrNesting
 	}
-	return walkArray(b, i, func(start int) (int, error) {
-		return skipValue(b, start, depth)
+	return WalkArray(b, i, func(start int) (int, error) {
+		return SkipValue(b, start, depth)
 	})
 }
 
-// walkObject scans the object at b[i] == '{', calling member for each member
+// WalkObject scans the object at b[i] == '{', calling member for each member
 // with its raw key token (quotes included), the key's offset and the value's
 // offset (always inside b); member returns the offset just past the value.
-func walkObject(b []byte, i int, member func(key []byte, keyStart, valStart int) (int, error)) (int, error) {
+func WalkObject(b []byte, i int, member func(key []byte, keyStart, valStart int) (int, error)) (int, error) {
 	if i >= len(b) || b[i] != '{' {
-		return 0, syntaxErr(i, "expected object")
+		return 0, SyntaxError(i, "expected object")
 	}
-	i = skipWS(b, i+1)
+	i = SkipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1, nil
 	}
 	for {
 		keyStart := i
-		keyEnd, _, err := scanString(b, i)
+		keyEnd, _, err := ScanString(b, i)
 		if err != nil {
 			return 0, err
 		}
-		i = skipWS(b, keyEnd)
+		i = SkipWS(b, keyEnd)
 		if i >= len(b) || b[i] != ':' {
-			return 0, syntaxErr(i, "expected ':'")
+			return 0, SyntaxError(i, "expected ':'")
 		}
-		v := skipWS(b, i+1)
+		v := SkipWS(b, i+1)
 		if v >= len(b) {
-			return 0, errEOF
+			return 0, ErrEOF
 		}
 		if i, err = member(b[keyStart:keyEnd], keyStart, v); err != nil {
 			return 0, err
 		}
-		i = skipWS(b, i)
+		i = SkipWS(b, i)
 		if i >= len(b) {
-			return 0, errEOF
+			return 0, ErrEOF
 		}
 		switch b[i] {
 		case ',':
-			i = skipWS(b, i+1)
+			i = SkipWS(b, i+1)
 		case '}':
 			return i + 1, nil
 		default:
-			return 0, syntaxErr(i, "expected ',' or '}'")
+			return 0, SyntaxError(i, "expected ',' or '}'")
 		}
 	}
 }
 
-// walkArray scans the array at b[i] == '[', calling elem with each element's
+// WalkArray scans the array at b[i] == '[', calling elem with each element's
 // offset (always inside b); elem returns the offset just past the element.
-func walkArray(b []byte, i int, elem func(start int) (int, error)) (int, error) {
+func WalkArray(b []byte, i int, elem func(start int) (int, error)) (int, error) {
 	if i >= len(b) || b[i] != '[' {
-		return 0, syntaxErr(i, "expected array")
+		return 0, SyntaxError(i, "expected array")
 	}
-	i = skipWS(b, i+1)
+	i = SkipWS(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		return i + 1, nil
 	}
 	for {
 		if i >= len(b) {
-			return 0, errEOF
+			return 0, ErrEOF
 		}
 		var err error
 		if i, err = elem(i); err != nil {
 			return 0, err
 		}
-		i = skipWS(b, i)
+		i = SkipWS(b, i)
 		if i >= len(b) {
-			return 0, errEOF
+			return 0, ErrEOF
 		}
 		switch b[i] {
 		case ',':
-			i = skipWS(b, i+1)
+			i = SkipWS(b, i+1)
 		case ']':
 			return i + 1, nil
 		default:
-			return 0, syntaxErr(i, "expected ',' or ']'")
+			return 0, SyntaxError(i, "expected ',' or ']'")
 		}
 	}
 }
 
-// appendUnquoted appends the decoded content of the string token tok (quotes
-// included, already checked by scanString) to dst. Lone surrogates become
+// AppendUnquoted appends the decoded content of the string token tok (quotes
+// included, already checked by ScanString) to dst. Lone surrogates become
 // U+FFFD, as encoding/json does.
-func appendUnquoted(dst, tok []byte) []byte {
+func AppendUnquoted(dst, tok []byte) []byte {
 	if len(tok) < 2 {
 		return dst
 	}
