@@ -22,9 +22,9 @@ var builders = sync.Pool{New: func() any { return new(Builder) }}
 
 // Build computes the summary of trace id from its documents, given in
 // arrival order with duplicates and superseded versions included (they are
-// resolved by package resolve, as assemble.Compile resolves them). prevRevision is the revision
-// of the summary this one replaces (0 for a new trace). It uses a pooled
-// Builder.
+// resolved by package resolve, as assemble.Compile resolves them).
+// prevRevision is the revision of the summary this one replaces (0 for a new
+// trace). It uses a pooled Builder.
 func Build(id xrayid.TraceID, docs []Doc, prevRevision uint32) *Summary {
 	b := builders.Get().(*Builder)
 	s := b.Build(id, docs, prevRevision)
