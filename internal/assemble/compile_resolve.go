@@ -1,6 +1,8 @@
 package assemble
 
 import (
+	"slices"
+
 	"github.com/counterspy/counterspy/internal/resolve"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
@@ -38,11 +40,36 @@ func (c *Compiler) fillResolver() {
 		r.Ents = append(r.Ents, resolve.Ent{ID: ev.id, Start: ev.start, End: ev.end, Doc: ev.doc, Parent: ev.parent,
 			HasStart: ev.hasStart, Complete: ev.complete, Ghost: ev.ghost})
 	}
+	// Invocation is read on the roots of independent subsegments and the
+	// direct children of a Lambda function segment's root, and only when
+	// the trace has a Lambda function segment: only those names are
+	// compared.
+	if !slices.ContainsFunc(r.Docs, func(d resolve.Doc) bool { return d.LambdaFn }) {
+		return
+	}
+	for i := range r.Docs {
+		dv := &r.Docs[i]
+		switch {
+		case dv.Independent:
+			c.markInvocation(dv.Root)
+		case dv.LambdaFn:
+			for e := dv.Root + 1; e < dv.Root+dv.N; e++ {
+				if r.Ents[e].Parent == dv.Root {
+					c.markInvocation(e)
+				}
+			}
+		}
+	}
+}
+
+func (c *Compiler) markInvocation(e int32) {
+	ev := &c.ents[e]
+	c.r.Ents[e].Invocation = tokenIs(c.docs[ev.doc].raw, ev.name, "Invocation", &c.tmp)
 }
 
 // build compiles the first k readable documents into c.out.
 func (c *Compiler) build(trace xrayid.TraceID, k int) {
-	c.r.Resolve(k, (*invocations)(c))
+	c.r.Resolve(k)
 	c.resetBuild()
 	c.collectSegParents(k)
 	c.collectKids(k)
@@ -56,14 +83,6 @@ func (c *Compiler) resetBuild() {
 	c.kids, c.inferred = c.kids[:0], c.inferred[:0]
 	c.buf, c.out = c.buf[:0], c.out[:0]
 	c.minStart, c.maxEnd, c.hasStart = 0, 0, false
-}
-
-// invocations answers resolve.Invocations from the stored bytes.
-type invocations Compiler
-
-func (c *invocations) IsInvocation(e int32) bool {
-	ev := &c.ents[e]
-	return tokenIs(c.docs[ev.doc].raw, ev.name, "Invocation", &c.tmp)
 }
 
 // collectSegParents notes the parent_id of every real segment: those

@@ -337,3 +337,54 @@ func hexVal(c byte) (byte, bool) {
 	}
 	return 0, false
 }
+
+// SkipValid returns the offset just past the value starting at i of a
+// document already known to be valid JSON (checked by SkipValue or another
+// strict parser): it only follows strings and brackets, which makes it
+// several times cheaper than SkipValue. On invalid input it returns some
+// offset in [i, len(b)] and never panics.
+func SkipValid(b []byte, i int) int {
+	if i >= len(b) {
+		return len(b)
+	}
+	switch b[i] {
+	case '"':
+		return skipValidString(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i = skipValidString(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	// A number or a literal runs to the next delimiter.
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case ',', ']', '}', ' ', '\t', '\n', '\r':
+			return i
+		}
+	}
+	return i
+}
+
+// skipValidString returns the offset just past the string opened at b[i].
+func skipValidString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}

@@ -55,8 +55,18 @@ func TestAppendUnquoted(t *testing.T) {
 	}
 }
 
+func mustSkip(t *testing.T, b []byte, i int) int {
+	t.Helper()
+	end, err := SkipValue(b, i, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return end
+}
+
 // FuzzSkipValue: the lexer accepts exactly the documents encoding/json
-// accepts, and unquotes strings as it does.
+// accepts, SkipValid agrees with SkipValue on them (and stays in bounds on
+// any input), and strings unquote as encoding/json unquotes them.
 func FuzzSkipValue(f *testing.F) {
 	for _, s := range []string{`{"a":[1,"x\u00e9",null]}`, `[1,]`, `"\ud83d"`, `-1.5e-3`} {
 		f.Add([]byte(s))
@@ -70,6 +80,11 @@ func FuzzSkipValue(f *testing.F) {
 			t.Fatalf("%q: valid = %v, encoding/json says %v", b, got, want)
 		}
 		i := SkipWS(b, 0)
+		if end := SkipValid(b, i); got && end != mustSkip(t, b, i) {
+			t.Fatalf("%q: SkipValid ends at %d, SkipValue at %d", b, end, mustSkip(t, b, i))
+		} else if end < i || end > len(b) {
+			t.Fatalf("%q: SkipValid returned %d, outside [%d, %d]", b, end, i, len(b))
+		}
 		if !got || b[i] != '"' {
 			return
 		}

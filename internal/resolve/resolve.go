@@ -61,6 +61,10 @@ type Ent struct {
 	// Ghost: inside a subsegments array that a repeated key overrides; it
 	// is never part of the trace.
 	Ghost bool
+	// Invocation: named "Invocation". It is read only on the direct
+	// children of a Lambda function segment's root and on the roots of
+	// independent subsegments; a caller may leave it unset elsewhere.
+	Invocation bool
 }
 
 // DocState is the resolution of one document.
@@ -94,12 +98,6 @@ type EntState struct {
 	// undoes the replacement that hid it (then ReplacedBy is -1 again): a
 	// ghost, a replaced entity or inside a hidden subtree.
 	Hidden bool
-}
-
-// Invocations tells which entities are named "Invocation". Asked only when
-// an independent subsegment hangs under a Lambda function segment's root.
-type Invocations interface {
-	IsInvocation(ent int32) bool
 }
 
 // Resolver resolves traces, keeping its working memory between calls. The
@@ -139,13 +137,13 @@ func (r *Resolver) Release() {
 }
 
 // Resolve resolves the first k documents (and their entities), as if the
-// later ones had never arrived. inv is asked only about entities of those.
-func (r *Resolver) Resolve(k int, inv Invocations) {
+// later ones had never arrived.
+func (r *Resolver) Resolve(k int) {
 	r.reset(k)
 	r.pickWinners(k)
 	r.resolveEmbedded(k)
 	r.indexEntities(k)
-	r.place(k, inv)
+	r.place(k)
 	r.breakCycles(k)
 }
 
@@ -288,7 +286,7 @@ func (r *Resolver) indexEntities(k int) {
 }
 
 // place decides where each live independent subsegment goes.
-func (r *Resolver) place(k int, inv Invocations) {
+func (r *Resolver) place(k int) {
 	lambda := false
 	for d := range int32(k) {
 		ds, dv := &r.DS[d], &r.Docs[d]
@@ -307,7 +305,7 @@ func (r *Resolver) place(k int, inv Invocations) {
 		lambda = lambda || r.isLambdaRoot(p)
 	}
 	if lambda {
-		r.toInvocations(k, inv)
+		r.toInvocations(k)
 	}
 }
 
@@ -315,7 +313,7 @@ func (r *Resolver) place(k int, inv Invocations) {
 // root into the Invocation subsegment whose time range holds their start
 // (that is where X-Ray shows the function's own SDK subsegments:
 // https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html).
-func (r *Resolver) toInvocations(k int, inv Invocations) {
+func (r *Resolver) toInvocations(k int) {
 	for d := range int32(k) {
 		dv := &r.Docs[d]
 		if !r.DS[d].Live || !dv.LambdaFn {
@@ -329,20 +327,20 @@ func (r *Resolver) toInvocations(k int, inv Invocations) {
 			if w := r.ES[e].ReplacedBy; w >= 0 {
 				x = r.Docs[w].Root
 			}
-			if inv.IsInvocation(x) {
+			if r.Ents[x].Invocation {
 				r.invocs = append(r.invocs, invocation{fn: dv.Root, ent: x})
 			}
 		}
 	}
 	for d := range int32(k) {
-		if a := r.DS[d].Attach; a >= 0 && r.isLambdaRoot(a) && inv.IsInvocation(r.Docs[d].Root) {
+		if a := r.DS[d].Attach; a >= 0 && r.isLambdaRoot(a) && r.Ents[r.Docs[d].Root].Invocation {
 			r.invocs = append(r.invocs, invocation{fn: a, ent: r.Docs[d].Root})
 		}
 	}
 	for d := range int32(k) {
 		ds := &r.DS[d]
 		root := r.Docs[d].Root
-		if ds.Attach < 0 || !r.Ents[root].HasStart || inv.IsInvocation(root) {
+		if ds.Attach < 0 || !r.Ents[root].HasStart || r.Ents[root].Invocation {
 			continue
 		}
 		start := r.Ents[root].Start

@@ -26,16 +26,10 @@ type tdoc struct {
 	root                tent
 }
 
-// names answers Invocations from the test entities' names.
-type names []string
-
-func (n names) IsInvocation(e int32) bool { return n[e] == "Invocation" }
-
 // load describes docs to a new Resolver; ents[id] lists the entity numbers
 // of every copy of id, in arrival order.
-func load(docs ...tdoc) (*Resolver, names, map[xrayid.SegmentID][]int32) {
+func load(docs ...tdoc) (*Resolver, map[xrayid.SegmentID][]int32) {
 	r := new(Resolver)
-	var nm names
 	ents := map[xrayid.SegmentID][]int32{}
 	for d, dv := range docs {
 		root := int32(len(r.Ents))
@@ -43,8 +37,7 @@ func load(docs ...tdoc) (*Resolver, names, map[xrayid.SegmentID][]int32) {
 		add = func(e tent, parent int32) {
 			g := int32(len(r.Ents))
 			r.Ents = append(r.Ents, Ent{ID: e.id, Start: e.start, End: e.end, Doc: int32(d), Parent: parent,
-				HasStart: true, Complete: e.end != 0})
-			nm = append(nm, e.name)
+				HasStart: true, Complete: e.end != 0, Invocation: e.name == "Invocation"})
 			ents[e.id] = append(ents[e.id], g)
 			for _, k := range e.kids {
 				add(k, g)
@@ -54,12 +47,12 @@ func load(docs ...tdoc) (*Resolver, names, map[xrayid.SegmentID][]int32) {
 		r.Docs = append(r.Docs, Doc{Root: root, N: int32(len(r.Ents)) - root, ParentID: dv.parent,
 			Independent: dv.independent, LambdaFn: dv.lambda && !dv.independent})
 	}
-	return r, nm, ents
+	return r, ents
 }
 
 func resolveAll(docs ...tdoc) (*Resolver, map[xrayid.SegmentID][]int32) {
-	r, nm, ents := load(docs...)
-	r.Resolve(len(r.Docs), nm)
+	r, ents := load(docs...)
+	r.Resolve(len(r.Docs))
 	return r, ents
 }
 
@@ -204,20 +197,20 @@ func TestParentCycleIsBroken(t *testing.T) {
 func TestPrefixIgnoresLaterArrivals(t *testing.T) {
 	open := tdoc{root: tent{id: 1, start: 1}}
 	done := tdoc{root: tent{id: 1, start: 1, end: 2, kids: []tent{{id: 2, start: 1, end: 2}}}}
-	r, nm, _ := load(open, done)
-	r.Resolve(1, nm)
+	r, _ := load(open, done)
+	r.Resolve(1)
 	wantLive(t, r, true)
 	if len(r.ES) != 1 {
 		t.Errorf("len(ES) = %d, want the first document's 1 entity", len(r.ES))
 	}
-	r.Resolve(2, nm)
+	r.Resolve(2)
 	wantLive(t, r, false, true)
 }
 
 func TestGhostsAreNeverIndexed(t *testing.T) {
-	r, nm, ents := load(tdoc{root: tent{id: 1, start: 1, end: 2, kids: []tent{{id: 2, start: 1, end: 2}}}})
+	r, ents := load(tdoc{root: tent{id: 1, start: 1, end: 2, kids: []tent{{id: 2, start: 1, end: 2}}}})
 	r.Ents[ents[2][0]].Ghost = true
-	r.Resolve(1, nm)
+	r.Resolve(1)
 	if _, ok := r.Lookup(2); ok || !r.ES[ents[2][0]].Hidden {
 		t.Error("a ghost entity is indexed")
 	}

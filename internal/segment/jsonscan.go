@@ -8,16 +8,14 @@ import "github.com/counterspy/counterspy/internal/jsonlex"
 
 type span struct{ start, end int }
 
-// splitArray returns the byte span of each element of the valid JSON array
-// doc, so every element of an array document can keep its exact bytes as Raw.
-// It stops at the first element the strict lexer rejects.
+// splitArray returns the byte span of each element of the JSON array doc,
+// which fastjson validated, so every element of an array document can keep
+// its exact bytes as Raw.
 func splitArray(doc []byte, spans []span) []span {
 	jsonlex.WalkArray(doc, jsonlex.SkipWS(doc, 0), func(start int) (int, error) {
-		end, err := jsonlex.SkipValue(doc, start, 1)
-		if err == nil {
-			spans = append(spans, span{start, end})
-		}
-		return end, err
+		end := jsonlex.SkipValid(doc, start)
+		spans = append(spans, span{start, end})
+		return end, nil
 	})
 	return spans
 }

@@ -43,6 +43,16 @@ type doc struct {
 func (b *Builder) load(docs []Doc) {
 	r := &b.rs
 	r.Reset()
+	n := 0
+	for i := range docs {
+		if s := docs[i].Seg; s != nil {
+			n += len(s.Entities)
+		}
+	}
+	// Both entity arrays are sized once and written in place.
+	b.ents = slices.Grow(b.ents[:0], n)[:n]
+	r.Ents = slices.Grow(r.Ents, n)[:n]
+	g := int32(0)
 	for i := range docs {
 		d := &docs[i]
 		b.firstSeen(d.Received)
@@ -50,7 +60,7 @@ func (b *Builder) load(docs []Doc) {
 		if s == nil || len(s.Entities) == 0 {
 			continue
 		}
-		root := int32(len(b.ents))
+		root := g
 		b.docs = append(b.docs, doc{seg: s, received: d.Received})
 		r.Docs = append(r.Docs, resolve.Doc{Root: root, N: int32(len(s.Entities)), ParentID: s.ParentID,
 			Independent: s.Independent, LambdaFn: !s.Independent && s.Entities[0].Origin == "AWS::Lambda::Function"})
@@ -66,10 +76,11 @@ func (b *Builder) load(docs []Doc) {
 			} else {
 				p += root
 			}
-			b.ents = append(b.ents, ent{e: e, up: -1, node: -2})
+			b.ents[g] = ent{e: e, up: -1, node: -2}
 			// Decoding requires start_time, so every entity has a start.
-			r.Ents = append(r.Ents, resolve.Ent{ID: e.ID, Start: e.Start, End: e.End, Doc: di, Parent: p,
-				HasStart: true, Complete: !e.InProgress})
+			r.Ents[g] = resolve.Ent{ID: e.ID, Start: e.Start, End: e.End, Doc: di, Parent: p,
+				HasStart: true, Complete: !e.InProgress, Invocation: e.Name == "Invocation"}
+			g++
 		}
 	}
 }
@@ -83,15 +94,10 @@ func (b *Builder) firstSeen(t int64) {
 }
 
 func (b *Builder) resolve() {
-	b.rs.Resolve(len(b.docs), (*invocations)(b))
+	b.rs.Resolve(len(b.docs))
 	b.render()
 	b.link()
 }
-
-// invocations answers resolve.Invocations from the decoded entities.
-type invocations Builder
-
-func (b *invocations) IsInvocation(g int32) bool { return b.ents[g].e.Name == "Invocation" }
 
 // render decides which entities the resolved trace holds, and marks those
 // that a real segment names as its parent_id.
