@@ -156,10 +156,7 @@ func (r *Resolver) Lookup(id xrayid.SegmentID) (int32, bool) {
 }
 
 func (r *Resolver) reset(k int) {
-	r.DS = resize(r.DS, k)
-	for i := range r.DS {
-		r.DS[i] = DocState{best: -1, Repl: -1, Attach: -1, Host: -1, First: int32(i)}
-	}
+	r.DS = resize(r.DS, k) // set in pickWinners
 	nEnts := len(r.Ents)
 	if k < len(r.Docs) {
 		nEnts = int(r.Docs[k].Root)
@@ -185,6 +182,7 @@ func (r *Resolver) supersedes(a, b int32) bool {
 
 func (r *Resolver) pickWinners(k int) {
 	for d := range int32(k) {
+		r.DS[d] = DocState{best: -1, Repl: -1, Attach: -1, Host: -1, First: d}
 		root := r.Docs[d].Root
 		id := r.Ents[root].ID
 		if w, ok := r.ids[id]; ok {
