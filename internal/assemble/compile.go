@@ -18,6 +18,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/counterspy/counterspy/internal/resolve"
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
@@ -76,6 +77,7 @@ func Compile(t *store.Trace, opts CompileOptions) (*Compiled, error) {
 func (c *Compiler) release() {
 	clear(c.docs)
 	clear(c.out)
+	c.r.Release()
 	if cap(c.buf) > 1<<20 {
 		c.buf = nil
 	}
@@ -93,15 +95,12 @@ type Compiler struct {
 	estack  []elemView
 	tmp     []byte
 
-	// Resolution state of the current build.
-	ds         []docState
+	// Resolution of the current build (package resolve), and what
+	// rendering adds to it.
+	r          resolve.Resolver
 	es         []entState
-	winner     map[xrayid.SegmentID]int32 // root ID -> document
-	index      map[xrayid.SegmentID]int32 // ID -> entity, for parent lookup
-	segParents map[xrayid.SegmentID]bool  // parent_id of every real segment
+	segParents map[xrayid.SegmentID]bool // parent_id of every real segment
 	kids       []kid
-	invocs     []invocation
-	stack      []int32
 	inferred   []int32 // entities that get an inferred segment
 
 	minStart, maxEnd float64
@@ -120,8 +119,7 @@ type outDoc struct {
 	n     int32
 }
 
-// Compile resolves the documents of t by the rules stated at the top of
-// compile_resolve.go.
+// Compile resolves the documents of t by the rule of package resolve.
 // Documents that cannot be read are skipped and counted in Compiled.Skipped;
 // the error (wrapping ErrNoDocuments) is returned only when no document of t
 // can be read. The result does not refer to c's memory; it may share bytes
@@ -149,6 +147,7 @@ func (c *Compiler) Compile(t *store.Trace, opts CompileOptions) (*Compiled, erro
 	}
 
 	n := len(c.docs)
+	c.fillResolver()
 	c.build(t.ID, n)
 	if limit := opts.MaxTraceBytes; limit > 0 && c.size() > limit {
 		// Keep the longest prefix of arrivals that fits. Zero documents

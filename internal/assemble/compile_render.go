@@ -20,12 +20,12 @@ import (
 // and inferred segments, then renders the top-level documents into c.out.
 func (c *Compiler) walkAndRender(trace xrayid.TraceID, k int) {
 	for d := range int32(k) {
-		if ds := &c.ds[d]; ds.live && ds.host < 0 {
+		if ds := &c.r.DS[d]; ds.Live && ds.Host < 0 {
 			c.walk(c.docs[d].root, !c.docs[d].independent)
 		}
 	}
 	for d := range int32(k) {
-		if ds := &c.ds[d]; !ds.live || ds.host >= 0 {
+		if ds := &c.r.DS[d]; !ds.Live || ds.Host >= 0 {
 			continue
 		}
 		dv := &c.docs[d]
@@ -73,7 +73,7 @@ func (c *Compiler) walk(e int32, segRoot bool) {
 		if sub < 0 {
 			continue
 		}
-		if w := c.es[sub].replacedBy; w >= 0 {
+		if w := c.r.ES[sub].ReplacedBy; w >= 0 {
 			c.walk(c.docs[w].root, false)
 			dirty = true
 			continue
@@ -169,8 +169,8 @@ func (c *Compiler) renderSubs(e int32) {
 		switch {
 		case ew.ent < 0:
 			c.buf = append(c.buf, ew.s.of(b)...)
-		case c.es[ew.ent].replacedBy >= 0:
-			c.renderEntity(c.docs[c.es[ew.ent].replacedBy].root, true)
+		case c.r.ES[ew.ent].ReplacedBy >= 0:
+			c.renderEntity(c.docs[c.r.ES[ew.ent].ReplacedBy].root, true)
 		default:
 			c.renderEntity(ew.ent, false)
 		}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/counterspy/counterspy/internal/jsonlex"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
@@ -112,7 +113,7 @@ func (c *Compiler) scanDoc(raw []byte) error {
 }
 
 func (sc *docScanner) scan() error {
-	i := skipWS(sc.b, 0)
+	i := jsonlex.SkipWS(sc.b, 0)
 	if i >= len(sc.b) || sc.b[i] != '{' {
 		return errNotObject
 	}
@@ -121,8 +122,8 @@ func (sc *docScanner) scan() error {
 	if err != nil {
 		return err
 	}
-	if skipWS(sc.b, end) != len(sc.b) {
-		return syntaxErr(end, "data after the document")
+	if jsonlex.SkipWS(sc.b, end) != len(sc.b) {
+		return jsonlex.SyntaxError(end, "data after the document")
 	}
 	if sc.c.ents[d.root].id == 0 {
 		return errors.New(`missing or invalid "id"`)
@@ -135,8 +136,8 @@ func (sc *docScanner) scan() error {
 // entity reads the object at i as a segment or subsegment. Fields that only
 // the root carries are written to d when parent is -1.
 func (sc *docScanner) entity(i int, parent int32, depth int, d *docView) (int, error) {
-	if depth > maxNesting {
-		return 0, errNesting
+	if depth > jsonlex.MaxNesting {
+		return 0, jsonlex.ErrNesting
 	}
 	c := sc.c
 	ei := int32(len(c.ents))
@@ -146,12 +147,12 @@ func (sc *docScanner) entity(i int, parent int32, depth int, d *docView) (int, e
 	// c.members in one piece.
 	base := len(c.mstack)
 	inProgress, hasEnd := false, false
-	end, err := walkObject(sc.b, i, func(tok []byte, keyStart, v int) (int, error) {
+	end, err := jsonlex.WalkObject(sc.b, i, func(tok []byte, keyStart, v int) (int, error) {
 		key := tok
 		if bytes.IndexByte(tok, '\\') >= 0 {
 			// Escaped keys are rare; a separate buffer keeps them intact
 			// while member reuses tmp.
-			sc.key = append(appendUnquoted(append(sc.key[:0], '"'), tok), '"')
+			sc.key = append(jsonlex.AppendUnquoted(append(sc.key[:0], '"'), tok), '"')
 			key = sc.key
 		}
 		var flags uint8
@@ -214,7 +215,7 @@ func (sc *docScanner) member(key []byte, v int, ei int32, depth int, root bool, 
 			return end, err
 		}
 	case `"origin"`:
-		end, err := skipValue(b, v, depth)
+		end, err := jsonlex.SkipValue(b, v, depth)
 		if err == nil && root {
 			d.lambdaFn = sc.strIs(mkSpan(v, end), "AWS::Lambda::Function")
 		}
@@ -227,7 +228,7 @@ func (sc *docScanner) member(key []byte, v int, ei int32, depth int, root bool, 
 		if v >= len(b) || !(b[v] == '-' || '0' <= b[v] && b[v] <= '9') {
 			break
 		}
-		end, err := scanNumber(b, v)
+		end, err := jsonlex.ScanNumber(b, v)
 		if err != nil {
 			return 0, err
 		}
@@ -267,7 +268,7 @@ func (sc *docScanner) member(key []byte, v int, ei int32, depth int, root bool, 
 	case `"cause"`:
 		return sc.rawInto(v, depth, &c.ents[ei].cause)
 	}
-	return skipValue(b, v, depth)
+	return jsonlex.SkipValue(b, v, depth)
 }
 
 func (sc *docScanner) subsegments(v int, ei int32, depth int, d *docView) (int, error) {
@@ -282,14 +283,14 @@ func (sc *docScanner) subsegments(v int, ei int32, depth int, d *docView) (int, 
 	}
 	// Like members, elements gather on a stack: nested arrays finish first.
 	base, firstEnt := len(c.estack), len(c.ents)
-	end, err := walkArray(sc.b, v, func(start int) (int, error) {
+	end, err := jsonlex.WalkArray(sc.b, v, func(start int) (int, error) {
 		ent, end := int32(-1), 0
 		var err error
 		if sc.b[start] == '{' {
 			ent = int32(len(c.ents))
 			end, err = sc.entity(start, ei, depth+1, d)
 		} else {
-			end, err = skipValue(sc.b, start, depth+1)
+			end, err = jsonlex.SkipValue(sc.b, start, depth+1)
 		}
 		c.estack = append(c.estack, elemView{s: mkSpan(start, end), ent: ent})
 		return end, err
@@ -309,7 +310,7 @@ func (sc *docScanner) aws(v int, ei int32, depth int) (int, error) {
 	if v >= len(sc.b) || sc.b[v] != '{' {
 		return sc.rawInto(v, depth, &sc.c.ents[ei].aws)
 	}
-	end, err := walkObject(sc.b, v, func(key []byte, _, v int) (int, error) {
+	end, err := jsonlex.WalkObject(sc.b, v, func(key []byte, _, v int) (int, error) {
 		e := &sc.c.ents[ei]
 		switch string(key) {
 		case `"table_name"`:
@@ -319,7 +320,7 @@ func (sc *docScanner) aws(v int, ei int32, depth int) (int, error) {
 		case `"bucket_name"`:
 			return sc.strInto(v, &e.bucket)
 		}
-		return skipValue(sc.b, v, depth+1)
+		return jsonlex.SkipValue(sc.b, v, depth+1)
 	})
 	if err != nil {
 		return 0, err
@@ -329,7 +330,7 @@ func (sc *docScanner) aws(v int, ei int32, depth int) (int, error) {
 }
 
 func (sc *docScanner) rawInto(v, depth int, dst *span) (int, error) {
-	end, err := skipValue(sc.b, v, depth)
+	end, err := jsonlex.SkipValue(sc.b, v, depth)
 	if err == nil {
 		*dst = mkSpan(v, end)
 	}
@@ -339,7 +340,7 @@ func (sc *docScanner) rawInto(v, depth int, dst *span) (int, error) {
 // strInto records a non-empty string value; other types are skipped.
 func (sc *docScanner) strInto(v int, dst *span) (int, error) {
 	if v >= len(sc.b) || sc.b[v] != '"' {
-		return skipValue(sc.b, v, 0)
+		return jsonlex.SkipValue(sc.b, v, 0)
 	}
 	end, err := sc.str(v)
 	if err == nil && end-v > 2 {
@@ -350,9 +351,9 @@ func (sc *docScanner) strInto(v int, dst *span) (int, error) {
 
 func (sc *docScanner) str(v int) (int, error) {
 	if v >= len(sc.b) || sc.b[v] != '"' {
-		return skipValue(sc.b, v, 0)
+		return jsonlex.SkipValue(sc.b, v, 0)
 	}
-	end, _, err := scanString(sc.b, v)
+	end, _, err := jsonlex.ScanString(sc.b, v)
 	return end, err
 }
 
@@ -362,7 +363,7 @@ func (sc *docScanner) id(v int, dst *xrayid.SegmentID) (int, error) {
 	if err != nil || sc.b[v] != '"' {
 		return end, err
 	}
-	sc.tmp = appendUnquoted(sc.tmp[:0], sc.b[v:end])
+	sc.tmp = jsonlex.AppendUnquoted(sc.tmp[:0], sc.b[v:end])
 	if id, perr := xrayid.ParseSegmentID(sc.tmp); perr == nil {
 		*dst = id
 	}
@@ -384,6 +385,6 @@ func tokenIs(b []byte, p span, want string, tmp *[]byte) bool {
 	if bytes.IndexByte(tok, '\\') < 0 {
 		return len(tok) == len(want)+2 && string(tok[1:len(tok)-1]) == want
 	}
-	*tmp = appendUnquoted((*tmp)[:0], tok)
+	*tmp = jsonlex.AppendUnquoted((*tmp)[:0], tok)
 	return string(*tmp) == want
 }

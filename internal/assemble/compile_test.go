@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/counterspy/counterspy/internal/jsonlex"
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
@@ -363,7 +364,7 @@ func TestOddData(t *testing.T) {
 		`{"id":"0000000000000000"}`, good + ` x`, `{"id":"70de5b6f19ff9a0a","start_time":01}`,
 		`{"id":"70de5b6f19ff9a0a","n":"` + "\x01" + `"}`, `{"id":"70de5b6f19ff9a0a","n":"\q"}`,
 		`{"id":"70de5b6f19ff9a0a","subsegments":[{"id":"1111111111111111"},]}`,
-		strings.Repeat(`[`, maxNesting+5),
+		strings.Repeat(`[`, jsonlex.MaxNesting+5),
 	}
 	c, err := Compile(traceOfStrings(append(slices.Clone(bad), good)...), CompileOptions{})
 	if err != nil {

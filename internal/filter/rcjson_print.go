@@ -1,9 +1,10 @@
 package filter
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
+
+	"github.com/counterspy/counterspy/internal/jsonenc"
 )
 
 // printPatterns prints a root-cause pattern as JSON, fields in X-Ray's
@@ -92,12 +93,9 @@ func (p *entPattern) print(b *strings.Builder) {
 	o.close()
 }
 
-// jsonQuote quotes s as a JSON string (strconv.Quote's \x escapes are not
-// JSON).
-func jsonQuote(s string) string {
-	b, _ := json.Marshal(s) // a string always marshals
-	return string(b)
-}
+// jsonQuote quotes s as a JSON string, with the project's one JSON string
+// writer (strconv.Quote's \x escapes are not JSON).
+func jsonQuote(s string) string { return string(jsonenc.AppendString(nil, s)) }
 
 // jsonObject writes the fields of one JSON object, commas included.
 type jsonObject struct {

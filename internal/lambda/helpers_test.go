@@ -40,6 +40,8 @@ var (
 
 // buildFunction builds ./testdata/<name> (a main package using
 // aws-lambda-go) into a temporary directory once per test binary.
+// testdata is its own module (testdata/go.mod), so aws-lambda-go and the
+// X-Ray SDK stay out of the main module's dependencies.
 func buildFunction(t testing.TB, name string) string {
 	t.Helper()
 	buildMu.Lock()
@@ -55,7 +57,8 @@ func buildFunction(t testing.TB, name string) string {
 		builtDir = d
 	}
 	out := filepath.Join(builtDir, name)
-	cmd := exec.Command("go", "build", "-o", out, "./testdata/"+name)
+	cmd := exec.Command("go", "build", "-o", out, "./"+name)
+	cmd.Dir = "testdata"
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./testdata/%s: %v\n%s", name, err, b)

@@ -1,84 +1,28 @@
 package segment
 
-// Byte-level helpers for documents that already passed validation: fastjson's
-// parse tree keeps no offsets, and these answer the two questions that need
-// them.
+import "github.com/counterspy/counterspy/internal/jsonlex"
+
+// Byte-level questions about documents, answered with the project's one
+// lexer with byte offsets (package jsonlex): fastjson's parse tree keeps no
+// offsets.
 
 type span struct{ start, end int }
 
-// splitArray returns the byte span of each element of the JSON array doc, so
-// every element of an array document can keep its exact bytes as Raw.
+// splitArray returns the byte span of each element of the JSON array doc,
+// which fastjson validated, so every element of an array document can keep
+// its exact bytes as Raw.
 func splitArray(doc []byte, spans []span) []span {
-	i := skipSpace(doc, 0)
-	if i >= len(doc) || doc[i] != '[' {
-		return spans
-	}
-	i = skipSpace(doc, i+1)
-	if i < len(doc) && doc[i] == ']' {
-		return spans
-	}
-	for i < len(doc) {
-		end := skipValue(doc, i)
-		spans = append(spans, span{i, end})
-		i = skipSpace(doc, end)
-		if i >= len(doc) || doc[i] != ',' {
-			break
-		}
-		i = skipSpace(doc, i+1)
-	}
+	jsonlex.WalkArray(doc, jsonlex.SkipWS(doc, 0), func(start int) (int, error) {
+		end := jsonlex.SkipValid(doc, start)
+		spans = append(spans, span{start, end})
+		return end, nil
+	})
 	return spans
-}
-
-// skipValue returns the offset just past the value starting at i.
-func skipValue(doc []byte, i int) int {
-	if i >= len(doc) {
-		return i
-	}
-	switch doc[i] {
-	case '"':
-		return skipString(doc, i) + 1
-	case '{', '[':
-		depth := 0
-		for ; i < len(doc); i++ {
-			switch doc[i] {
-			case '"':
-				i = skipString(doc, i)
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return i
-	}
-	// A number or a literal runs to the next delimiter.
-	for ; i < len(doc); i++ {
-		switch doc[i] {
-		case ',', ']', '}', ' ', '\t', '\n', '\r':
-			return i
-		}
-	}
-	return i
-}
-
-// skipString returns the offset of the quote closing the string opened at i.
-func skipString(doc []byte, i int) int {
-	for i++; i < len(doc); i++ {
-		switch doc[i] {
-		case '\\':
-			i++
-		case '"':
-			return i
-		}
-	}
-	return i
 }
 
 // trimSpace drops the JSON whitespace around doc.
 func trimSpace(doc []byte) []byte {
-	i := skipSpace(doc, 0)
+	i := jsonlex.SkipWS(doc, 0)
 	j := len(doc)
 	for j > i && (doc[j-1] == ' ' || doc[j-1] == '\t' || doc[j-1] == '\n' || doc[j-1] == '\r') {
 		j--
@@ -86,40 +30,37 @@ func trimSpace(doc []byte) []byte {
 	return doc[i:j]
 }
 
-func skipSpace(doc []byte, i int) int {
-	for i < len(doc) && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// controlInString reports whether a string (key or value) of the valid JSON
-// doc holds a raw control character, which JSON forbids.
+// controlInString reports whether a string (key or value) of the JSON doc,
+// which fastjson validated, holds a raw control character, which JSON
+// forbids. (A string the strict lexer rejects for another reason counts too:
+// the document could not be read back.)
 func controlInString(doc []byte) bool {
-	in := false
 	for i := 0; i < len(doc); i++ {
-		switch c := doc[i]; {
-		case !in:
-			in = c == '"'
-		case c == '\\':
-			i++
-		case c == '"':
-			in = false
-		case c < 0x20:
+		if doc[i] != '"' {
+			continue
+		}
+		end, _, err := jsonlex.ScanString(doc, i)
+		if err != nil {
 			return true
 		}
+		i = end - 1
 	}
 	return false
 }
 
 // depthOffset returns the offset of the first bracket that opens nesting level
-// limit+1, or -1 if doc never nests that deep.
+// limit+1, or -1 if doc never nests that deep (or a string before it is not
+// valid JSON).
 func depthOffset(doc []byte, limit int) int {
 	depth := 0
 	for i := 0; i < len(doc); i++ {
 		switch doc[i] {
 		case '"':
-			i = skipString(doc, i)
+			end, _, err := jsonlex.ScanString(doc, i)
+			if err != nil {
+				return -1
+			}
+			i = end - 1
 		case '{', '[':
 			depth++
 			if depth > limit {

@@ -108,7 +108,10 @@ func TestEmbeddedLambda(t *testing.T) {
 	}
 	dir := t.TempDir()
 	fn := filepath.Join(dir, "xrayfn")
-	build := exec.Command("go", "build", "-o", fn, "../lambda/testdata/xrayfn")
+	// ../lambda/testdata is its own module (the function's aws-lambda-go and
+	// X-Ray SDK are not the server's dependencies).
+	build := exec.Command("go", "build", "-o", fn, "./xrayfn")
+	build.Dir = "../lambda/testdata"
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

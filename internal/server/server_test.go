@@ -151,14 +151,6 @@ func parseEntity(t *testing.T, doc string) entity {
 	return e
 }
 
-// walk visits e and every nested subsegment.
-func walk(e entity, f func(entity)) {
-	f(e)
-	for _, s := range e.Subsegments {
-		walk(s, f)
-	}
-}
-
 func getJSON(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/counterspy/counterspy/internal/resolve"
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
@@ -21,9 +22,9 @@ var builders = sync.Pool{New: func() any { return new(Builder) }}
 
 // Build computes the summary of trace id from its documents, given in
 // arrival order with duplicates and superseded versions included (they are
-// resolved as assemble.Compile resolves them). prevRevision is the revision
-// of the summary this one replaces (0 for a new trace). It uses a pooled
-// Builder.
+// resolved by package resolve, as assemble.Compile resolves them).
+// prevRevision is the revision of the summary this one replaces (0 for a new
+// trace). It uses a pooled Builder.
 func Build(id xrayid.TraceID, docs []Doc, prevRevision uint32) *Summary {
 	b := builders.Get().(*Builder)
 	s := b.Build(id, docs, prevRevision)
@@ -38,12 +39,10 @@ type Builder struct {
 	id   xrayid.TraceID
 	docs []doc
 	ents []ent
-	// ids maps document IDs to winning documents, then (from
-	// indexEntities on) entity IDs to rendered entities.
-	ids    map[xrayid.SegmentID]int32
-	dupIDs bool
+	// rs resolves the trace (package resolve); docs and ents are indexed
+	// as its Docs and Ents.
+	rs     resolve.Resolver
 	marked []xrayid.SegmentID
-	invocs []invocation
 	stack  []int32
 
 	seen        bool
@@ -76,11 +75,7 @@ func (b *Builder) Build(id xrayid.TraceID, docs []Doc, prevRevision uint32) *Sum
 func (b *Builder) reset(id xrayid.TraceID) {
 	b.id = id
 	b.docs, b.ents, b.stack = b.docs[:0], b.ents[:0], b.stack[:0]
-	if b.ids == nil {
-		b.ids = make(map[xrayid.SegmentID]int32)
-	}
-	clear(b.ids)
-	b.dupIDs, b.seen, b.first, b.last, b.entry = false, false, 0, 0, -1
+	b.seen, b.first, b.last, b.entry = false, 0, 0, -1
 	b.g.reset()
 	b.t.reset()
 	b.r.reset()
@@ -95,9 +90,10 @@ func (b *Builder) release() {
 	b.g.release()
 	b.t.release()
 	b.r.release()
+	b.rs.Release()
 	const big = 1 << 14
 	if cap(b.ents) > big {
-		b.docs, b.ents, b.ids = nil, nil, nil
+		b.docs, b.ents = nil, nil
 	}
 }
 
@@ -129,14 +125,14 @@ func (b *Builder) owner(g int32) int32 {
 // isSegmentRoot reports whether g is the root of a real (not independent)
 // segment document.
 func (b *Builder) isSegmentRoot(g int32) bool {
-	dv := &b.docs[b.ents[g].doc]
-	return dv.root == g && !dv.independent
+	dv := &b.rs.Docs[b.rs.Ents[g].Doc]
+	return dv.Root == g && !dv.Independent
 }
 
 // byStart orders entities by start time, then ID, then arrival.
 func (b *Builder) byStart(x, y int32) int {
-	ex, ey := &b.ents[x], &b.ents[y]
-	return cmp.Or(cmp.Compare(ex.start, ey.start), cmp.Compare(ex.id, ey.id), cmp.Compare(x, y))
+	ex, ey := &b.rs.Ents[x], &b.rs.Ents[y]
+	return cmp.Or(cmp.Compare(ex.Start, ey.Start), cmp.Compare(ex.ID, ey.ID), cmp.Compare(x, y))
 }
 
 func (b *Builder) sortByStart(s []int32) { slices.SortFunc(s, b.byStart) }

@@ -65,9 +65,9 @@ func (g *graphScratch) release() {
 // graph fills s.Nodes, s.Edges, s.Entry and s.HasInferred.
 func (b *Builder) graph(s *Summary) {
 	g := &b.g
-	for d := range b.docs {
-		if dv := &b.docs[d]; dv.live && !dv.independent {
-			g.segs = append(g.segs, dv.root)
+	for d := range b.rs.Docs {
+		if dv := &b.rs.Docs[d]; b.rs.DS[d].Live && !dv.Independent {
+			g.segs = append(g.segs, dv.Root)
 		}
 	}
 	b.sortByStart(g.segs)
@@ -145,11 +145,11 @@ func (b *Builder) inferred(s *Summary) {
 func (b *Builder) links() {
 	g := &b.g
 	for d := range b.docs {
-		dv := &b.docs[d]
-		if !dv.live || len(dv.seg.Links) == 0 {
+		dv, root := &b.docs[d], b.rs.Docs[d].Root
+		if !b.rs.DS[d].Live || len(dv.seg.Links) == 0 {
 			continue
 		}
-		to := b.owner(dv.root)
+		to := b.owner(root)
 		if to < 0 {
 			continue
 		}
@@ -157,8 +157,8 @@ func (b *Builder) links() {
 			if l.TraceID != b.id {
 				continue
 			}
-			p, ok := b.lookup(l.ID)
-			if !ok || p == dv.root {
+			p, ok := b.rs.Lookup(l.ID)
+			if !ok || p == root {
 				continue
 			}
 			from := b.owner(p)
@@ -242,7 +242,7 @@ func (b *Builder) emitGraph(s *Summary) {
 	// (Lambda retries: one service segment, an attempt per function
 	// segment); it is one call.
 	g.calls = slices.CompactFunc(g.calls, func(x, y callRef) bool {
-		return x.on == y.on && b.ents[x.g].id == b.ents[y.g].id
+		return x.on == y.on && b.rs.Ents[x.g].ID == b.rs.Ents[y.g].ID
 	})
 	for i := range g.edgeAls {
 		g.edgeAls[i].on = g.rank[g.edgeAls[i].on]

@@ -16,9 +16,12 @@ import (
 	"github.com/counterspy/counterspy/internal/store"
 )
 
-// The summary must describe the trace BatchGetTraces returns. These tests
-// compile the same documents with assemble.Compile and compare, entity by
-// entity, which copy won and where it hangs, and which calls got an
+// The summary must describe the trace BatchGetTraces returns. Both sides
+// take which copy wins and where it hangs from package resolve (tested
+// there); these tests check what each derives from its answer: they compile
+// the same documents with assemble.Compile and compare, entity by entity,
+// which entities the trace holds, what each hangs under (the summary's up
+// pointers against Compile's rendered nesting), and which calls got an
 // inferred segment.
 
 // compiledView lists a compiled trace as "id<parent name" lines (parent 0
@@ -66,12 +69,12 @@ func compiledView(t testing.TB, docs [][]byte) []string {
 // resolvedView lists the Builder's resolution the same way.
 func resolvedView(b *Builder) []string {
 	var out []string
-	for d := range b.docs {
-		dv := &b.docs[d]
-		if !dv.live {
+	for d := range b.rs.Docs {
+		dv := &b.rs.Docs[d]
+		if !b.rs.DS[d].Live {
 			continue
 		}
-		for x := dv.root; x < dv.root+dv.n; x++ {
+		for x := dv.Root; x < dv.Root+dv.N; x++ {
 			ev := &b.ents[x]
 			if ev.skip {
 				continue

@@ -106,9 +106,9 @@ func (b *Builder) treeNode(t int32) int32 {
 
 func (b *Builder) treeID(t int32) uint64 {
 	if n := int32(len(b.ents)); t >= n {
-		return uint64(segment.InferredSegmentID(b.ents[b.g.infs[t-n]].id))
+		return uint64(segment.InferredSegmentID(b.rs.Ents[b.g.infs[t-n]].ID))
 	}
-	return uint64(b.ents[t].id)
+	return uint64(b.rs.Ents[t].ID)
 }
 
 func has(e *segment.Entity, kind uint8) bool {
@@ -184,9 +184,9 @@ func (b *Builder) treeCmp(x, y int32) int {
 
 func (b *Builder) treeStart(t int32) float64 {
 	if n := int32(len(b.ents)); t >= n {
-		return b.ents[b.g.infs[t-n]].start
+		return b.rs.Ents[b.g.infs[t-n]].Start
 	}
-	return b.ents[t].start
+	return b.rs.Ents[t].Start
 }
 
 func (b *Builder) children(t int32) []int32 { return b.r.kids[b.r.first[t]:b.r.first[t+1]] }

@@ -64,20 +64,20 @@ func (b *Builder) traceLevel(s *Summary) {
 	t := &b.t
 	t.order = t.order[:0]
 	for d := range b.docs {
-		if b.docs[d].live {
+		if b.rs.DS[d].Live {
 			t.order = append(t.order, int32(d))
 		}
 	}
 	slices.SortFunc(t.order, func(x, y int32) int {
-		return cmp.Or(cmp.Compare(b.docs[x].firstSeen, b.docs[y].firstSeen), cmp.Compare(x, y))
+		return cmp.Or(cmp.Compare(b.rs.DS[x].First, b.rs.DS[y].First), cmp.Compare(x, y))
 	})
 	first := true
 	for _, d := range t.order {
-		dv := &b.docs[d]
+		dv := &b.rs.Docs[d]
 		if b.orphan(d) {
 			s.IsPartial = true // its parent is missing
 		}
-		for x := dv.root; x < dv.root+dv.n; x++ {
+		for x := dv.Root; x < dv.Root+dv.N; x++ {
 			ev := &b.ents[x]
 			if ev.skip {
 				continue

@@ -1,4 +1,4 @@
-package dynamodblocal
+package dynamodblocal_test
 
 import (
 	"context"
@@ -10,14 +10,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"go.uber.org/goleak"
+
+	"github.com/counterspy/counterspy/internal/dynamodblocal"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// TestWithSDK drives the stand-in with the AWS SDK for Go v2, as the
-// example function does.
+// TestWithSDK drives the stand-in (internal/dynamodblocal) with the AWS SDK
+// for Go v2, as the example function does.
 func TestWithSDK(t *testing.T) {
-	s, err := Start("127.0.0.1:0")
+	s, err := dynamodblocal.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package dynamodblocal
+package dynamodblocal_test
 
 import "net/http"
 
