@@ -2,6 +2,8 @@ module github.com/counterspy/counterspy/internal/lambda/testdata
 
 go 1.26.8
 
+toolchain go1.27.3
+
 require (
 	github.com/aws/aws-lambda-go v1.55.1
 	github.com/aws/aws-xray-sdk-go v1.8.5
