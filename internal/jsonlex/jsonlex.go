@@ -28,9 +28,25 @@ var (
 	ErrNesting = errors.New("nesting too deep")
 )
 
-// SyntaxError is the error for what is wrong at offset pos.
+// Error is what is wrong at an offset of a document.
+type Error struct {
+	Pos  int
+	What string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("offset %d: %s", e.Pos, e.What) }
+
+// Messages of the errors ScanString returns, for callers that describe them
+// in their own words.
+const (
+	WhatControl = "control character in string"
+	WhatEscape  = "bad escape"
+	WhatEscapeU = `bad \u escape`
+)
+
+// SyntaxError is the error for what is wrong at offset pos (an *Error).
 func SyntaxError(pos int, what string) error {
-	return fmt.Errorf("offset %d: %s", pos, what)
+	return &Error{Pos: pos, What: what}
 }
 
 // SkipWS returns the offset of the first non-whitespace byte at or after i.
@@ -58,7 +74,7 @@ func ScanString(b []byte, i int) (end int, escaped bool, err error) {
 		case c == '"':
 			return i + 1, escaped, nil
 		case c < 0x20:
-			return 0, false, SyntaxError(i, "control character in string")
+			return 0, false, SyntaxError(i, WhatControl)
 		case c == '\\':
 			escaped = true
 			if i+1 >= len(b) {
@@ -73,12 +89,12 @@ func ScanString(b []byte, i int) (end int, escaped bool, err error) {
 				}
 				for _, h := range b[i+1 : i+5] {
 					if _, ok := hexVal(h); !ok {
-						return 0, false, SyntaxError(i, `bad \u escape`)
+						return 0, false, SyntaxError(i, WhatEscapeU)
 					}
 				}
 				i += 4
 			default:
-				return 0, false, SyntaxError(i, "bad escape")
+				return 0, false, SyntaxError(i, WhatEscape)
 			}
 		}
 	}

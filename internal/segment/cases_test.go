@@ -233,6 +233,8 @@ func rejectCases(f func(doc, code, msg string)) {
 	f(doc, CodeInvalidJSON, fmt.Sprintf("invalid JSON at offset %d: invalid character '\\x01' in string literal", at(doc, "\x01", 0)))
 	doc = obj(complete, "\"annotations\":{\"k\tx\\u0041\":1}")
 	f(doc, CodeInvalidJSON, fmt.Sprintf("invalid JSON at offset %d: invalid character '\\t' in string literal", at(doc, "\t", 0)))
+	doc = obj(complete, `"user":"a\u00zzb"`)
+	f(doc, CodeInvalidJSON, fmt.Sprintf("invalid JSON at offset %d: invalid character 'z' in \\u hexadecimal character escape", at(doc, "z", 0)))
 	doc = obj(complete, `"user":"a\qb"`)
 	f(doc, CodeInvalidJSON, fmt.Sprintf("invalid JSON at offset %d: invalid character 'q' in string escape code", at(doc, `\q`, 1)))
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/counterspy/counterspy/internal/jsonlex"
 )
 
 // problem returns an error whose Message does not name a field yet; Decoder.at
@@ -130,6 +132,26 @@ func invalidJSON(doc []byte, fjErr error) *Error {
 	if len(doc) == 0 {
 		return &Error{Code: CodeInvalidJSON, Message: "invalid JSON at offset 0: the document is empty"}
 	}
+	// Faults inside strings are described in words of our own: the
+	// standard library's wording and offsets for them changed between Go
+	// releases (1.26 and 1.27), and clients see these messages.
+	var le *jsonlex.Error
+	if _, err := jsonlex.SkipValue(doc, jsonlex.SkipWS(doc, 0), 0); errors.As(err, &le) && le.Pos < len(doc) {
+		switch le.What {
+		case jsonlex.WhatControl:
+			return &Error{Code: CodeInvalidJSON, Message: fmt.Sprintf("invalid JSON at offset %d: invalid character %s in string literal", le.Pos, quoteChar(doc[le.Pos]))}
+		case jsonlex.WhatEscapeU:
+			p := le.Pos + 1
+			for p < len(doc) && p < le.Pos+5 && strings.IndexByte("0123456789abcdefABCDEF", doc[p]) >= 0 {
+				p++
+			}
+			if p < len(doc) {
+				return &Error{Code: CodeInvalidJSON, Message: fmt.Sprintf("invalid JSON at offset %d: invalid character %s in \\u hexadecimal character escape", p, quoteChar(doc[p]))}
+			}
+		case jsonlex.WhatEscape:
+			return &Error{Code: CodeInvalidJSON, Message: fmt.Sprintf("invalid JSON at offset %d: invalid character %s in string escape code", le.Pos, quoteChar(doc[le.Pos]))}
+		}
+	}
 	var raw json.RawMessage
 	var se *json.SyntaxError
 	if errors.As(json.Unmarshal(doc, &raw), &se) {
@@ -143,6 +165,18 @@ func invalidJSON(doc []byte, fjErr error) *Error {
 	// The two validators disagree: should not happen, but fastjson's verdict
 	// stands, since it is the parser we would run.
 	return &Error{Code: CodeInvalidJSON, Message: "invalid JSON: " + fjErr.Error()}
+}
+
+// quoteChar formats c as encoding/json's messages do: '\t', '\x01', 'q'.
+func quoteChar(c byte) string {
+	switch c {
+	case '\'':
+		return `'\''`
+	case '"':
+		return `'"'`
+	}
+	q := strconv.Quote(string(rune(c)))
+	return "'" + q[1:len(q)-1] + "'"
 }
 
 // parseFailure reports a parser error on a document the validator accepted:
