@@ -1,0 +1,86 @@
+package otlp
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/counterspy/counterspy/internal/ingest"
+	"github.com/counterspy/counterspy/internal/loadgen/otlpgen"
+	"github.com/counterspy/counterspy/internal/store/pebblestore"
+	"github.com/counterspy/counterspy/internal/summarize"
+)
+
+// BenchmarkExportHTTP is the server's OTLP ingest path in one process:
+// an OTLP/HTTP protobuf request of 50 traces shaped like Jaeger's tracegen
+// (500 spans) through the handler, translation, the ingest pipeline with
+// the summarizer, and the Pebble store (without fsync, which costs wall time
+// rather than CPU). Besides the usual figures it reports the process's CPU
+// time per span (user + system, every goroutine, GC and Pebble's background
+// work included), which on a machine shared with other work is steadier
+// than wall time. Each iteration sends new traces.
+func BenchmarkExportHTTP(b *testing.B) {
+	const tracesPerRequest = 50
+	sc, err := otlpgen.New("tracegen", 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bodies := make([][]byte, b.N)
+	spans := 0
+	start := time.Now()
+	for i := range bodies {
+		batch := otlpgen.NewBatch()
+		for j := range tracesPerRequest {
+			spans += sc.Trace(batch, i*tracesPerRequest+j, start.Add(time.Duration(i)*time.Millisecond))
+		}
+		if bodies[i], err = ptraceotlp.NewExportRequestFromTraces(batch.Traces()).MarshalProto(); err != nil {
+			b.Fatal(err)
+		}
+	}
+
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := pebblestore.Open(b.TempDir(), pebblestore.Options{NoSync: true, Logger: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ms := metrics.NewSet()
+	p := ingest.New(st, ingest.Options{Observer: summarize.New(st, summarize.Options{}, ms, log)}, ms, log)
+	defer p.Close(context.Background())
+	h := New(p, Options{}, ms, log).HTTPHandler()
+
+	b.ReportAllocs()
+	cpu0 := cpuTime(b)
+	b.ResetTimer()
+	for i := range b.N {
+		req := httptest.NewRequest(http.MethodPost, TracesPath, bytes.NewReader(bodies[i]))
+		req.Header.Set("Content-Type", contentProto)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	}
+	b.StopTimer()
+	cpu := cpuTime(b) - cpu0
+	b.ReportMetric(float64(spans)/b.Elapsed().Seconds(), "spans/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(spans), "cpu-ns/span")
+}
+
+// cpuTime is the process's user + system CPU time so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
