@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"encoding/json"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -49,6 +50,11 @@ func FuzzTranslate(f *testing.F) {
 		entities := 0
 		for _, s := range segs {
 			entities += len(s.Entities)
+			// The translator's documents skip the decoder's validation:
+			// they must be strict JSON by construction.
+			if !json.Valid(s.Raw) {
+				t.Fatalf("document is not strict JSON: %q", s.Raw)
+			}
 		}
 		if entities != st.Stored+st.Synthetic {
 			t.Fatalf("%d entities for %d stored spans and %d service segments", entities, st.Stored, st.Synthetic)

@@ -22,6 +22,11 @@ type codec struct {
 func newCodec(level int) (*codec, error) {
 	enc, err := zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
+		// No xxhash checksum per frame: Pebble checksums every block a
+		// frame is stored in, so it would only cost CPU (and 4 bytes).
+		// Frames written with one still decode: the decoder reads the
+		// frame header's flag.
+		zstd.WithEncoderCRC(false),
 		zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)))
 	if err != nil {
 		return nil, fmt.Errorf("zstd encoder at level %d: %w", level, err)

@@ -24,7 +24,9 @@
 // EpochFuture]), else the trace's first arrival second, recorded once in a
 // redirect. Later batches of the same trace find the redirect (in memory or
 // on disk) and place it identically; lookups read both the ID's own second and
-// the redirect, if any.
+// the redirect, if any. An in-memory Bloom filter of the redirected IDs
+// (redirectfilter.go) answers most "is there a redirect?" questions for new
+// traces without a read.
 //
 // # Summaries and index terms
 //

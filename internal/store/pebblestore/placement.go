@@ -93,12 +93,16 @@ func (s *Store) placeLocked(id xrayid.TraceID, arrival int64) (sec uint32, write
 		return sec, false, nil
 	}
 	sec = uint32(min(max(arrival, 0), math.MaxUint32))
+	s.rfilter.add(id) // before the Write that stores the key commits
 	s.redirects.put(id, redirect{sec: sec})
 	return sec, true, nil
 }
 
 // readRedirect reads the redirect key of id from disk.
 func (s *Store) readRedirect(id xrayid.TraceID) (sec uint32, found bool, err error) {
+	if !s.rfilter.mayContain(id) {
+		return 0, false, nil
+	}
 	v, closer, err := s.db.Get(redirectKey(make([]byte, 0, redirectKeyLen), id))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, false, nil

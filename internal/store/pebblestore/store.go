@@ -61,6 +61,9 @@ type Store struct {
 	mu        sync.Mutex
 	lastSeq   uint64
 	redirects redirectCache
+	// rfilter spares the disk read for traces that have no redirect
+	// (redirectfilter.go).
+	rfilter *redirectFilter
 
 	records atomic.Int64
 
@@ -129,7 +132,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		fs:        po.FS,
 		redirects: redirectCache{limit: opts.RedirectCacheSize},
 	}
-	if err := s.load(); err != nil {
+	err = s.load()
+	if err == nil {
+		err = s.loadRedirectFilter()
+	}
+	if err != nil {
 		_ = s.ledger.close()
 		_ = db.Close()
 		c.close()
