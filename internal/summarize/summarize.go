@@ -18,7 +18,6 @@ package summarize
 
 import (
 	"container/list"
-	"context"
 	"fmt"
 	"log/slog"
 	"math"
@@ -171,6 +170,10 @@ func (s *Summarizer) Observe(segs []segment.Segment, b *store.Batch) error {
 	b.Graph = append(s.deltas[:0], b.Graph...)
 	s.touched = s.touched[:0]
 	var errs []error
+	// One store round trip for every trace of the batch that is not in
+	// memory, not one per trace (prefetch.go); a trace it could not load
+	// is tried again, alone, below.
+	s.prefetch(segs)
 	for i := range segs {
 		seg := &segs[i]
 		tr, err := s.trace(seg.TraceID)
@@ -322,63 +325,6 @@ func (s *Summarizer) trace(id xrayid.TraceID) (*trace, error) {
 	tr.elem = s.lru.PushBack(tr)
 	s.traces[id] = tr
 	return tr, nil
-}
-
-// resume loads what the store has of a trace that is not in memory: its
-// summary (revision, last End, terms) and its documents. A trace never seen
-// costs one summary lookup.
-func (s *Summarizer) resume(tr *trace) error {
-	ctx := context.Background()
-	var prev summary.Summary
-	found, readable := false, false
-	for row, err := range s.st.Summaries(ctx, []xrayid.TraceID{tr.id}) {
-		if err != nil {
-			return fmt.Errorf("trace %s: read summary: %w", tr.id, err)
-		}
-		if err := prev.UnmarshalBinary(row.Summary); err != nil {
-			// A summary we cannot read is rebuilt from the documents (its
-			// service-graph counts cannot be taken back: they may count
-			// twice).
-			s.log.Warn("unreadable stored summary; rebuilding it", "trace_id", tr.id.String(), "err", err)
-		} else {
-			readable = true
-		}
-		found = true
-	}
-	if !found {
-		return nil
-	}
-	s.reloads.Inc()
-	tr.revision, tr.end = prev.Revision, endSecond(&prev)
-	tr.written = index.Terms(&prev, nil)
-	if readable {
-		// What the stored revision counted, with today's groups (a group
-		// changed since then is re-attributed from this revision on).
-		tr.keepGraph(s.contributions(&prev))
-	}
-	for t, err := range s.st.Traces(ctx, []xrayid.TraceID{tr.id}) {
-		if err != nil {
-			return fmt.Errorf("trace %s: read documents: %w", tr.id, err)
-		}
-		for _, r := range t.Records {
-			segs, err := s.dec.Decode(nil, r.Doc)
-			if err != nil {
-				continue // stored documents were valid when accepted; skip what no longer decodes
-			}
-			for i := range segs {
-				d := segs[i]
-				d.Raw = nil
-				tr.docs = append(tr.docs, summary.Doc{Seg: &d, Received: r.Received})
-				tr.entities += len(d.Entities)
-				s.entities += len(d.Entities)
-			}
-		}
-	}
-	// What the stored revision counted in the profiles: the same
-	// documents, resolved again.
-	s.builder.Build(tr.id, tr.docs, tr.revision)
-	tr.prof = s.profile()
-	return nil
 }
 
 // evictIdle drops traces idle for longer than IdleTimeout, and the least
