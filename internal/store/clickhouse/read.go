@@ -179,7 +179,7 @@ func (s *Store) ScanSummaries(ctx context.Context, q store.SummaryScan) iter.Seq
 				}
 				fmt.Fprintf(&b, "%d", uint64(t))
 			}
-			terms = fmt.Sprintf(" AND trace_id IN (SELECT trace_id FROM terms WHERE term IN (%s) AND place >= %d AND place < %d)", b.String(), from, to)
+			terms = fmt.Sprintf(" AND trace_id IN (SELECT trace_id FROM %s WHERE term IN (%s) AND place >= %d AND place < %d)", s.termsTable(), b.String(), from, to)
 		}
 		for {
 			var cond string
