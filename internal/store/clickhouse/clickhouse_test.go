@@ -83,7 +83,11 @@ func TestParseURL(t *testing.T) {
 	if err != nil || o.Addr != "127.0.0.1:9000" || o.Database != "traces" || o.User != "u" || o.Password != "p" {
 		t.Fatalf("ParseURL: %+v, %v", o, err)
 	}
-	for _, bad := range []string{"http://h:1/db", "clickhouse:///db", "clickhouse://h:1/bad-name", "clickhouse://h:1/x;DROP"} {
+	o, err = ParseURL("clickhouse://127.0.0.1:9000/traces?cluster=shards2")
+	if err != nil || o.Cluster != "shards2" || o.Database != "traces" {
+		t.Fatalf("ParseURL with a cluster: %+v, %v", o, err)
+	}
+	for _, bad := range []string{"http://h:1/db", "clickhouse:///db", "clickhouse://h:1/bad-name", "clickhouse://h:1/x;DROP", "clickhouse://h:1/db?cluster=a,b"} {
 		if _, err := ParseURL(bad); err == nil {
 			t.Errorf("ParseURL(%q) accepted", bad)
 		}
@@ -135,7 +139,7 @@ func FuzzParseURL(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !validName(o.Database) || o.Addr == "" {
+		if !validName(o.Database) || o.Addr == "" || o.Cluster != "" && !validName(o.Cluster) {
 			t.Fatalf("ParseURL(%q) accepted %+v", s, o)
 		}
 	})
