@@ -2,6 +2,7 @@ package chtest
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,7 +10,7 @@ import (
 
 // StartCluster starts n servers for t, each configured with a cluster
 // named name whose shards are the n servers (one replica each), so that a
-// Distributed table on any of them spans all. Stopped when t ends.
+// Distributed table on any of them spans all. Killed when t ends.
 func StartCluster(t testing.TB, name string, n int) []*Server {
 	t.Helper()
 	bin := Binary(t)
@@ -32,14 +33,20 @@ func StartCluster(t testing.TB, name string, n int) []*Server {
 		fmt.Fprintf(&b, "<shard><replica><host>127.0.0.1</host><port>%d</port></replica></shard>", p.tcp)
 	}
 	fmt.Fprintf(&b, "</%s></remote_servers>\n", name)
-	dir := t.TempDir()
+	dir, err := os.MkdirTemp("", "counterspy-chcluster-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	servers := make([]*Server, n)
 	for i, p := range ps {
 		s, err := start(bin, filepath.Join(dir, fmt.Sprint(i)), p.http, p.tcp, b.String())
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(s.Stop)
+		// Killed, not stopped: a server with Distributed tables takes
+		// about 10 s to shut down, and a test's data need not survive.
+		t.Cleanup(s.Kill)
 		servers[i] = s
 	}
 	return servers

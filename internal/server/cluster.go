@@ -1,0 +1,62 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/counterspy/counterspy/internal/cluster"
+	"github.com/counterspy/counterspy/internal/segment"
+)
+
+// ClusterConfig makes this server one of several nodes sharing one store
+// (internal/cluster, docs/scaling.md).
+type ClusterConfig struct {
+	// Peers are every node's X-Ray API base URL (http://HOST:PORT), the
+	// same list on every node; empty runs alone.
+	Peers []string
+	// Self is this node's URL among Peers (default http:// + the HTTP
+	// address, which then needs a fixed port).
+	Self string
+}
+
+// sink is where receivers hand decoded segments: the ingest pipeline, or a
+// cluster router in front of it.
+type sink interface {
+	Submit(segs []segment.Segment) bool
+	SubmitWait(ctx context.Context, segs []segment.Segment) error
+	Shed(bytes, segments int) bool
+}
+
+// startRouter puts a cluster router in front of the pipeline when the
+// server is one of several nodes.
+func (s *Server) startRouter(httpAddr string) error {
+	s.sink = s.pipeline
+	c := s.cfg.Cluster
+	if len(c.Peers) == 0 {
+		return nil
+	}
+	self := c.Self
+	if self == "" {
+		_, port, err := net.SplitHostPort(httpAddr)
+		if err != nil || port == "0" {
+			return fmt.Errorf("cluster: this node's URL among the peers is needed (its HTTP address %q has no fixed port)", httpAddr)
+		}
+		self = "http://" + httpAddr
+	}
+	r, err := cluster.New(s.pipeline, cluster.Options{Self: self, Peers: c.Peers, Logger: s.log}, s.metrics)
+	if err != nil {
+		return err
+	}
+	s.router, s.sink = r, r
+	return nil
+}
+
+// clusterHandler marks forwarded requests when the server is a node.
+func (s *Server) clusterHandler(h http.Handler) http.Handler {
+	if s.router == nil {
+		return h
+	}
+	return cluster.Handler(h)
+}
