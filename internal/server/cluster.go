@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/counterspy/counterspy/internal/cluster"
+	"github.com/counterspy/counterspy/internal/groups"
 	"github.com/counterspy/counterspy/internal/segment"
 )
 
@@ -19,6 +21,9 @@ type ClusterConfig struct {
 	// Self is this node's URL among Peers (default http:// + the HTTP
 	// address, which then needs a fixed port).
 	Self string
+	// ReloadInterval is how often a node reloads the groups the others
+	// may have changed in the shared store (default 5 s).
+	ReloadInterval time.Duration
 }
 
 // sink is where receivers hand decoded segments: the ingest pipeline, or a
@@ -51,6 +56,35 @@ func (s *Server) startRouter(httpAddr string) error {
 	}
 	s.router, s.sink = r, r
 	return nil
+}
+
+// reloadShared keeps a node's cached groups current with the changes
+// other nodes make in the shared store (their filters pick the graph
+// counters a trace counts in, and answer group.name).
+func (s *Server) reloadShared(ctx context.Context, reg *groups.Registry) {
+	if s.router == nil {
+		return
+	}
+	every := s.cfg.Cluster.ReloadInterval
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := reg.Reload(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("reloading groups from the shared store failed", "err", err)
+				}
+			}
+		}
+	}()
 }
 
 // clusterHandler marks forwarded requests when the server is a node.

@@ -38,7 +38,7 @@ func TestTwoNodesTwoShards(t *testing.T) {
 			DataDir:       t.TempDir(),
 			Store:         "clickhouse://" + chs[i].Addr + "/multi?cluster=cs",
 			FlushInterval: 10 * time.Millisecond,
-			Cluster:       server.ClusterConfig{Peers: peers},
+			Cluster:       server.ClusterConfig{Peers: peers, ReloadInterval: 50 * time.Millisecond},
 			OTLPHTTPAddr:  "off", OTLPGRPCAddr: "off",
 			Logger: quiet,
 		})
@@ -60,6 +60,19 @@ func TestTwoNodesTwoShards(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = oracle.Close(context.Background()) })
+
+	// A group created through one node counts on both (the owner of a
+	// trace picks its groups), once the other has reloaded it.
+	group := map[string]any{"GroupName": "slow", "FilterExpression": "responsetime > 0.1"}
+	for _, srv := range []*server.Server{nodes[0], oracle} {
+		var out any
+		xrayPost(t, srv, "/CreateGroup", group, &out)
+	}
+	waitFor(t, "node 1 to see the group created through node 0", func() bool {
+		var out struct{ Groups []struct{ GroupName string } }
+		xrayPost(t, nodes[1], "/Groups", map[string]any{}, &out)
+		return len(out.Groups) == 2
+	})
 
 	// 30 traces of the large scenario, their documents in arrival order,
 	// sent in calls of 4 that alternate between the nodes: most traces
@@ -109,11 +122,12 @@ func TestTwoNodesTwoShards(t *testing.T) {
 	}
 
 	// The same question to the oracle and to both nodes.
-	same := func(what, path string, in any) {
+	same := func(what, path string, in any) string {
 		t.Helper()
 		var want any
 		xrayPost(t, oracle, path, in, &want)
 		w := canonical(t, want)
+		defer func() { t.Logf("%s: %d bytes of answer", what, len(w)) }()
 		for i, n := range nodes {
 			var got any
 			xrayPost(t, n, path, in, &got)
@@ -121,12 +135,13 @@ func TestTwoNodesTwoShards(t *testing.T) {
 				t.Errorf("%s from node %d:\n%s\nwant (single node):\n%s", what, i, g, w)
 			}
 		}
+		return w
 	}
 	for chunk := range slices.Chunk(ids, 5) {
 		same("BatchGetTraces "+strings.Join(chunk, ","), "/Traces", map[string]any{"TraceIds": chunk})
 	}
 	window := map[string]any{"StartTime": now.Add(-time.Minute).Unix(), "EndTime": now.Add(2 * time.Minute).Unix()}
-	for _, filter := range []string{"", "fault", "service() { fault }", "responsetime > 0.1", "http.status = 200", "annotation.tier = \"gold\""} {
+	for _, filter := range []string{"", "fault", "service() { fault }", "responsetime > 0.1", "http.status = 200", "service() { error OR throttle }"} {
 		for _, rt := range []string{"TraceId", "Event"} {
 			in := map[string]any{"StartTime": window["StartTime"], "EndTime": window["EndTime"], "TimeRangeType": rt}
 			if filter != "" {
@@ -136,6 +151,17 @@ func TestTwoNodesTwoShards(t *testing.T) {
 		}
 	}
 	same("GetServiceGraph", "/ServiceGraph", window)
+	// Answers that are not empty: the group matched some traces.
+	for what, answer := range map[string]string{
+		"GetServiceGraph of a group": same("GetServiceGraph of a group", "/ServiceGraph",
+			map[string]any{"StartTime": window["StartTime"], "EndTime": window["EndTime"], "GroupName": "slow"}),
+		"GetTraceSummaries of a group": same("GetTraceSummaries of a group", "/TraceSummaries",
+			map[string]any{"StartTime": window["StartTime"], "EndTime": window["EndTime"], "FilterExpression": `group.name = "slow"`}),
+	} {
+		if !strings.Contains(answer, `"Name"`) && !strings.Contains(answer, `"Id"`) {
+			t.Errorf("%s is empty: the test compares nothing\n%s", what, answer)
+		}
+	}
 }
 
 // freeAddr is a loopback address whose port is free for TCP and UDP now.

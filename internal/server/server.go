@@ -249,6 +249,7 @@ func Start(cfg Config) (*Server, error) {
 	s.stop = cancel
 	s.bg.Add(1)
 	go s.retentionLoop(ctx)
+	s.reloadShared(ctx, reg)
 	s.bg.Add(1)
 	go func() { defer s.bg.Done(); a.RunInsights(ctx) }()
 	if err := s.startOTLP(); err != nil {
