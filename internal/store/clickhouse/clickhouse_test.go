@@ -115,6 +115,9 @@ func TestServerGone(t *testing.T) {
 	if _, err := s.Stats(ctx); err != nil {
 		t.Fatalf("Stats: %v", err)
 	}
+	if err := s.Health(); err != nil {
+		t.Fatalf("Health with the server up: %v", err)
+	}
 	srv.Kill()
 	b := &store.Batch{Records: []store.Record{{Received: 1, Doc: []byte("x")}}}
 	for op, err := range map[string]error{
@@ -125,6 +128,15 @@ func TestServerGone(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), srv.Addr) {
 			t.Errorf("%s with the server gone: %v, want an error naming %s", op, err, srv.Addr)
 		}
+	}
+	// /healthz says why; the next Write backs off instead of dialing a
+	// dead server again, and still says why.
+	if err := s.Health(); err == nil || !strings.Contains(err.Error(), srv.Addr) {
+		t.Errorf("Health after a failed write: %v, want an error naming %s", err, srv.Addr)
+	}
+	err = s.Write(ctx, b)
+	if err == nil || !strings.Contains(err.Error(), "not writing") || !strings.Contains(err.Error(), srv.Addr) {
+		t.Errorf("Write right after a failed one: %v, want the back-off naming %s", err, srv.Addr)
 	}
 }
 

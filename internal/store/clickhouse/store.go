@@ -99,6 +99,8 @@ type Store struct {
 	// placed caches the placement of traces with implausible epochs.
 	placed map[xrayid.TraceID]int64
 
+	health health // write back-off and Health (health.go)
+
 	// shards are connections to every shard in cluster mode (cluster.go).
 	shards     []driver.Conn
 	shardAddrs []string

@@ -32,6 +32,17 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 	if len(b.Records) == 0 && len(b.Summaries) == 0 && len(b.Graph) == 0 && len(b.Logs) == 0 {
 		return nil
 	}
+	start := time.Now()
+	if err := s.health.admit(start); err != nil {
+		return err
+	}
+	err := s.write(ctx, b)
+	s.health.done(ctx, start, time.Now(), err)
+	return err
+}
+
+// write inserts a non-empty batch.
+func (s *Store) write(ctx context.Context, b *store.Batch) error {
 	places, newPlaces, err := s.place(ctx, b)
 	if err != nil {
 		return err
