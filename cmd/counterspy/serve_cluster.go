@@ -21,4 +21,5 @@ func addClusterFlags(fs *flag.FlagSet, cfg *server.Config) {
 			return nil
 		})
 	fs.StringVar(&cfg.Cluster.Self, "cluster-self", "", "this node's `URL` among --cluster-peers (default http:// + the HTTP address)")
+	fs.StringVar(&cfg.Cluster.Token, "cluster-token", "", "write `token` of the peers' --auth-file, sent with the segments forwarded to them (better set as COUNTERSPY_CLUSTER_TOKEN)")
 }

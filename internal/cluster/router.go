@@ -63,7 +63,11 @@ type Options struct {
 	// MaxPending bounds the forwarded fire-and-forget documents waiting per
 	// peer (bytes); beyond it they are ingested locally. Default 8 MiB.
 	MaxPending int
-	Client     *http.Client
+	// Token, if set, is sent as "Authorization: Bearer TOKEN" with every
+	// forward: a write token of the peers' --auth-file
+	// (docs/security-auth.md).
+	Token  string
+	Client *http.Client
 	Logger     *slog.Logger
 }
 
@@ -283,6 +287,9 @@ func (r *Router) forward(ctx context.Context, p *peer, segs []segment.Segment) e
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(ForwardedHeader, "1")
+	if r.opts.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.opts.Token)
+	}
 	resp, err := r.opts.Client.Do(req)
 	if err != nil {
 		r.errs.Inc()

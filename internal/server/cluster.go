@@ -21,6 +21,9 @@ type ClusterConfig struct {
 	// Self is this node's URL among Peers (default http:// + the HTTP
 	// address, which then needs a fixed port).
 	Self string
+	// Token is a write token of the peers' --auth-file, sent with every
+	// forward (needed when they require authentication).
+	Token string
 	// ReloadInterval is how often a node reloads the groups the others
 	// may have changed in the shared store (default 5 s).
 	ReloadInterval time.Duration
@@ -50,7 +53,7 @@ func (s *Server) startRouter(httpAddr string) error {
 		}
 		self = "http://" + httpAddr
 	}
-	r, err := cluster.New(s.pipeline, cluster.Options{Self: self, Peers: c.Peers, Logger: s.log}, s.metrics)
+	r, err := cluster.New(s.pipeline, cluster.Options{Self: self, Peers: c.Peers, Token: c.Token, Logger: s.log}, s.metrics)
 	if err != nil {
 		return err
 	}
