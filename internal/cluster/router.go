@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -68,7 +69,7 @@ type Options struct {
 	// (docs/security-auth.md).
 	Token  string
 	Client *http.Client
-	Logger     *slog.Logger
+	Logger *slog.Logger
 }
 
 // Router implements the receivers' sink interfaces over the local pipeline
@@ -219,10 +220,13 @@ func (r *Router) flush(p *peer) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.opts.Client.Timeout)
 	defer cancel()
-	if err := r.forward(ctx, p, segs); err != nil {
-		r.log.Warn("forwarding segments to their owner failed; ingesting them here", "peer", p.url, "segments", len(segs), "err", err)
-		r.fallback.Add(len(segs))
-		r.local.Submit(segs)
+	rest, err := r.forward(ctx, p, segs)
+	if err != nil {
+		r.log.Warn("forwarding segments to their owner failed; ingesting them here", "peer", p.url, "segments", len(rest), "err", err)
+	}
+	if len(rest) > 0 {
+		r.fallback.Add(len(rest))
+		r.local.Submit(rest)
 	}
 }
 
@@ -239,19 +243,21 @@ func (r *Router) SubmitWait(ctx context.Context, segs []segment.Segment) error {
 	var errs []error
 	for o, ss := range remote {
 		wg.Go(func() {
-			err := r.forward(ctx, r.peers[o], ss)
-			if err == nil {
-				return
-			}
-			if ctx.Err() != nil {
+			rest, err := r.forward(ctx, r.peers[o], ss)
+			if err != nil && ctx.Err() != nil {
 				mu.Lock()
 				errs = append(errs, ctx.Err())
 				mu.Unlock()
 				return
 			}
-			r.log.Warn("forwarding segments to their owner failed; ingesting them here", "peer", r.peers[o].url, "segments", len(ss), "err", err)
-			r.fallback.Add(len(ss))
-			if err := r.local.SubmitWait(ctx, ss); err != nil {
+			if err != nil {
+				r.log.Warn("forwarding segments to their owner failed; ingesting them here", "peer", r.peers[o].url, "segments", len(rest), "err", err)
+			}
+			if len(rest) == 0 {
+				return
+			}
+			r.fallback.Add(len(rest))
+			if err := r.local.SubmitWait(ctx, rest); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -269,10 +275,40 @@ func (r *Router) SubmitWait(ctx context.Context, segs []segment.Segment) error {
 	return errors.Join(errs...)
 }
 
-// forward posts segs to p's PutTraceSegments, marked as forwarded; it
-// returns once p has made them durable (its 200), or with why not.
-func (r *Router) forward(ctx context.Context, p *peer, segs []segment.Segment) error {
-	body := make([]byte, 0, docBytes(segs)+len(segs)*8+64)
+// Limits of one forwarded PutTraceSegments call, well inside what a
+// node's API accepts (10,000 documents and an 8 MiB body; documents grow a
+// little when escaped as JSON strings).
+const (
+	maxForwardDocs  = 1000
+	maxForwardBytes = 3 << 20
+)
+
+// forward posts segs to p's PutTraceSegments, marked as forwarded, in calls
+// of bounded size; each returns once p has made its segments durable (its
+// 200). It returns the segments p did not store — those it refused, and on
+// an error those not yet sent — for the caller to ingest here.
+func (r *Router) forward(ctx context.Context, p *peer, segs []segment.Segment) (rest []segment.Segment, err error) {
+	for len(segs) > 0 {
+		n, bytes := 0, 0
+		for n < len(segs) && n < maxForwardDocs && (n == 0 || bytes+len(segs[n].Raw) <= maxForwardBytes) {
+			bytes += len(segs[n].Raw)
+			n++
+		}
+		refused, err := r.post(ctx, p, segs[:n])
+		if err != nil {
+			r.errs.Inc()
+			return append(rest, segs...), err
+		}
+		rest = append(rest, refused...)
+		r.forwarded.Add(n - len(refused))
+		segs = segs[n:]
+	}
+	return rest, nil
+}
+
+// post makes one forwarded call and returns the segments p refused.
+func (r *Router) post(ctx context.Context, p *peer, segs []segment.Segment) ([]segment.Segment, error) {
+	body := make([]byte, 0, docBytes(segs)*9/8+len(segs)*8+64)
 	body = append(body, `{"TraceSegmentDocuments":[`...)
 	for i := range segs {
 		if i > 0 {
@@ -283,7 +319,7 @@ func (r *Router) forward(ctx context.Context, p *peer, segs []segment.Segment) e
 	body = append(body, "]}"...)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url+"/TraceSegments", bytes.NewReader(body))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(ForwardedHeader, "1")
@@ -292,30 +328,64 @@ func (r *Router) forward(ctx context.Context, p *peer, segs []segment.Segment) e
 	}
 	resp, err := r.opts.Client.Do(req)
 	if err != nil {
-		r.errs.Inc()
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
-	payload, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	payload, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if resp.StatusCode != http.StatusOK {
-		r.errs.Inc()
-		return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(payload))
+		return nil, fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(payload))
 	}
 	var out struct {
 		UnprocessedTraceSegments []struct{ Id, ErrorCode, Message string }
 	}
 	if err := json.Unmarshal(payload, &out); err != nil {
-		r.errs.Inc()
-		return fmt.Errorf("decode PutTraceSegments answer: %w", err)
+		return nil, fmt.Errorf("decode PutTraceSegments answer: %w", err)
 	}
-	// The documents were accepted here, so the owner accepts them too,
-	// unless its limits differ: what it refuses is not retried.
-	if n := len(out.UnprocessedTraceSegments); n > 0 {
-		u := out.UnprocessedTraceSegments[0]
-		r.log.Warn("owner refused forwarded segments", "peer", p.url, "segments", n, "first_id", u.Id, "error", u.ErrorCode, "message", u.Message)
+	if len(out.UnprocessedTraceSegments) == 0 {
+		return nil, nil
 	}
-	r.forwarded.Add(len(segs))
-	return nil
+	// The documents were accepted here, so the owner refuses them only if
+	// its limits differ (say a smaller --max-document-size): they are
+	// stored here rather than lost.
+	u := out.UnprocessedTraceSegments[0]
+	r.log.Warn("owner refused forwarded segments; storing them here", "peer", p.url, "segments", len(out.UnprocessedTraceSegments), "first_id", u.Id, "error", u.ErrorCode, "message", u.Message)
+	// A refusal names the document by its position in the call (the
+	// message's "document N", see internal/api) and, when the document
+	// parsed that far, by its segment ID.
+	picked := make([]bool, len(segs))
+	for _, u := range out.UnprocessedTraceSegments {
+		if i, ok := documentIndex(u.Message); ok && i < len(segs) {
+			picked[i] = true
+			continue
+		}
+		for i := range segs {
+			if u.Id != "" && segs[i].ID().String() == u.Id {
+				picked[i] = true
+			}
+		}
+	}
+	var refused []segment.Segment
+	for i, s := range segs {
+		if picked[i] {
+			refused = append(refused, s)
+		}
+	}
+	return refused, nil
+}
+
+// documentIndex reads N from "... document N ..." in a PutTraceSegments
+// refusal message.
+func documentIndex(msg string) (int, bool) {
+	_, after, ok := strings.Cut(msg, "document ")
+	if !ok {
+		return 0, false
+	}
+	end := 0
+	for end < len(after) && after[end] >= '0' && after[end] <= '9' {
+		end++
+	}
+	n, err := strconv.Atoi(after[:end])
+	return n, err == nil
 }
 
 // Close forwards what is pending.

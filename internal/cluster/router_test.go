@@ -68,3 +68,31 @@ func TestNewRefusesBadPeers(t *testing.T) {
 		}
 	}
 }
+
+func TestDocumentIndex(t *testing.T) {
+	for msg, want := range map[string]int{
+		"Invalid segment. ErrorCode: InvalidSegment. document 12 (SegmentTooLarge): too large": 12,
+		"document 0 (InvalidJson): x": 0,
+	} {
+		if n, ok := documentIndex(msg); !ok || n != want {
+			t.Errorf("documentIndex(%q) = %d, %v; want %d", msg, n, ok, want)
+		}
+	}
+	for _, msg := range []string{"", "document ", "documents 3", "document x"} {
+		if n, ok := documentIndex(msg); ok {
+			t.Errorf("documentIndex(%q) = %d, want none", msg, n)
+		}
+	}
+}
+
+// FuzzDocumentIndex: a peer's refusal message never panics the router and
+// never yields a negative position.
+func FuzzDocumentIndex(f *testing.F) {
+	f.Add("document 12 (x): y")
+	f.Add("document 99999999999999999999999")
+	f.Fuzz(func(t *testing.T, msg string) {
+		if n, ok := documentIndex(msg); ok && n < 0 {
+			t.Fatalf("documentIndex(%q) = %d", msg, n)
+		}
+	})
+}
