@@ -90,7 +90,9 @@ func TestForwarding(t *testing.T) {
 	if f := metric(t, nodes[0], "counterspy_cluster_forward_fallback_total"); f != 1 {
 		t.Fatalf("fallback count %v, want 1", f)
 	}
-	var got struct{ Traces []struct{ Segments []struct{ Id string } } }
+	var got struct {
+		Traces []struct{ Segments []struct{ Id string } }
+	}
 	xrayPost(t, nodes[0], "/Traces", map[string]any{"TraceIds": []string{id.String()}}, &got)
 	if len(got.Traces) != 1 || len(got.Traces[0].Segments) != 1 || got.Traces[0].Segments[0].Id != fmt.Sprintf("%016x", 1<<40) {
 		t.Fatalf("node 0's store after the owner refused a document: %+v, want it there", got)
