@@ -13,11 +13,11 @@ import (
 // TestConformanceCluster runs the whole conformance suite against two
 // ClickHouse servers as two shards of a cluster, behind Distributed tables
 // (cluster.go): what one server passes, two shards pass too.
-// About a minute on a loaded 2-core machine (every case creates its
+// One to two minutes on a loaded 2-core machine (every case creates its
 // tables on both shards), so -short leaves it out.
 func TestConformanceCluster(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the cluster conformance suite takes about a minute; run without -short")
+		t.Skip("the cluster conformance suite takes a minute or two; run without -short")
 	}
 	srvs := chtest.StartCluster(t, "cs", 2)
 	open := func(t *testing.T, db string) *Store {
