@@ -24,8 +24,8 @@ type ClusterConfig struct {
 	// Token is a write token of the peers' --auth-file, sent with every
 	// forward (needed when they require authentication).
 	Token string
-	// ReloadInterval is how often a node reloads the groups the others
-	// may have changed in the shared store (default 5 s).
+	// ReloadInterval is how often a node reloads the groups and sampling
+	// rules the others may have changed in the shared store (default 5 s).
 	ReloadInterval time.Duration
 }
 
@@ -61,9 +61,10 @@ func (s *Server) startRouter(httpAddr string) error {
 	return nil
 }
 
-// reloadShared keeps a node's cached groups current with the changes
-// other nodes make in the shared store (their filters pick the graph
-// counters a trace counts in, and answer group.name).
+// reloadShared keeps a node's cached groups and sampling rules current with
+// the changes other nodes make in the shared store (group filters pick the
+// graph counters a trace counts in, and answer group.name; the rules are
+// what SDKs sample by).
 func (s *Server) reloadShared(ctx context.Context, reg *groups.Registry) {
 	if s.router == nil {
 		return
@@ -84,6 +85,9 @@ func (s *Server) reloadShared(ctx context.Context, reg *groups.Registry) {
 			case <-t.C:
 				if _, err := reg.Reload(ctx); err != nil && ctx.Err() == nil {
 					s.log.Warn("reloading groups from the shared store failed", "err", err)
+				}
+				if err := s.api.ReloadShared(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("reloading sampling rules from the shared store failed", "err", err)
 				}
 			}
 		}

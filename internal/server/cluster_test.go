@@ -73,6 +73,16 @@ func TestTwoNodesTwoShards(t *testing.T) {
 		xrayPost(t, nodes[1], "/Groups", map[string]any{}, &out)
 		return len(out.Groups) == 2
 	})
+	// Likewise a sampling rule.
+	var created any
+	xrayPost(t, nodes[0], "/CreateSamplingRule", map[string]any{"SamplingRule": map[string]any{
+		"RuleName": "orders", "ResourceARN": "*", "Priority": 5, "FixedRate": 0.1, "ReservoirSize": 1, "ServiceName": "orders",
+		"ServiceType": "*", "Host": "*", "HTTPMethod": "*", "URLPath": "*", "Version": 1}}, &created)
+	waitFor(t, "node 1 to see the sampling rule created through node 0", func() bool {
+		var out struct{ SamplingRuleRecords []any }
+		xrayPost(t, nodes[1], "/GetSamplingRules", map[string]any{}, &out)
+		return len(out.SamplingRuleRecords) == 2
+	})
 
 	// 30 traces of the large scenario, their documents in arrival order,
 	// sent in calls of 4 that alternate between the nodes: most traces
