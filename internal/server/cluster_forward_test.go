@@ -20,7 +20,7 @@ import (
 // Forwarding between two nodes (each with its own in-memory store here:
 // what is checked is where documents end up). UDP segments of traces the
 // other node owns reach it in calls of bounded size, however many arrive
-// at once; a document the owner refuses (a smaller --max-document-size
+// at once; OTLP spans reach their trace's owner; a document the owner refuses (a smaller --max-document-size
 // there) is stored by the node that received it instead of being lost.
 func TestForwarding(t *testing.T) {
 	ports := []string{freeAddr(t), freeAddr(t)}
@@ -29,7 +29,7 @@ func TestForwarding(t *testing.T) {
 	for i, maxDoc := range []int{0, 2000} {
 		srv, err := server.Start(server.Config{Addr: ports[i], DataDir: t.TempDir(), Store: "memory", FlushInterval: 10 * time.Millisecond,
 			MaxDocumentSize: maxDoc, Cluster: server.ClusterConfig{Peers: peers},
-			OTLPHTTPAddr: "off", OTLPGRPCAddr: "off", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			OTLPHTTPAddr: "127.0.0.1:0", OTLPGRPCAddr: "off", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,6 +76,33 @@ func TestForwarding(t *testing.T) {
 	}
 	if s := metric(t, nodes[0], "counterspy_segments_stored_total"); s != 0 {
 		t.Fatalf("node 0 stored %v segments it does not own", s)
+	}
+
+	// OTLP spans sent to node 0 (the OpenTelemetry Go SDK) end up with
+	// their trace's owner.
+	tp := tracerProvider(t, nodes[0], "http", "orders")
+	var otel []string
+	for range 20 {
+		otel = append(otel, orderRequest(context.Background(), tp.Tracer("test"), false))
+	}
+	if err := tp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, tid := range otel {
+		id, err := xrayid.ParseTraceID(tid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		own := owner.Owner(id)
+		var got struct{ Traces []any }
+		xrayPost(t, nodes[own], "/Traces", map[string]any{"TraceIds": []string{tid}}, &got)
+		if len(got.Traces) != 1 {
+			t.Fatalf("OTLP trace %s is not with its owner, node %d", tid, own)
+		}
+		xrayPost(t, nodes[1-own], "/Traces", map[string]any{"TraceIds": []string{tid}}, &got)
+		if len(got.Traces) != 0 {
+			t.Fatalf("OTLP trace %s is stored by node %d, which does not own it", tid, 1-own)
+		}
 	}
 
 	// A document too large for the owner: refused there, stored here.
