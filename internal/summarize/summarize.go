@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -112,6 +113,9 @@ type Summarizer struct {
 	touched []*trace
 
 	reloads, evictions, summariesWritten *metrics.Counter
+	// inMemory is len(traces) for the metrics goroutine, which must not
+	// read the map the writer changes.
+	inMemory atomic.Int64
 }
 
 type trace struct {
@@ -145,7 +149,7 @@ func New(st Reader, opts Options, ms *metrics.Set, log *slog.Logger) *Summarizer
 		evictions:        ms.GetOrCreateCounter(`counterspy_summarizer_trace_evictions_total`),
 		summariesWritten: ms.GetOrCreateCounter(`counterspy_summarizer_summaries_written_total`),
 	}
-	ms.NewGauge(`counterspy_summarizer_traces_in_memory`, func() float64 { return float64(len(s.traces)) })
+	ms.NewGauge(`counterspy_summarizer_traces_in_memory`, func() float64 { return float64(s.inMemory.Load()) })
 	registerAssemblerNames(ms, s)
 	return s
 }
@@ -206,6 +210,7 @@ func (s *Summarizer) Observe(segs []segment.Segment, b *store.Batch) error {
 	s.deltas = b.Graph
 	s.summariesWritten.Add(len(s.touched))
 	s.evictIdle(now)
+	s.inMemory.Store(int64(len(s.traces)))
 	if len(errs) > 0 {
 		return fmt.Errorf("summarize: %d of %d documents without a summary update: %w", len(errs), len(segs), errs[0])
 	}
@@ -224,6 +229,7 @@ func (s *Summarizer) Discard() {
 		}
 	}
 	s.touched = s.touched[:0]
+	s.inMemory.Store(int64(len(s.traces)))
 }
 
 // summarize builds the trace's next revision and the terms it adds, and
