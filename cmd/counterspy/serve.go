@@ -51,6 +51,7 @@ flag can also be set as COUNTERSPY_ + its name in upper case with _ for -.`,
 	fs.StringVar(&cfg.LambdaConfig, "lambda-config", "",
 		"functions.json or SAM/CDK template `file`: run the Lambda emulator in this server (Invoke API and S3/SNS event endpoints on the HTTP address; see counterspy lambda -h)")
 	addSecurityFlags(fs, &cfg)
+	addClusterFlags(fs, &cfg)
 	fs.StringVar(&cfg.OTLPHTTPAddr, "otlp-http-addr", "127.0.0.1:4318", "`host:port` for OTLP/HTTP traces (POST /v1/traces); empty or off turns it off (docs/otlp.md)")
 	fs.StringVar(&cfg.OTLPGRPCAddr, "otlp-grpc-addr", "127.0.0.1:4317", "`host:port` for OTLP/gRPC traces; empty or off turns it off")
 	otlpAnnotations := fs.String("otlp-annotations", "", "comma-separated span attribute `names` indexed as annotations on every OTLP span, besides those listed in aws.xray.annotations")

@@ -32,7 +32,7 @@ func (s *Server) startOTLP() error {
 	if otlpOff(s.cfg.OTLPHTTPAddr) && otlpOff(s.cfg.OTLPGRPCAddr) {
 		return nil
 	}
-	r := otlp.New(s.pipeline, otlp.Options{Annotations: s.cfg.OTLPAnnotations}, s.metrics, s.log)
+	r := otlp.New(s.sink, otlp.Options{Annotations: s.cfg.OTLPAnnotations}, s.metrics, s.log)
 	if !otlpOff(s.cfg.OTLPHTTPAddr) {
 		ln, err := net.Listen("tcp", s.cfg.OTLPHTTPAddr)
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/counterspy/counterspy/internal/api"
+	"github.com/counterspy/counterspy/internal/cluster"
 	"github.com/counterspy/counterspy/internal/connlimit"
 	"github.com/counterspy/counterspy/internal/console"
 	"github.com/counterspy/counterspy/internal/groups"
@@ -62,6 +63,8 @@ type Config struct {
 	// event endpoints on the HTTP address, its segments through the UDP
 	// receiver and its logs into the store.
 	LambdaConfig string
+	// Cluster makes the server one node of several over one store.
+	Cluster ClusterConfig
 	// OTLPHTTPAddr and OTLPGRPCAddr are the OTLP listeners' addresses; ""
 	// or "off" turns one off. OTLPAnnotations names span attributes
 	// indexed as annotations (docs/otlp.md).
@@ -129,6 +132,8 @@ type Server struct {
 	metrics  *metrics.Set
 	store    store.Store
 	pipeline *ingest.Pipeline
+	sink     sink            // the pipeline, or router in front of it (cluster.go)
+	router   *cluster.Router // nil unless the server is a cluster node
 	udp      *udp.Receiver
 	http     *http.Server
 	httpLn   net.Listener
@@ -206,6 +211,11 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.UDPAddr != "" {
 		udpAddr = cfg.UDPAddr
 	}
+	if err := s.startRouter(httpAddr); err != nil {
+		s.pipeline.Close(context.Background())
+		st.Close()
+		return nil, err
+	}
 	if err := s.listen(httpAddr, udpAddr); err != nil {
 		s.pipeline.Close(context.Background())
 		st.Close()
@@ -222,12 +232,12 @@ func Start(cfg Config) (*Server, error) {
 		}
 	}
 
-	a := api.New(s.pipeline, st, api.Options{MaxDocumentSize: cfg.MaxDocumentSize, SamplingRate: cfg.SamplingRate,
+	a := api.New(s.sink, st, api.Options{MaxDocumentSize: cfg.MaxDocumentSize, SamplingRate: cfg.SamplingRate,
 		Registry: reg, Region: region, AccountID: accountID, Retention: cfg.Retention, Meta: st}, s.metrics, cfg.Logger)
 	s.api = a
 	// The browser guard is outermost: a forged cross-site request is
 	// refused before anything else looks at it.
-	handler := httpguard.Wrap(s.secure(s.routes(a), a), httpguard.Options{Addr: s.HTTPAddr(), AllowedHosts: cfg.AllowedHosts, Metrics: s.metrics, Logger: s.log})
+	handler := httpguard.Wrap(s.clusterHandler(s.secure(s.routes(a), a)), httpguard.Options{Addr: s.HTTPAddr(), AllowedHosts: cfg.AllowedHosts, Metrics: s.metrics, Logger: s.log})
 	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, IdleTimeout: idleTimeout}
 	go func() {
 		if err := s.http.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -239,6 +249,7 @@ func Start(cfg Config) (*Server, error) {
 	s.stop = cancel
 	s.bg.Add(1)
 	go s.retentionLoop(ctx)
+	s.reloadShared(ctx, reg)
 	s.bg.Add(1)
 	go func() { defer s.bg.Done(); a.RunInsights(ctx) }()
 	if err := s.startOTLP(); err != nil {
@@ -264,7 +275,7 @@ func (s *Server) listen(httpAddr, udpAddr string) error {
 		if samePort {
 			uaddr = ln.Addr().String()
 		}
-		r, err := udp.Listen(uaddr, s.pipeline, ropts, s.metrics, s.log)
+		r, err := udp.Listen(uaddr, s.sink, ropts, s.metrics, s.log)
 		if err != nil {
 			ln.Close()
 			_, port, _ := net.SplitHostPort(httpAddr)
@@ -350,6 +361,9 @@ func (s *Server) Close(ctx context.Context) error {
 		errs = append(errs, s.udp.Close())
 		errs = append(errs, s.closeOTLP(ctx))
 		errs = append(errs, s.http.Shutdown(ctx))
+		if s.router != nil {
+			s.router.Close()
+		}
 		errs = append(errs, s.pipeline.Close(ctx))
 		s.bg.Wait()
 		errs = append(errs, s.store.Close())

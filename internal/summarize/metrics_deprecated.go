@@ -16,5 +16,5 @@ func registerAssemblerNames(ms *metrics.Set, s *Summarizer) {
 	} {
 		ms.NewGauge(old, func() float64 { return float64(c.Get()) })
 	}
-	ms.NewGauge(`counterspy_assembler_traces_in_memory`, func() float64 { return float64(len(s.traces)) })
+	ms.NewGauge(`counterspy_assembler_traces_in_memory`, func() float64 { return float64(s.inMemory.Load()) })
 }

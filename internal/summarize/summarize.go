@@ -18,11 +18,11 @@ package summarize
 
 import (
 	"container/list"
-	"context"
 	"fmt"
 	"log/slog"
 	"math"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -116,6 +116,9 @@ type Summarizer struct {
 	touched []*trace
 
 	reloads, evictions, summariesWritten *metrics.Counter
+	// inMemory is len(traces) for the metrics goroutine, which must not
+	// read the map the writer changes.
+	inMemory atomic.Int64
 }
 
 type trace struct {
@@ -149,7 +152,7 @@ func New(st Reader, opts Options, ms *metrics.Set, log *slog.Logger) *Summarizer
 		evictions:        ms.GetOrCreateCounter(`counterspy_summarizer_trace_evictions_total`),
 		summariesWritten: ms.GetOrCreateCounter(`counterspy_summarizer_summaries_written_total`),
 	}
-	ms.NewGauge(`counterspy_summarizer_traces_in_memory`, func() float64 { return float64(len(s.traces)) })
+	ms.NewGauge(`counterspy_summarizer_traces_in_memory`, func() float64 { return float64(s.inMemory.Load()) })
 	registerAssemblerNames(ms, s)
 	return s
 }
@@ -179,6 +182,10 @@ func (s *Summarizer) Observe(segs []segment.Segment, b *store.Batch) error {
 	b.Graph = append(s.deltas[:0], b.Graph...)
 	s.touched = s.touched[:0]
 	var errs []error
+	// One store round trip for every trace of the batch that is not in
+	// memory, not one per trace (prefetch.go); a trace it could not load
+	// is tried again, alone, below.
+	s.prefetch(segs)
 	for i := range segs {
 		seg := &segs[i]
 		tr, err := s.trace(seg.TraceID)
@@ -211,6 +218,7 @@ func (s *Summarizer) Observe(segs []segment.Segment, b *store.Batch) error {
 	s.deltas = b.Graph
 	s.summariesWritten.Add(len(s.touched))
 	s.evictIdle(now)
+	s.inMemory.Store(int64(len(s.traces)))
 	if len(errs) > 0 {
 		return fmt.Errorf("summarize: %d of %d documents without a summary update: %w", len(errs), len(segs), errs[0])
 	}
@@ -229,6 +237,7 @@ func (s *Summarizer) Discard() {
 		}
 	}
 	s.touched = s.touched[:0]
+	s.inMemory.Store(int64(len(s.traces)))
 }
 
 // summarize builds the trace's next revision and the terms it adds, and
@@ -363,63 +372,6 @@ func (s *Summarizer) trace(id xrayid.TraceID) (*trace, error) {
 	tr.elem = s.lru.PushBack(tr)
 	s.traces[id] = tr
 	return tr, nil
-}
-
-// resume loads what the store has of a trace that is not in memory: its
-// summary (revision, last End, terms) and its documents. A trace never seen
-// costs one summary lookup.
-func (s *Summarizer) resume(tr *trace) error {
-	ctx := context.Background()
-	var prev summary.Summary
-	found, readable := false, false
-	for row, err := range s.st.Summaries(ctx, []xrayid.TraceID{tr.id}) {
-		if err != nil {
-			return fmt.Errorf("trace %s: read summary: %w", tr.id, err)
-		}
-		if err := prev.UnmarshalBinary(row.Summary); err != nil {
-			// A summary we cannot read is rebuilt from the documents (its
-			// service-graph counts cannot be taken back: they may count
-			// twice).
-			s.log.Warn("unreadable stored summary; rebuilding it", "trace_id", tr.id.String(), "err", err)
-		} else {
-			readable = true
-		}
-		found = true
-	}
-	if !found {
-		return nil
-	}
-	s.reloads.Inc()
-	tr.revision, tr.end = prev.Revision, endSecond(&prev)
-	tr.written = index.Terms(&prev, nil)
-	if readable {
-		// What the stored revision counted, with today's groups (a group
-		// changed since then is re-attributed from this revision on).
-		tr.keepGraph(s.contributions(&prev))
-	}
-	for t, err := range s.st.Traces(ctx, []xrayid.TraceID{tr.id}) {
-		if err != nil {
-			return fmt.Errorf("trace %s: read documents: %w", tr.id, err)
-		}
-		for _, r := range t.Records {
-			segs, err := s.dec.Decode(nil, r.Doc)
-			if err != nil {
-				continue // stored documents were valid when accepted; skip what no longer decodes
-			}
-			for i := range segs {
-				d := segs[i]
-				d.Raw = nil
-				tr.docs = append(tr.docs, summary.Doc{Seg: &d, Received: r.Received})
-				tr.entities += len(d.Entities)
-				s.entities += len(d.Entities)
-			}
-		}
-	}
-	// What the stored revision counted in the profiles: the same
-	// documents, resolved again.
-	s.builder.Build(tr.id, tr.docs, tr.revision)
-	tr.prof = s.profile()
-	return nil
 }
 
 // evictIdle drops traces idle for longer than IdleTimeout, and the least

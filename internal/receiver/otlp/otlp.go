@@ -50,7 +50,7 @@ type Options struct {
 
 // Receiver is the OTLP receiver. It is safe for concurrent use.
 type Receiver struct {
-	ingest *ingest.Pipeline
+	ingest Ingester
 	opts   Options
 	ms     *metrics.Set
 	log    *slog.Logger
@@ -58,8 +58,15 @@ type Receiver struct {
 	translators sync.Pool
 }
 
+// Ingester makes segments durable: the ingest pipeline, or a cluster
+// router in front of it (internal/cluster).
+type Ingester interface {
+	Shed(bytes, segments int) bool
+	SubmitWait(ctx context.Context, segs []segment.Segment) error
+}
+
 // New returns a receiver feeding p. Metrics are registered in ms.
-func New(p *ingest.Pipeline, opts Options, ms *metrics.Set, log *slog.Logger) *Receiver {
+func New(p Ingester, opts Options, ms *metrics.Set, log *slog.Logger) *Receiver {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 32 << 20
 	}

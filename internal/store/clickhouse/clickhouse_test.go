@@ -94,7 +94,11 @@ func TestParseURL(t *testing.T) {
 	if err != nil || o.Addr != "127.0.0.1:9000" || o.Database != "traces" || o.User != "u" || o.Password != "p" {
 		t.Fatalf("ParseURL: %+v, %v", o, err)
 	}
-	for _, bad := range []string{"http://h:1/db", "clickhouse:///db", "clickhouse://h:1/bad-name", "clickhouse://h:1/x;DROP"} {
+	o, err = ParseURL("clickhouse://127.0.0.1:9000/traces?cluster=shards2")
+	if err != nil || o.Cluster != "shards2" || o.Database != "traces" {
+		t.Fatalf("ParseURL with a cluster: %+v, %v", o, err)
+	}
+	for _, bad := range []string{"http://h:1/db", "clickhouse:///db", "clickhouse://h:1/bad-name", "clickhouse://h:1/x;DROP", "clickhouse://h:1/db?cluster=a,b"} {
 		if _, err := ParseURL(bad); err == nil {
 			t.Errorf("ParseURL(%q) accepted", bad)
 		}
@@ -122,6 +126,9 @@ func TestServerGone(t *testing.T) {
 	if _, err := s.Stats(ctx); err != nil {
 		t.Fatalf("Stats: %v", err)
 	}
+	if err := s.Health(); err != nil {
+		t.Fatalf("Health with the server up: %v", err)
+	}
 	srv.Kill()
 	b := &store.Batch{Records: []store.Record{{Received: 1, Doc: []byte("x")}}}
 	for op, err := range map[string]error{
@@ -132,6 +139,15 @@ func TestServerGone(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), srv.Addr) {
 			t.Errorf("%s with the server gone: %v, want an error naming %s", op, err, srv.Addr)
 		}
+	}
+	// /healthz says why; the next Write backs off instead of dialing a
+	// dead server again, and still says why.
+	if err := s.Health(); err == nil || !strings.Contains(err.Error(), srv.Addr) {
+		t.Errorf("Health after a failed write: %v, want an error naming %s", err, srv.Addr)
+	}
+	err = s.Write(ctx, b)
+	if err == nil || !strings.Contains(err.Error(), "not writing") || !strings.Contains(err.Error(), srv.Addr) {
+		t.Errorf("Write right after a failed one: %v, want the back-off naming %s", err, srv.Addr)
 	}
 }
 
@@ -146,7 +162,7 @@ func FuzzParseURL(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !validName(o.Database) || o.Addr == "" {
+		if !validName(o.Database) || o.Addr == "" || o.Cluster != "" && !validName(o.Cluster) {
 			t.Fatalf("ParseURL(%q) accepted %+v", s, o)
 		}
 	})

@@ -179,7 +179,7 @@ func (s *Store) ScanSummaries(ctx context.Context, q store.SummaryScan) iter.Seq
 				}
 				fmt.Fprintf(&b, "%d", uint64(t))
 			}
-			terms = fmt.Sprintf(" AND trace_id IN (SELECT trace_id FROM terms WHERE term IN (%s) AND place >= %d AND place < %d)", b.String(), from, to)
+			terms = fmt.Sprintf(" AND trace_id IN (SELECT trace_id FROM %s WHERE term IN (%s) AND place >= %d AND place < %d)", s.termsTable(), b.String(), from, to)
 		}
 		for {
 			var cond string
@@ -192,8 +192,7 @@ func (s *Store) ScanSummaries(ctx context.Context, q store.SummaryScan) iter.Seq
 				sql = fmt.Sprintf("SELECT trace_id, place AS pos, argMax(summary, seq) FROM summaries WHERE place >= %d AND place < %d%s GROUP BY trace_id, place HAVING 1%s ORDER BY pos DESC, trace_id DESC LIMIT %d",
 					from, to, terms, cond, pageSize)
 			} else {
-				sql = fmt.Sprintf("SELECT trace_id, pos, s FROM (SELECT trace_id, argMax(end_sec, seq) AS pos, argMax(summary, seq) AS s FROM summaries GROUP BY trace_id) WHERE pos >= %d AND pos < %d%s ORDER BY pos DESC, trace_id DESC LIMIT %d",
-					from, to, cond, pageSize)
+				sql = s.byEndSQL(from, to, cond)
 			}
 			var page []store.SummaryRow
 			err := s.query(ctx, "scan summaries", sql, func(scan func(...any) error) error {

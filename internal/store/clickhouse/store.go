@@ -44,12 +44,16 @@ type Options struct {
 	// relative to its first arrival, as in the Pebble backend. Defaults 30
 	// days and 1 hour.
 	EpochPast, EpochFuture time.Duration
+	// Cluster, if set, names a cluster of the servers' remote_servers
+	// configuration: the tables are spread over its shards behind
+	// Distributed tables (cluster.go, docs/scaling.md).
+	Cluster string
 	// DialTimeout bounds connecting (default 5 s).
 	DialTimeout time.Duration
 	Logger      *slog.Logger
 }
 
-// ParseURL reads clickhouse://[user[:password]@]HOST:PORT/DATABASE.
+// ParseURL reads clickhouse://[user[:password]@]HOST:PORT/DATABASE[?cluster=NAME].
 func ParseURL(s string) (Options, error) {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -65,7 +69,10 @@ func ParseURL(s string) (Options, error) {
 	if !validName(db) {
 		return Options{}, fmt.Errorf("clickhouse store URL %q: database name must be letters, digits and _", s)
 	}
-	o := Options{Addr: u.Host, Database: db}
+	o := Options{Addr: u.Host, Database: db, Cluster: u.Query().Get("cluster")}
+	if o.Cluster != "" && !validName(o.Cluster) {
+		return Options{}, fmt.Errorf("clickhouse store URL %q: cluster name must be letters, digits and _", s)
+	}
 	if u.User != nil {
 		o.User = u.User.Username()
 		o.Password, _ = u.User.Password()
@@ -95,6 +102,12 @@ type Store struct {
 	placed map[xrayid.TraceID]int64
 
 	retries retries
+
+	health health // write back-off and Health (health.go)
+
+	// shards are connections to every shard in cluster mode (cluster.go).
+	shards     []driver.Conn
+	shardAddrs []string
 }
 
 var _ store.Store = (*Store)(nil)
@@ -120,8 +133,15 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if !validName(opts.Database) {
 		return nil, fmt.Errorf("clickhouse: invalid database name %q", opts.Database)
 	}
+	if opts.Cluster != "" && !validName(opts.Cluster) {
+		return nil, fmt.Errorf("clickhouse: invalid cluster name %q", opts.Cluster)
+	}
+	var settings ch.Settings
+	if opts.Cluster != "" {
+		settings = clusterSettings
+	}
 	// Connect to the default database first: ours may not exist yet.
-	boot, err := connect(opts, "default")
+	boot, err := connect(opts, "default", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -130,21 +150,28 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse %s: create database %s: %w", opts.Addr, opts.Database, err)
 	}
-	conn, err := connect(opts, opts.Database)
+	conn, err := connect(opts, opts.Database, settings)
 	if err != nil {
 		return nil, err
 	}
 	s := &Store{conn: conn, opts: opts, log: opts.Logger, placed: map[xrayid.TraceID]int64{}}
+	if opts.Cluster != "" {
+		if err := s.openShards(ctx); err != nil {
+			s.closeConns()
+			return nil, err
+		}
+	}
 	if err := s.migrate(ctx); err != nil {
-		conn.Close()
+		s.closeConns()
 		return nil, err
 	}
 	return s, nil
 }
 
-func connect(opts Options, db string) (driver.Conn, error) {
+func connect(opts Options, db string, settings ch.Settings) (driver.Conn, error) {
 	conn, err := ch.Open(&ch.Options{
 		Addr:        []string{opts.Addr},
+		Settings:    settings,
 		Auth:        ch.Auth{Database: db, Username: opts.User, Password: opts.Password},
 		DialTimeout: opts.DialTimeout,
 		// A server that stops answering fails the operation within a
@@ -170,8 +197,10 @@ func connect(opts Options, db string) (driver.Conn, error) {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	if err := s.conn.Exec(ctx, tables[0]); err != nil {
-		return fmt.Errorf("clickhouse: create schema_version: %w", err)
+	if s.opts.Cluster == "" { // in cluster mode openShards created the tables
+		if err := s.conn.Exec(ctx, tables[0]); err != nil {
+			return fmt.Errorf("clickhouse: create schema_version: %w", err)
+		}
 	}
 	var v uint32
 	row := s.conn.QueryRow(ctx, "SELECT max(version) FROM schema_version")
@@ -182,6 +211,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("clickhouse: database %s has schema version %d, this Counterspy knows up to %d", s.opts.Database, v, schemaVersion)
 	}
 	for _, q := range tables[1:] {
+		if s.opts.Cluster != "" {
+			break
+		}
 		if err := s.conn.Exec(ctx, q); err != nil {
 			return fmt.Errorf("clickhouse: create schema: %w (in %.60s...)", err, q)
 		}
@@ -203,7 +235,15 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return store.ErrClosed
 	}
-	return s.conn.Close()
+	return s.closeConns()
+}
+
+func (s *Store) closeConns() error {
+	err := s.conn.Close()
+	for _, c := range s.shards {
+		_ = c.Close()
+	}
+	return err
 }
 
 // check returns ErrClosed or the context's error.
@@ -251,9 +291,14 @@ func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
 	}
 	st.Records = int64(n)
 	var b uint64
-	q := "SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = " + quote(s.opts.Database)
-	if err := s.conn.QueryRow(ctx, q).Scan(&b); err != nil {
-		return store.Stats{}, s.wrap(ctx, "size of parts", err)
+	conns, addrs, _ := s.partsConns()
+	for i, c := range conns {
+		var n uint64
+		q := "SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = " + quote(s.opts.Database)
+		if err := c.QueryRow(ctx, q).Scan(&n); err != nil {
+			return store.Stats{}, s.wrap(ctx, "size of parts on "+addrs[i], err)
+		}
+		b += n
 	}
 	st.DiskBytes = int64(min(b, math.MaxInt64))
 	return st, nil

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
@@ -31,6 +33,17 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 	if len(b.Records) == 0 && len(b.Summaries) == 0 && len(b.Graph) == 0 && len(b.Logs) == 0 {
 		return nil
 	}
+	start := time.Now()
+	if err := s.health.admit(start); err != nil {
+		return err
+	}
+	err := s.write(ctx, b)
+	s.health.done(ctx, start, time.Now(), err)
+	return err
+}
+
+// write inserts a non-empty batch.
+func (s *Store) write(ctx context.Context, b *store.Batch) error {
 	places, newPlaces, err := s.place(ctx, b)
 	if err != nil {
 		return err
@@ -270,40 +283,11 @@ func (s *Store) DropBefore(ctx context.Context, cutoff time.Time) error {
 		return err
 	}
 	cut := cutoff.Unix()
-	for _, table := range partitioned {
-		rows, err := s.conn.Query(ctx, "SELECT DISTINCT partition FROM system.parts WHERE active AND database = "+quote(s.opts.Database)+" AND table = "+quote(table))
-		if err != nil {
-			return s.wrap(ctx, "list partitions of "+table, err)
-		}
-		var drop []uint64
-		for rows.Next() {
-			var name string
-			if err := rows.Scan(&name); err != nil {
-				rows.Close()
-				return s.wrap(ctx, "list partitions of "+table, err)
-			}
-			d, err := strconv.ParseUint(name, 10, 32)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("clickhouse: partition %q of %s is not a day number", name, table)
-			}
-			if d == math.MaxUint32 {
-				continue // the clamped far future
-			}
-			// Partition d holds [d, d+1) days; minutes and log lines
-			// end by then too.
-			if end := int64(d+1) * 86400; end <= cut {
-				drop = append(drop, d)
-			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return s.wrap(ctx, "list partitions of "+table, err)
-		}
-		for _, d := range drop {
-			if err := s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %d", table, d)); err != nil {
-				return s.wrap(ctx, fmt.Sprintf("drop partition %d of %s", d, table), err)
+	conns, addrs, suffix := s.partsConns()
+	for i, conn := range conns {
+		for _, table := range partitioned {
+			if err := s.dropPartitions(ctx, conn, addrs[i], table+suffix, cut); err != nil {
+				return err
 			}
 		}
 	}
@@ -314,6 +298,47 @@ func (s *Store) DropBefore(ctx context.Context, cutoff time.Time) error {
 		}
 	}
 	s.mu.Unlock()
+	return nil
+}
+
+// dropPartitions drops the daily partitions of table (on conn) that end
+// at or before cut.
+func (s *Store) dropPartitions(ctx context.Context, conn driver.Conn, addr, table string, cut int64) error {
+	rows, err := conn.Query(ctx, "SELECT DISTINCT partition FROM system.parts WHERE active AND database = "+quote(s.opts.Database)+" AND table = "+quote(table))
+	if err != nil {
+		return s.wrap(ctx, "list partitions of "+table+" on "+addr, err)
+	}
+	var drop []uint64
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return s.wrap(ctx, "list partitions of "+table+" on "+addr, err)
+		}
+		d, err := strconv.ParseUint(name, 10, 32)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("clickhouse: partition %q of %s is not a day number", name, table)
+		}
+		if d == math.MaxUint32 {
+			continue // the clamped far future
+		}
+		// Partition d holds [d, d+1) days; minutes and log lines
+		// end by then too.
+		if end := int64(d+1) * 86400; end <= cut {
+			drop = append(drop, d)
+		}
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return s.wrap(ctx, "list partitions of "+table+" on "+addr, err)
+	}
+	for _, d := range drop {
+		if err := conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %d", table, d)); err != nil {
+			return s.wrap(ctx, fmt.Sprintf("drop partition %d of %s on %s", d, table, addr), err)
+		}
+	}
 	return nil
 }
 

@@ -54,7 +54,7 @@ const config = `<?xml version="1.0"?>
   <mark_cache_size>67108864</mark_cache_size>
   <max_concurrent_queries>100</max_concurrent_queries>
   <compression><case><method>zstd</method></case></compression>
-</yandex>
+%[4]s</yandex>
 `
 
 const users = `<?xml version="1.0"?>
@@ -76,13 +76,19 @@ func Start(bin, dir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	return start(bin, dir, httpPort, tcpPort, "")
+}
+
+// start starts a server on the given ports; extra is added to its
+// config.xml (e.g. remote_servers).
+func start(bin, dir string, httpPort, tcpPort int, extra string) (*Server, error) {
 	for _, d := range []string{"log", "data", "tmp", "user_files", "format_schemas"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return nil, err
 		}
 	}
 	cfg := filepath.Join(dir, "config.xml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, config, dir, httpPort, tcpPort), 0o644); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, config, dir, httpPort, tcpPort, extra), 0o644); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "users.xml"), []byte(users), 0o644); err != nil {
