@@ -84,6 +84,12 @@ type judge struct {
 // row judges one row. The bytes are only read during the call.
 func (j *judge) row(pos store.Position, id xrayid.TraceID, b []byte) verdict {
 	v := verdict{pos: pos}
+	if b == nil {
+		// Skipped by the backend on a pushed-down condition: examined, no
+		// match. (In a boundary second it counts even if its exact time is
+		// just outside the window: the backend did not say.)
+		return v
+	}
 	s := j.scratch
 	decoded := false
 	if j.w.boundary(pos.Sec) {

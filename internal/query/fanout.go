@@ -24,14 +24,15 @@ type chunk struct {
 	seq      int
 	pos      []store.Position
 	ids      []xrayid.TraceID
-	ends     []int // ends[i] is where row i's bytes end in buf
+	ends     []int  // ends[i] is where row i's bytes end in buf
+	skipped  []bool // skipped[i]: the backend skipped row i by Where (no bytes)
 	buf      []byte
 	verdicts []verdict
 }
 
 func (c *chunk) reset(seq int) {
 	c.seq = seq
-	c.pos, c.ids, c.ends, c.buf = c.pos[:0], c.ids[:0], c.ends[:0], c.buf[:0]
+	c.pos, c.ids, c.ends, c.buf, c.skipped = c.pos[:0], c.ids[:0], c.ends[:0], c.buf[:0], c.skipped[:0]
 	clear(c.verdicts) // drop the summaries the results took
 }
 
@@ -40,9 +41,14 @@ func (c *chunk) add(row store.SummaryRow) {
 	c.ids = append(c.ids, row.TraceID)
 	c.buf = append(c.buf, row.Summary...)
 	c.ends = append(c.ends, len(c.buf))
+	c.skipped = append(c.skipped, row.Summary == nil)
 }
 
+// bytes is row i's summary: nil for a row the backend skipped (Where).
 func (c *chunk) bytes(i int) []byte {
+	if c.skipped[i] {
+		return nil
+	}
 	start := 0
 	if i > 0 {
 		start = c.ends[i-1]

@@ -279,12 +279,15 @@ type SummaryScan struct {
 	// Where is a hint: conditions every wanted row meets, which a backend
 	// that declared them (PushDown) may use to skip rows. A backend may
 	// yield rows that do not meet them (the caller re-checks every row), but
-	// never leaves out a row that meets them.
+	// never leaves out a row that meets them. A row it skips by them is
+	// still yielded, with a nil Summary (its position only, nothing to
+	// decode): what a caller counts as examined (X-Ray's
+	// TracesProcessedCount) must not depend on which backend pushed down.
 	Where []FieldCond
 }
 
 // SummaryRow is one scanned summary. Summary is only valid until the
-// iteration continues.
+// iteration continues; it is nil for a row skipped by SummaryScan.Where.
 type SummaryRow struct {
 	Pos     Position
 	TraceID xrayid.TraceID

@@ -179,10 +179,11 @@ func (s *Store) scanPage(q store.SummaryScan, bound store.Position) ([]store.Sum
 		}) {
 			continue
 		}
-		if !holds(q.Where, &d.traces[p.TraceID].fields) {
-			continue
+		row := store.SummaryRow{Pos: p, TraceID: p.TraceID}
+		if holds(q.Where, &d.traces[p.TraceID].fields) {
+			row.Summary = bytes.Clone(d.traces[p.TraceID].summary)
 		}
-		page = append(page, store.SummaryRow{Pos: p, TraceID: p.TraceID, Summary: bytes.Clone(d.traces[p.TraceID].summary)})
+		page = append(page, row)
 		if len(page) == scanPage {
 			return page, true
 		}
