@@ -136,12 +136,24 @@ func TestTwoNodesTwoShards(t *testing.T) {
 		t.Helper()
 		var want any
 		xrayPost(t, oracle, path, in, &want)
-		w := canonical(t, want)
+		// TracesProcessedCount counts the rows the store yields, which with
+		// a filter depends on the backend: the oracle's Pebble skips rows
+		// by their field header (store.PushDown), the shards do not.
+		// Without a filter both count every row.
+		m, _ := in.(map[string]any)
+		filtered := m["FilterExpression"] != nil
+		canon := func(v any) string {
+			if m, ok := v.(map[string]any); ok && filtered {
+				delete(m, "TracesProcessedCount")
+			}
+			return canonical(t, v)
+		}
+		w := canon(want)
 		defer func() { t.Logf("%s: %d bytes of answer", what, len(w)) }()
 		for i, n := range nodes {
 			var got any
 			xrayPost(t, n, path, in, &got)
-			if g := canonical(t, got); g != w {
+			if g := canon(got); g != w {
 				t.Errorf("%s from node %d:\n%s\nwant (single node):\n%s", what, i, g, w)
 			}
 		}
