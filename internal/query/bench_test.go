@@ -23,6 +23,7 @@ import (
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/store/pebblestore"
+	"github.com/counterspy/counterspy/internal/summarize"
 	"github.com/counterspy/counterspy/internal/summary"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
@@ -230,8 +231,9 @@ func load(st store.Writer, n int) error {
 					}
 					s := bl.Build(tr.ID, docs, 0)
 					terms = index.Terms(s, terms)
+					fields, _ := summarize.Fields(s, nil) // as the summarizer writes them
 					b.Summaries = append(b.Summaries, store.SummaryRecord{TraceID: tr.ID, End: int64(max(s.End, s.Start)),
-						Summary: s.AppendBinary(nil), Terms: slices.Clone(terms)})
+						Summary: s.AppendBinary(nil), Terms: slices.Clone(terms), Fields: fields})
 				}
 				batches <- b
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/store/pebblestore"
+	"github.com/counterspy/counterspy/internal/summarize"
 	"github.com/counterspy/counterspy/internal/summary"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
@@ -115,10 +116,15 @@ func write(t testing.TB, st store.Writer, sums ...*summary.Summary) {
 	t.Helper()
 	for chunk := range slices.Chunk(sums, 1000) {
 		b := &store.Batch{}
+		var names []string
 		for _, s := range chunk {
-			// Terms of the decoded summary, whose node flags are computed.
+			// Terms and fields of the decoded summary, whose node flags
+			// are computed, as the summarizer writes them.
+			r := roundTrip(t, s)
+			var f store.SummaryFields
+			f, names = summarize.Fields(r, names)
 			b.Summaries = append(b.Summaries, store.SummaryRecord{TraceID: s.TraceID, End: endSecond(s),
-				Summary: s.AppendBinary(nil), Terms: index.Terms(roundTrip(t, s), nil)})
+				Summary: s.AppendBinary(nil), Terms: index.Terms(r, nil), Fields: f})
 		}
 		if err := st.Write(context.Background(), b); err != nil {
 			t.Fatal(err)
@@ -222,6 +228,13 @@ func (s noTerms) ScanSummaries(ctx context.Context, q store.SummaryScan) iter.Se
 }
 
 // counting counts the calls a planner makes.
+// estimating is a store with its TermEstimator and without its PushDown:
+// plans and row counts as they are without push-down.
+type estimating struct {
+	store.SummaryReader
+	store.TermEstimator
+}
+
 type counting struct {
 	store.SummaryReader
 	scans, counts int

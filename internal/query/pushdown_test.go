@@ -15,9 +15,15 @@ import (
 	"github.com/counterspy/counterspy/internal/summarize"
 )
 
+// pushStore is a backend that evaluates Where natively.
+type pushStore interface {
+	store.SummaryReader
+	store.PushDown
+}
+
 // whereScans records the Where of every scan and the rows it yields.
 type whereScans struct {
-	*memstore.Store
+	pushStore
 	wheres [][]store.FieldCond
 	// whereRows counts the rows of scans with Where that carry a summary
 	// (the others were skipped by the backend: a position to count only).
@@ -27,7 +33,7 @@ type whereScans struct {
 func (s *whereScans) ScanSummaries(ctx context.Context, q store.SummaryScan) iter.Seq2[store.SummaryRow, error] {
 	s.wheres = append(s.wheres, q.Where)
 	return func(yield func(store.SummaryRow, error) bool) {
-		for row, err := range s.Store.ScanSummaries(ctx, q) {
+		for row, err := range s.pushStore.ScanSummaries(ctx, q) {
 			if len(q.Where) > 0 && row.Summary != nil {
 				s.whereRows++
 			}
@@ -39,9 +45,10 @@ func (s *whereScans) ScanSummaries(ctx context.Context, q store.SummaryScan) ite
 }
 
 // TestPushDown runs queries on the memory backend, which evaluates Where
-// natively (store.PushDown), and on Pebble, which does not: the pages are
-// the same, the memory backend's scans carry the conditions, and it reads
-// fewer rows.
+// on every field, and on Pebble, which evaluates it on the fixed-size ones
+// (flags, durations, HTTP status: its field header), against Pebble with
+// the capability hidden: the pages are the same, the scans carry the
+// conditions, and they read fewer rows.
 func TestPushDown(t *testing.T) {
 	peb, _, sums := planStore(t)
 	mem := memstore.Open(memstore.NewDataWith(memstore.Options{EpochPast: 50 * 365 * 24 * time.Hour}))
@@ -58,58 +65,70 @@ func TestPushDown(t *testing.T) {
 	if err := mem.Write(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
-	ws := &whereScans{Store: mem}
-	onMem := query.New(ws, query.Options{ProbeRows: 100, IndexRatio: 0.5, PageSize: 25})
-	onPeb := query.New(peb, query.Options{ProbeRows: 100, IndexRatio: 0.5, PageSize: 25})
-	for _, c := range []struct {
-		expr  string
-		where int
+	// Without the capability: the wrapper hides PushDown.
+	plain := query.New(struct{ store.SummaryReader }{peb}, query.Options{ProbeRows: 100, IndexRatio: 0.5, PageSize: 25})
+	for _, backend := range []struct {
+		name string
+		st   pushStore
+		// where picks the expected count of pushed-down conditions.
+		where func(mem, peb int) int
 	}{
-		{"fault", 1},
-		{"ok", 2},
-		{"!fault AND responsetime >= 0.05", 2},
-		{`annotation.tier = 3`, 1},
-		{`annotation.tier = 3 AND fault`, 2},
-		{`http.status >= 500`, 1},
-		{`service("items")`, 0},
-		{`http.url CONTAINS "shop"`, 0},
+		{"memory", mem, func(m, _ int) int { return m }},
+		{"pebble", peb, func(_, p int) int { return p }},
 	} {
-		for _, tr := range []query.TimeRange{query.TraceID, query.Event} {
-			q := query.Query{Start: base, End: at(400), TimeRange: tr, Filter: parse(t, c.expr)}
-			ws.wheres, ws.whereRows = nil, 0
-			got, pages := pageAll(t, onMem, q)
-			want, pebPages := pageAll(t, onPeb, q)
-			if !slices.Equal(got, want) {
-				t.Errorf("%q (%v): pushed down %d traces, Pebble %d", c.expr, tr, len(got), len(want))
-			}
-			// TracesProcessedCount does not depend on the backend pushing
-			// down: skipped rows still count as examined.
-			examined := func(ps []*query.Page) (n int64) {
-				for _, p := range ps {
-					n += p.Examined
+		ws := &whereScans{pushStore: backend.st}
+		pushed := query.New(ws, query.Options{ProbeRows: 100, IndexRatio: 0.5, PageSize: 25})
+		for _, c := range []struct {
+			expr          string
+			memWhere, peb int
+		}{
+			{"fault", 1, 1},
+			{"ok", 2, 2},
+			{"!fault AND responsetime >= 0.05", 2, 2},
+			{`annotation.tier = 3`, 1, 0},
+			{`annotation.tier = 3 AND fault`, 2, 1},
+			{`http.status >= 500`, 1, 1},
+			{`service("items")`, 0, 0},
+			{`http.url CONTAINS "shop"`, 0, 0},
+		} {
+			where := backend.where(c.memWhere, c.peb)
+			for _, tr := range []query.TimeRange{query.TraceID, query.Event} {
+				q := query.Query{Start: base, End: at(400), TimeRange: tr, Filter: parse(t, c.expr)}
+				ws.wheres, ws.whereRows = nil, 0
+				got, pages := pageAll(t, pushed, q)
+				want, plainPages := pageAll(t, plain, q)
+				if !slices.Equal(got, want) {
+					t.Errorf("%s: %q (%v): pushed down %d traces, without %d", backend.name, c.expr, tr, len(got), len(want))
 				}
-				return n
-			}
-			if m, p := examined(pages), examined(pebPages); m != p {
-				t.Errorf("%q (%v): %d traces examined with push-down, %d without", c.expr, tr, m, p)
-			}
-			if exp := expected(t, sums, q); !slices.Equal(got, exp) {
-				t.Errorf("%q (%v): %d traces, want %d", c.expr, tr, len(got), len(exp))
-			}
-			p := pages[0].Plan
-			if len(p.Where) != c.where {
-				t.Errorf("%q (%v): plan %s pushes down %d conditions, want %d", c.expr, tr, p, len(p.Where), c.where)
-			}
-			if c.where > 0 && !strings.Contains(p.String(), "where=") {
-				t.Errorf("%q: plan %s does not show the push-down", c.expr, p)
-			}
-			if c.where > 0 && !slices.ContainsFunc(ws.wheres, func(w []store.FieldCond) bool { return len(w) == c.where }) {
-				t.Errorf("%q (%v): no scan carried the conditions: %v", c.expr, tr, ws.wheres)
-			}
-			// A scan with Where hands over summaries only for the rows
-			// meeting it: fewer than the window's 400 when few match.
-			if c.where > 0 && len(want) < 200 && ws.whereRows >= 400 {
-				t.Errorf("%q (%v): %d summaries handed over with Where for %d results: nothing skipped", c.expr, tr, ws.whereRows, len(got))
+				// TracesProcessedCount does not depend on the backend
+				// pushing down: skipped rows still count as examined.
+				examined := func(ps []*query.Page) (n int64) {
+					for _, p := range ps {
+						n += p.Examined
+					}
+					return n
+				}
+				if m, p := examined(pages), examined(plainPages); m != p {
+					t.Errorf("%s: %q (%v): %d traces examined with push-down, %d without", backend.name, c.expr, tr, m, p)
+				}
+				if exp := expected(t, sums, q); !slices.Equal(got, exp) {
+					t.Errorf("%s: %q (%v): %d traces, want %d", backend.name, c.expr, tr, len(got), len(exp))
+				}
+				p := pages[0].Plan
+				if len(p.Where) != where {
+					t.Errorf("%s: %q (%v): plan %s pushes down %d conditions, want %d", backend.name, c.expr, tr, p, len(p.Where), where)
+				}
+				if where > 0 && !strings.Contains(p.String(), "where=") {
+					t.Errorf("%s: %q: plan %s does not show the push-down", backend.name, c.expr, p)
+				}
+				if where > 0 && !slices.ContainsFunc(ws.wheres, func(w []store.FieldCond) bool { return len(w) == where }) {
+					t.Errorf("%s: %q (%v): no scan carried the conditions: %v", backend.name, c.expr, tr, ws.wheres)
+				}
+				// A scan with Where hands over summaries only for the rows
+				// meeting it: fewer than the window's 400 when few match.
+				if where > 0 && len(want) < 200 && ws.whereRows >= 400 {
+					t.Errorf("%s: %q (%v): %d summaries handed over with Where for %d results: nothing skipped", backend.name, c.expr, tr, ws.whereRows, len(got))
+				}
 			}
 		}
 	}

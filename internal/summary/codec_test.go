@@ -227,3 +227,19 @@ func TestRandomTraces(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstByte pins the first byte of an encoding: the version. The Pebble
+// store tells a summary stored after its field header from one stored
+// without (by earlier versions) by that byte: an encoded summary must never
+// start with its header marker, 0xF5 (internal/store/pebblestore,
+// fieldheader.go). A new format version must keep clear of it.
+func TestFirstByte(t *testing.T) {
+	for _, s := range []*Summary{{}, Build(testTraceID, realisticTrace(t), 0)} {
+		if b := s.AppendBinary(nil); b[0] != FormatVersion {
+			t.Errorf("encoding starts with %#x, want the version %d", b[0], FormatVersion)
+		}
+	}
+	if FormatVersion == 0xF5 {
+		t.Error("FormatVersion collides with the Pebble store's field header marker")
+	}
+}

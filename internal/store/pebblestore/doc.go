@@ -38,7 +38,12 @@
 // the placement, so a ByEnd scan finds the summary with one lookup; a
 // revision deletes the entry of its PrevEnd. The summary value starts with
 // its End, so a ByEnd entry left behind by a wrong PrevEnd is recognized
-// and skipped.
+// and skipped. Then comes a 12-byte field header (fieldheader.go): the
+// record's flags, Duration, ResponseTime and HTTP status, which scans test
+// against SummaryScan.Where to skip rows before yielding them
+// (store.PushDown, for those fields only). Values without it, written by
+// earlier versions or for records without Fields, read the same and are
+// never skipped.
 //
 // Index terms are i keys, one per term and placement second, whose value
 // lists the IDs of the traces placed in that second indexed under the term.

@@ -90,7 +90,8 @@ func (s *Store) getSummary(sec uint32, id xrayid.TraceID, dst []byte) ([]byte, b
 	if len(v) < 4 {
 		return dst, false, fmt.Errorf("summary of trace %s at %d: %w: %d-byte value", id, sec, errCorrupt, len(v))
 	}
-	return append(dst, v[4:]...), true, nil
+	_, summary := splitFieldHeader(v[4:])
+	return append(dst, summary...), true, nil
 }
 
 // ScanSummaries implements store.SummaryReader.
@@ -126,7 +127,7 @@ func (s *Store) ScanSummaries(ctx context.Context, q store.SummaryScan) iter.Seq
 			return
 		}
 		defer s.scans.Done()
-		sc := &scanner{s: s, ctx: ctx, yield: yield, now: time.Now().Unix()}
+		sc := &scanner{s: s, ctx: ctx, yield: yield, now: time.Now().Unix(), where: q.Where}
 		defer func() {
 			if sc.its != nil { // the loop body panicked
 				_ = sc.close()
@@ -220,6 +221,9 @@ type scanner struct {
 	ctx   context.Context
 	yield func(store.SummaryRow, error) bool
 	now   int64
+	// where are the scan's Where conditions: rows whose field header
+	// fails one are yielded without their summary (headerFails).
+	where []store.FieldCond
 	// its are the scan's iterators, closed at the end; look is a clone of
 	// the first over the summary keys, for lookups by position.
 	its  []*pebble.Iterator
@@ -281,25 +285,27 @@ func (sc *scanner) emit(sec uint32, id xrayid.TraceID, summary []byte) error {
 }
 
 // lookup returns the value of id's summary key at placement sec, read from
-// the scan's snapshot; it is valid until the next lookup.
-func (sc *scanner) lookup(sec uint32, id xrayid.TraceID) (end uint32, summary []byte, found bool, err error) {
+// the scan's snapshot, split into End, field header (nil for a value
+// without one) and summary; it is valid until the next lookup.
+func (sc *scanner) lookup(sec uint32, id xrayid.TraceID) (end uint32, hdr, summary []byte, found bool, err error) {
 	if sc.look == nil {
 		if sc.look, err = sc.clone(&pebble.IterOptions{LowerBound: []byte{prefixSummary}, UpperBound: []byte{prefixSummary + 1}}); err != nil {
-			return 0, nil, false, err
+			return 0, nil, nil, false, err
 		}
 	}
 	sc.key = posKey(sc.key[:0], prefixSummary, sec, id)
 	if !sc.look.SeekPrefixGE(sc.key) || !bytes.Equal(sc.look.Key(), sc.key) {
-		return 0, nil, false, sc.look.Error()
+		return 0, nil, nil, false, sc.look.Error()
 	}
 	v, err := sc.look.ValueAndErr()
 	if err != nil {
-		return 0, nil, false, fmt.Errorf("summary of trace %s at %d: %w", id, sec, err)
+		return 0, nil, nil, false, fmt.Errorf("summary of trace %s at %d: %w", id, sec, err)
 	}
 	if len(v) < 4 {
-		return 0, nil, false, fmt.Errorf("summary of trace %s at %d: %w: %d-byte value", id, sec, errCorrupt, len(v))
+		return 0, nil, nil, false, fmt.Errorf("summary of trace %s at %d: %w: %d-byte value", id, sec, errCorrupt, len(v))
 	}
-	return binary.BigEndian.Uint32(v), v[4:len(v):len(v)], true, nil
+	hdr, summary = splitFieldHeader(v[4:])
+	return binary.BigEndian.Uint32(v), hdr, summary, true, nil
 }
 
 // superseded reports whether the summary of id at placement sec has a newer
@@ -316,7 +322,7 @@ func (sc *scanner) superseded(sec uint32, id xrayid.TraceID) (bool, error) {
 	if e <= int64(sec)+future || e > sc.now+future {
 		return false, nil
 	}
-	_, _, found, err := sc.lookup(uint32(e), id)
+	_, _, _, found, err := sc.lookup(uint32(e), id)
 	return found, err
 }
 
@@ -342,6 +348,7 @@ func (sc *scanner) byStart(r scanRange) error {
 		if len(v) < 4 {
 			return fmt.Errorf("summary of trace %s at %d: %w: %d-byte value", id, sec, errCorrupt, len(v))
 		}
+		hdr, summary := splitFieldHeader(v[4:])
 		old, err := sc.superseded(sec, id)
 		if err != nil {
 			return err
@@ -349,7 +356,10 @@ func (sc *scanner) byStart(r scanRange) error {
 		if old {
 			continue
 		}
-		if err := sc.emit(sec, id, v[4:len(v):len(v)]); err != nil {
+		if headerFails(hdr, sc.where) {
+			summary = nil // skipped: yielded as a position only (store.SummaryScan.Where)
+		}
+		if err := sc.emit(sec, id, summary); err != nil {
 			return err
 		}
 	}
@@ -380,12 +390,15 @@ func (sc *scanner) byEnd(r scanRange) error {
 		if len(v) != 4 {
 			return fmt.Errorf("end entry of trace %s at %d: %w: %d-byte value", id, end, errCorrupt, len(v))
 		}
-		storedEnd, summary, found, err := sc.lookup(binary.BigEndian.Uint32(v), id)
+		storedEnd, hdr, summary, found, err := sc.lookup(binary.BigEndian.Uint32(v), id)
 		if err != nil {
 			return err
 		}
 		if !found || storedEnd != end {
 			continue
+		}
+		if headerFails(hdr, sc.where) {
+			summary = nil // skipped: yielded as a position only
 		}
 		if err := sc.emit(end, id, summary); err != nil {
 			return err
@@ -557,9 +570,12 @@ func (sc *scanner) candidate(pos [posLen]byte) error {
 	if old, err := sc.superseded(sec, id); err != nil || old {
 		return err
 	}
-	_, summary, found, err := sc.lookup(sec, id)
+	_, hdr, summary, found, err := sc.lookup(sec, id)
 	if err != nil || !found {
 		return err
+	}
+	if headerFails(hdr, sc.where) {
+		summary = nil // skipped: yielded as a position only
 	}
 	return sc.emit(sec, id, summary)
 }

@@ -313,7 +313,7 @@ func (s *Store) commit(p *writePlan, seq uint64, b *store.Batch) error {
 	size := len(p.frames) + len(p.frameEnds)*(frameKeyLen+8) + len(p.locs) +
 		len(p.traces)*(traceKeyLen+8) + len(p.counts)*(countKeyLen+16)
 	for i := range sums {
-		size += summaryKeyLen + 4 + len(sums[i].Summary) + 2*(endKeyLen+4) + len(sums[i].Terms)*(termKeyLen+16+4) + 24
+		size += summaryKeyLen + 4 + fieldHeaderLen + len(sums[i].Summary) + 2*(endKeyLen+4) + len(sums[i].Terms)*(termKeyLen+16+4) + 24
 	}
 	for i := range b.Graph {
 		d := &b.Graph[i]
@@ -423,10 +423,17 @@ func (p *writePlan) putTerms(batch *pebble.Batch) error {
 func (p *writePlan) putSummary(batch *pebble.Batch, r *store.SummaryRecord, t *traceEntry) error {
 	end := clampSec(r.End)
 	p.key = posKey(p.key[:0], prefixSummary, t.sec, t.id)
-	op := batch.SetDeferred(len(p.key), 4+len(r.Summary))
+	hdr := 0
+	if fieldsKnown(&r.Fields) {
+		hdr = fieldHeaderLen
+	}
+	op := batch.SetDeferred(len(p.key), 4+hdr+len(r.Summary))
 	copy(op.Key, p.key)
 	binary.BigEndian.PutUint32(op.Value, end)
-	copy(op.Value[4:], r.Summary)
+	if hdr > 0 {
+		putFieldHeader(op.Value[4:], &r.Fields)
+	}
+	copy(op.Value[4+hdr:], r.Summary)
 	if err := op.Finish(); err != nil {
 		return err
 	}
