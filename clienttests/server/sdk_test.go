@@ -60,7 +60,7 @@ func TestXRaySDKForGoRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, err := xray.ContextWithConfig(context.Background(), xray.Config{
-		DaemonAddr:       rel.addr(),
+		DaemonAddr:       rel.Addr(),
 		Emitter:          emitter,
 		SamplingStrategy: sampleAll,
 		ServiceVersion:   "1.2.3",
@@ -100,7 +100,7 @@ func TestXRaySDKForGoRoundTrip(t *testing.T) {
 	var sent []entity
 	waitFor(t, "the SDK's root segment", func() bool {
 		sent = sent[:0]
-		for _, d := range rel.documents() {
+		for _, d := range rel.Documents() {
 			sent = append(sent, parseEntity(t, d))
 		}
 		for _, e := range sent {

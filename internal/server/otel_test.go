@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -15,68 +13,18 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsxray "github.com/aws/aws-sdk-go-v2/service/xray"
-	otelxray "go.opentelemetry.io/contrib/propagators/aws/xray"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	"go.opentelemetry.io/otel/sdk/resource"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/counterspy/counterspy/internal/server"
+	"github.com/counterspy/counterspy/internal/server/servertest"
 	"github.com/counterspy/counterspy/internal/testenv"
 )
 
-// startOTLPServer starts a server with both OTLP receivers on free ports,
-// indexing the attribute "tier" as an annotation.
-func startOTLPServer(t *testing.T) *server.Server {
-	t.Helper()
-	srv, err := server.Start(server.Config{
-		Addr:            "127.0.0.1:0",
-		OTLPHTTPAddr:    "127.0.0.1:0",
-		OTLPGRPCAddr:    "127.0.0.1:0",
-		OTLPAnnotations: []string{"tier"},
-		DataDir:         t.TempDir(),
-		FlushInterval:   10 * time.Millisecond,
-		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return srv
-}
-
-// tracerProvider is the OpenTelemetry Go SDK exporting to srv over protocol
-// ("http" or "grpc"), with the X-Ray ID generator, for a service on EC2.
-func tracerProvider(t *testing.T, srv *server.Server, protocol, service string) *sdktrace.TracerProvider {
-	t.Helper()
-	ctx := context.Background()
-	var exp sdktrace.SpanExporter
-	var err error
-	if protocol == "grpc" {
-		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(srv.OTLPGRPCAddr()), otlptracegrpc.WithInsecure(),
-			otlptracegrpc.WithCompressor("gzip"))
-	} else {
-		exp, err = otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(srv.OTLPHTTPAddr()), otlptracehttp.WithInsecure(),
-			otlptracehttp.WithCompression(otlptracehttp.GzipCompression))
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := resource.NewSchemaless(attribute.String("service.name", service), attribute.String("cloud.provider", "aws"),
-		attribute.String("cloud.platform", "aws_ec2"), attribute.String("host.id", "i-0abc"),
-		attribute.String("telemetry.sdk.language", "go"))
-	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithIDGenerator(otelxray.NewIDGenerator()),
-		sdktrace.WithResource(res))
-}
+var (
+	startOTLPServer = servertest.StartOTLP
+	tracerProvider  = servertest.TracerProvider
+)
 
 // xrayTraceID is the X-Ray form of an OTel trace ID.
 func xrayTraceID(id trace.TraceID) string {

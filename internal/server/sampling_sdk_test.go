@@ -4,18 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	awsxray "github.com/aws/aws-sdk-go-v2/service/xray"
-	"github.com/aws/aws-sdk-go-v2/service/xray/types"
 
-	"github.com/counterspy/counterspy/internal/server"
+	"github.com/counterspy/counterspy/internal/server/servertest"
+)
+
+var (
+	createSamplingRule = servertest.CreateSamplingRule
+	band               = servertest.Band
 )
 
 // Centralized sampling with the real X-Ray SDKs: a rule of reservoir 1/s
@@ -26,31 +28,6 @@ import (
 // the one a second an SDK borrows before it has a quota), and 10 % of the
 // rest, give or take 5 standard deviations of the binomial. (The X-Ray SDK
 // for Go's test is in clienttests/server, the module that may depend on it.)
-
-func createSamplingRule(t *testing.T, srv *server.Server, name string) {
-	t.Helper()
-	_, err := xrayClient(srv).CreateSamplingRule(context.Background(), &awsxray.CreateSamplingRuleInput{SamplingRule: &types.SamplingRule{
-		RuleName: aws.String(name), ResourceARN: aws.String("*"), Priority: aws.Int32(1), FixedRate: 0.1,
-		ReservoirSize: 1, ServiceName: aws.String("checkout"), ServiceType: aws.String("*"), Host: aws.String("*"),
-		HTTPMethod: aws.String("GET"), URLPath: aws.String("/cart*"), Version: aws.Int32(1),
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// band is the range of sampled counts X-Ray's algorithm gives for n
-// requests spread over seconds distinct seconds, with reservoir 1 and rate
-// 0.1: the reservoir takes between 0 and seconds requests, 10 % of the
-// others are sampled.
-func band(n, seconds int) (lo, hi int) {
-	const rate, z = 0.1, 5
-	sd := func(k int) float64 { return math.Sqrt(float64(k) * rate * (1 - rate)) }
-	rest := n - seconds
-	lo = int(math.Floor(float64(rest)*rate - z*sd(rest)))
-	hi = seconds + int(math.Ceil(float64(n)*rate+z*sd(n)))
-	return lo, hi
-}
 
 // pySampler drives the X-Ray SDK for Python's DefaultSampler: it waits for
 // the rules, reports statistics once through the SDK's own target poller

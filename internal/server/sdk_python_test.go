@@ -75,7 +75,7 @@ func TestXRaySDKForPythonNestedRoundTrip(t *testing.T) {
 	if err := os.WriteFile(script, []byte(pyNested), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("python3", script, rel.addr()).Output()
+	out, err := exec.Command("python3", script, rel.Addr()).Output()
 	if err != nil {
 		t.Fatalf("python: %v", err)
 	}
@@ -83,7 +83,7 @@ func TestXRaySDKForPythonNestedRoundTrip(t *testing.T) {
 	var sent []map[string]any
 	waitFor(t, "the SDK's segment", func() bool {
 		sent = sent[:0]
-		for _, d := range rel.documents() {
+		for _, d := range rel.Documents() {
 			var m map[string]any
 			if err := json.Unmarshal([]byte(d), &m); err != nil {
 				t.Fatalf("the SDK sent %v: %s", err, d)
