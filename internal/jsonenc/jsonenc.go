@@ -12,6 +12,18 @@ const hexDigits = "0123456789abcdef"
 // characters escaped, invalid UTF-8 replaced by U+FFFD. Segment values are
 // mostly plain ASCII, which it copies in runs.
 func AppendString[S ~string | ~[]byte](b []byte, s S) []byte {
+	return appendString(b, s, true)
+}
+
+// AppendStringVerbatim is AppendString for re-writing a value that was
+// received: it escapes only what JSON requires and keeps every other byte as
+// sent, invalid UTF-8 included (which JSON parsers accept in strings), so the
+// written document decodes to the same bytes as the one received.
+func AppendStringVerbatim[S ~string | ~[]byte](b []byte, s S) []byte {
+	return appendString(b, s, false)
+}
+
+func appendString[S ~string | ~[]byte](b []byte, s S, replaceInvalid bool) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -21,6 +33,10 @@ func AppendString[S ~string | ~[]byte](b []byte, s S) []byte {
 			continue
 		}
 		if c >= utf8.RuneSelf {
+			if !replaceInvalid {
+				i++
+				continue
+			}
 			// Non-ASCII is rare: converting at most 4 bytes is cheap.
 			r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 			if r == utf8.RuneError && size == 1 {

@@ -306,6 +306,9 @@ func repairCases(f func(doc, path, action string)) {
 	f(obj(complete, `"links":[{"trace_id":"`+testTraceID+`","id":"0000000000000000"}]`), "links", Dropped)
 	f(obj(complete, `"error":"true"`), "error", Normalized)
 	f(obj(complete, `"fault":1`), "fault", Dropped)
+	// The repaired document is written anew: strings the decoder unescaped
+	// must come out as JSON, not as Go escapes (\a, \v, \x95).
+	f(obj(complete, `"fault":1,"annotations":{"k":"\u0007\u000b\u007f\f`+"\x95"+` \u2028 é"}`), "fault", Dropped)
 	f(obj(complete, `"namespace":["aws"]`), "namespace", Dropped)
 	f(obj(complete, `"http":"GET /"`), "http", Dropped)
 	f(obj(complete, `"http":{"request":[]}`), "http.request", Dropped)

@@ -326,5 +326,5 @@ func (d *Decoder) noteRepairs(o *fastjson.Object) []byte {
 		mo.Set(MetadataNamespace, ns)
 	}
 	ns.Set("ingest_repairs", list)
-	return o.MarshalTo(nil)
+	return appendObject(nil, o)
 }
