@@ -71,6 +71,10 @@ type Options struct {
 	// Insights serves the Insights operations. Nil: insights on Meta,
 	// over the store's service graph and Registry's groups.
 	Insights *insights.Detector
+	// EvaluatesInsights says whether this process evaluates the insights
+	// of a group (by ARN) when Insights is nil; nil: every group. Nodes
+	// sharing a store give each group to one node (docs/scaling.md).
+	EvaluatesInsights func(groupARN string) bool
 }
 
 func (o *Options) setDefaults() {
@@ -320,7 +324,7 @@ func (a *API) initExtras() {
 	}
 	a.insights = a.opts.Insights
 	if a.insights == nil {
-		d, err := insights.Open(context.Background(), a.meta, a.graph, a.opts.Registry, insights.Options{Logger: a.log})
+		d, err := insights.Open(context.Background(), a.meta, a.graph, a.opts.Registry, insights.Options{Evaluates: a.opts.EvaluatesInsights, Logger: a.log})
 		if err != nil {
 			a.log.Error("insights could not be loaded; starting with none, in memory", "err", err)
 			d, _ = insights.Open(context.Background(), &memMeta{}, a.graph, a.opts.Registry, insights.Options{Logger: a.log})

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/xray/types"
 
 	"github.com/counterspy/counterspy/internal/groups"
+	"github.com/counterspy/counterspy/internal/insights"
 )
 
 // callDocs is one request to front, which calls back: front's segment
@@ -272,4 +273,51 @@ func TestReceivedEventAgeHistogram(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("GetTraceGraph", tg.Services)
+}
+
+// TestInsightsOneEvaluatorPerGroup is two nodes sharing one store: a group
+// is evaluated by the node its Evaluates says, so the burst is one
+// insight, not one per node, and the other node serves it after Reload.
+func TestInsightsOneEvaluatorPerGroup(t *testing.T) {
+	e := startGraphEnv(t, t.TempDir())
+	ctx := context.Background()
+	// e.det is node 0; node 1 shares the store and evaluates nothing (as
+	// when the rendezvous gives every group to node 0).
+	other, err := insights.Open(ctx, e.st, e.st, e.reg, insights.Options{Logger: quiet, Evaluates: func(string) bool { return false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	id := seedInsight(t, e, now) // evaluates on node 0
+	if err := other.Evaluate(ctx, now.Truncate(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if l := other.List(now.Add(-2*time.Hour), now.Add(time.Minute), "", ""); len(l) != 0 {
+		t.Fatalf("a node that evaluates no group opened insights or saw them before Reload: %+v", l)
+	}
+	if err := other.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l := other.List(now.Add(-2*time.Hour), now.Add(time.Minute), "", "")
+	if len(l) != 1 || l[0].ID != id || l[0].State != insights.Active {
+		t.Fatalf("after Reload node 1 lists %+v; want node 0's insight %s", l, id)
+	}
+	stored := 0
+	for _, err := range e.st.ListMeta(ctx, "insight/") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored++
+	}
+	if stored != 1 {
+		t.Fatalf("%d insights stored; want 1", stored)
+	}
+	// Node 0's own insights survive its Reload even before they are
+	// stored again (it is their only writer).
+	if err := e.det.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.det.Get(id); !ok {
+		t.Fatal("node 0 lost its insight on Reload")
+	}
 }

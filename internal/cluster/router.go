@@ -141,12 +141,19 @@ func normalize(u string) string { return strings.TrimRight(strings.TrimSpace(u),
 // Owner returns the index (in Peers order, duplicates removed) of the node
 // that owns trace id: rendezvous (highest random weight) hashing, so that
 // adding or removing a node moves only the traces it gains or had.
-func (r *Router) Owner(id xrayid.TraceID) int {
+func (r *Router) Owner(id xrayid.TraceID) int { return r.owner(id[:]) }
+
+// Leads reports whether this node is the owner of key among the peers (by
+// the same rendezvous hash as trace IDs): work that one node must do for
+// all, such as evaluating a group's insights, goes to the key's owner.
+func (r *Router) Leads(key string) bool { return r.owner([]byte(key)) == r.self }
+
+func (r *Router) owner(key []byte) int {
 	best, bestScore := 0, uint64(0)
 	for i, p := range r.peers {
 		h := fnv.New64a()
 		_, _ = h.Write([]byte(p.url))
-		_, _ = h.Write(id[:])
+		_, _ = h.Write(key)
 		if s := h.Sum64(); i == 0 || s > bestScore {
 			best, bestScore = i, s
 		}

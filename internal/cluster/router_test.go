@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -50,6 +51,32 @@ func TestOwner(t *testing.T) {
 	for _, p := range a.Peers() {
 		if c := counts[p]; c < n/3*8/10 || c > n/3*12/10 {
 			t.Errorf("node %s owns %d of %d traces, want about a third", p, c, n)
+		}
+	}
+}
+
+// Exactly one node leads each key, whatever the order of the peer lists,
+// and keys spread over the nodes.
+func TestLeads(t *testing.T) {
+	peers := []string{"http://a:1", "http://b:2", "http://c:3"}
+	nodes := []*Router{router(t, peers[0], peers...), router(t, peers[1], peers[2], peers[1], peers[0]), router(t, peers[2], peers...)}
+	led := make([]int, len(nodes))
+	for i := range 300 {
+		key := fmt.Sprintf("arn:aws:xray:us-east-1:123456789012:group/g%d/ID%d", i, i)
+		leaders := 0
+		for n, r := range nodes {
+			if r.Leads(key) {
+				leaders++
+				led[n]++
+			}
+		}
+		if leaders != 1 {
+			t.Fatalf("%s has %d leaders", key, leaders)
+		}
+	}
+	for n, c := range led {
+		if c < 60 {
+			t.Errorf("node %d leads %d of 300 keys, want about a third", n, c)
 		}
 	}
 }

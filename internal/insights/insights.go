@@ -54,7 +54,12 @@ type Options struct {
 	// little history is compared with a 1 % fault rate (defaults 0.01,
 	// 100 requests).
 	PriorRate, PriorWeight float64
-	Logger                 *slog.Logger
+	// Evaluates says whether this process evaluates the group with the
+	// given ARN (nil: every group). Nodes sharing one store give each
+	// group to one of them, so an anomaly is one insight, not one per
+	// node; the others see it through Reload.
+	Evaluates func(groupARN string) bool
+	Logger    *slog.Logger
 }
 
 func (o *Options) setDefaults() {
@@ -130,8 +135,18 @@ type Detector struct {
 // group, whose Insights are then off).
 func Open(ctx context.Context, meta store.MetaStore, gr store.GraphReader, reg *groups.Registry, opts Options) (*Detector, error) {
 	opts.setDefaults()
-	d := &Detector{meta: meta, graph: gr, groups: reg, opts: opts, insights: map[string]*Insight{}}
-	for e, err := range meta.ListMeta(ctx, metaPrefix) {
+	d := &Detector{meta: meta, graph: gr, groups: reg, opts: opts}
+	all, err := d.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.insights = all
+	return d, nil
+}
+
+func (d *Detector) load(ctx context.Context) (map[string]*Insight, error) {
+	all := map[string]*Insight{}
+	for e, err := range d.meta.ListMeta(ctx, metaPrefix) {
 		if err != nil {
 			return nil, fmt.Errorf("insights: list stored insights: %w", err)
 		}
@@ -140,9 +155,32 @@ func Open(ctx context.Context, meta store.MetaStore, gr store.GraphReader, reg *
 			return nil, fmt.Errorf("insights: stored %q is not a version 1 insight (err %v)", e.Key, err)
 		}
 		in := rec.Insight
-		d.insights[in.ID] = &in
+		all[in.ID] = &in
 	}
-	return d, nil
+	return all, nil
+}
+
+// Reload replaces the insights of the groups this process does not
+// evaluate with the stored ones: another node sharing the store evaluates
+// them. The ones it evaluates itself are kept: it is their only writer.
+func (d *Detector) Reload(ctx context.Context) error {
+	all, err := d.load(ctx)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id, in := range d.insights {
+		if d.evaluates(in.GroupARN) {
+			all[id] = in
+		}
+	}
+	d.insights = all
+	return nil
+}
+
+func (d *Detector) evaluates(groupARN string) bool {
+	return d.opts.Evaluates == nil || d.opts.Evaluates(groupARN)
 }
 
 type record struct {
@@ -192,7 +230,7 @@ func (d *Detector) Evaluate(ctx context.Context, now time.Time) error {
 		gs = d.groups.List()
 	}
 	for _, g := range gs {
-		if !g.Insights.InsightsEnabled {
+		if !g.Insights.InsightsEnabled || !d.evaluates(g.ARN) {
 			continue
 		}
 		if err := d.evaluateGroup(ctx, g, now); err != nil {

@@ -87,7 +87,7 @@ func (s *Server) reloadShared(ctx context.Context, reg *groups.Registry) {
 					s.log.Warn("reloading groups from the shared store failed", "err", err)
 				}
 				if err := s.api.ReloadShared(ctx); err != nil && ctx.Err() == nil {
-					s.log.Warn("reloading sampling rules from the shared store failed", "err", err)
+					s.log.Warn("reloading sampling rules or insights from the shared store failed", "err", err)
 				}
 			}
 		}
@@ -100,4 +100,15 @@ func (s *Server) clusterHandler(h http.Handler) http.Handler {
 		return h
 	}
 	return cluster.Handler(h)
+}
+
+// evaluatesInsights gives each group's insights to one node (the
+// rendezvous owner of the group's ARN), so that nodes sharing a store do
+// not each open their own insight for one anomaly; nil alone (every
+// group).
+func (s *Server) evaluatesInsights() func(groupARN string) bool {
+	if s.router == nil {
+		return nil
+	}
+	return func(arn string) bool { return s.router.Leads("insights/" + arn) }
 }

@@ -233,7 +233,8 @@ func Start(cfg Config) (*Server, error) {
 	}
 
 	a := api.New(s.sink, st, api.Options{MaxDocumentSize: cfg.MaxDocumentSize, SamplingRate: cfg.SamplingRate,
-		Registry: reg, Region: region, AccountID: accountID, Retention: cfg.Retention, Meta: st}, s.metrics, cfg.Logger)
+		Registry: reg, Region: region, AccountID: accountID, Retention: cfg.Retention, Meta: st,
+		EvaluatesInsights: s.evaluatesInsights()}, s.metrics, cfg.Logger)
 	s.api = a
 	// The browser guard is outermost: a forged cross-site request is
 	// refused before anything else looks at it.
