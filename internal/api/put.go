@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/counterspy/counterspy/internal/cluster"
 	"github.com/counterspy/counterspy/internal/ingest"
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/store"
@@ -58,6 +59,13 @@ func (a *API) putTraceSegments(ctx context.Context, body []byte) (any, error) {
 		return nil, invalid("TraceSegmentDocuments holds %d documents; the limit is %d per call", len(docs), maxPutDocuments)
 	}
 	out := putTraceSegmentsOutput{UnprocessedTraceSegments: []unprocessedTraceSegment{}}
+	// Segments another node forwarded were counted by the protocol they
+	// arrived on there; here they are counted apart, so that the sum over
+	// protocols across the nodes counts each segment once.
+	proto := "api"
+	if cluster.Forwarded(ctx) {
+		proto = "forwarded"
+	}
 	dec := a.decoders.Get().(*segment.Decoder)
 	defer a.decoders.Put(dec)
 	segs := make([]segment.Segment, 0, len(docs))
@@ -76,7 +84,7 @@ func (a *API) putTraceSegments(ctx context.Context, body []byte) (any, error) {
 			if err == nil {
 				for _, s := range segs[before:] {
 					for _, rp := range s.Repairs {
-						a.ms.GetOrCreateCounter(rp.Metric("api")).Inc()
+						a.ms.GetOrCreateCounter(rp.Metric(proto)).Inc()
 					}
 				}
 				continue
@@ -93,9 +101,9 @@ func (a *API) putTraceSegments(ctx context.Context, body []byte) (any, error) {
 				Message: fmt.Sprintf("Invalid segment. ErrorCode: %s. document %d (%s): %s", xrayErrorCode(se.Code), i, se.Code, se.Message)}
 		}
 		out.UnprocessedTraceSegments = append(out.UnprocessedTraceSegments, u)
-		a.ms.GetOrCreateCounter(fmt.Sprintf(`counterspy_segments_rejected_total{protocol="api",reason=%q}`, reason)).Inc()
+		a.ms.GetOrCreateCounter(fmt.Sprintf(`counterspy_segments_rejected_total{protocol=%q,reason=%q}`, proto, reason)).Inc()
 	}
-	a.ms.GetOrCreateCounter(`counterspy_segments_received_total{protocol="api"}`).Add(len(segs))
+	a.ms.GetOrCreateCounter(`counterspy_segments_received_total{protocol="` + proto + `"}`).Add(len(segs))
 	if err := a.ingest.SubmitWait(ctx, segs); err != nil {
 		if errors.Is(err, ingest.ErrClosed) {
 			return nil, &Error{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailableException", Message: "the server is shutting down"}

@@ -77,6 +77,12 @@ func TestForwarding(t *testing.T) {
 	if s := metric(t, nodes[0], "counterspy_segments_stored_total"); s != 0 {
 		t.Fatalf("node 0 stored %v segments it does not own", s)
 	}
+	// Counted once per protocol across the nodes: as UDP where they
+	// arrived, as forwarded (not as API calls) at the owner.
+	if f, a := metric(t, nodes[1], `counterspy_segments_received_total{protocol="forwarded"}`),
+		metric(t, nodes[1], `counterspy_segments_received_total{protocol="api"}`); f != received() || a != 0 {
+		t.Fatalf("the owner counted %v forwarded and %v API segments; want %v and 0", f, a, received())
+	}
 
 	// OTLP spans sent to node 0 (the OpenTelemetry Go SDK) end up with
 	// their trace's owner.
