@@ -111,10 +111,11 @@ const tracegenSpans = 10
 func (g tracegen) Trace(b *Batch, i int, start time.Time) int {
 	r := splitmix(g.seed*0x100000001b3 + uint64(i))
 	var tid pcommon.TraceID
-	// X-Ray-style: the epoch second first, as the X-Ray ID generator does.
-	binary.BigEndian.PutUint32(tid[:4], uint32(start.Unix()))
-	binary.BigEndian.PutUint64(tid[4:12], r.next())
-	binary.BigEndian.PutUint32(tid[12:], uint32(r.next()))
+	// Random, as the OpenTelemetry SDK under Jaeger's tracegen makes them
+	// (W3C IDs): the store then keeps them the way real OTel traffic
+	// makes it, through a redirect to an X-Ray-style ID.
+	binary.BigEndian.PutUint64(tid[:8], r.next())
+	binary.BigEndian.PutUint64(tid[8:], r.next())
 	spans := b.Spans("tracegen", map[string]string{"host.name": "tracegen-host", "telemetry.sdk.language": "go",
 		"telemetry.sdk.name": "opentelemetry", "telemetry.sdk.version": "1.47.0"})
 	var root pcommon.SpanID
