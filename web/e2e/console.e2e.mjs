@@ -186,6 +186,13 @@ try {
   await page.waitForURL(/filter=/);
   await page.waitForFunction(() => !document.querySelector('.analytics-head')?.textContent?.includes('Loading'));
   await page.waitForSelector('table.traces tbody tr');
+  // The rows of the unfiltered list can still be on screen for a moment
+  // (and then none while the new page loads): wait for the filtered rows,
+  // and if they never come, let the checks below say what is shown.
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('table.traces tbody tr')];
+    return rows.length > 0 && rows.every((r) => r.dataset.status === 'fault');
+  }, null, { timeout: 10000 }).catch(() => {});
   const win = await page.evaluate(() => {
     const t = Math.ceil(Date.now() / 1000);
     return [t - 3600, t];
