@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -34,8 +33,7 @@ import (
 //
 // "w3c" gives every trace a random ID, as the OTel SDKs' default generator
 // does (Jaeger's tracegen too): its epoch part is implausible, so the store
-// places it by arrival (a redirect); "xray" keeps the X-Ray-style IDs of the
-// loadgen scenario.
+// places it by arrival (a redirect); "xray" gives them X-Ray-style epochs.
 func BenchmarkExportHTTP(b *testing.B) {
 	b.Run("w3c", func(b *testing.B) { benchmarkExportHTTP(b, true) })
 	b.Run("xray", func(b *testing.B) { benchmarkExportHTTP(b, false) })
@@ -55,8 +53,8 @@ func benchmarkExportHTTP(b *testing.B, w3c bool) {
 		for j := range tracesPerRequest {
 			spans += sc.Trace(batch, i*tracesPerRequest+j, start.Add(time.Duration(i)*time.Millisecond))
 		}
-		if w3c {
-			randomTraceIDs(batch.Traces())
+		if !w3c {
+			xrayTraceIDs(batch.Traces(), start)
 		}
 		if bodies[i], err = ptraceotlp.NewExportRequestFromTraces(batch.Traces()).MarshalProto(); err != nil {
 			b.Fatal(err)
@@ -103,7 +101,9 @@ func cpuTime(b *testing.B) time.Duration {
 
 // randomTraceIDs replaces each trace's epoch part with a hash of the rest,
 // as random as a W3C ID's.
-func randomTraceIDs(td ptrace.Traces) {
+// xrayTraceIDs gives the scenario's random (W3C) trace IDs an X-Ray-style
+// epoch second first, as the X-Ray ID generator does.
+func xrayTraceIDs(td ptrace.Traces, at time.Time) {
 	rss := td.ResourceSpans()
 	for i := range rss.Len() {
 		sss := rss.At(i).ScopeSpans()
@@ -112,9 +112,7 @@ func randomTraceIDs(td ptrace.Traces) {
 			for k := range spans.Len() {
 				sp := spans.At(k)
 				id := sp.TraceID()
-				h := fnv.New32a()
-				h.Write(id[4:])
-				binary.BigEndian.PutUint32(id[:4], h.Sum32())
+				binary.BigEndian.PutUint32(id[:4], uint32(at.Unix()))
 				sp.SetTraceID(id)
 			}
 		}
