@@ -32,6 +32,7 @@ var (
 	benchTraces  = flag.Int("query.traces", 2000, "traces in the BenchmarkFirstPage store")
 	benchDir     = flag.String("query.dir", "", "directory of the BenchmarkFirstPage store, reused when it holds the same load (default: a new temporary directory)")
 	benchWorkers = flag.Int("query.workers", 0, "Options.Workers of the BenchmarkFirstPage engine (default GOMAXPROCS)")
+	benchCH      = flag.String("query.clickhouse", "", "run BenchmarkFirstPage on a ClickHouse store instead of Pebble: a clickhouse-server (COUNTERSPY_CLICKHOUSE) is started on free ports with its data in this directory, reused by later runs")
 )
 
 const (
@@ -133,7 +134,10 @@ func BenchmarkFirstPage(b *testing.B) {
 
 // benchStore opens the benchmark's store, loading n traces into it unless
 // the directory already holds exactly that load.
-func benchStore(b *testing.B, n int) *pebblestore.Store {
+func benchStore(b *testing.B, n int) store.SummaryReader {
+	if *benchCH != "" {
+		return benchClickHouse(b, n, *benchCH)
+	}
 	dir := *benchDir
 	if dir == "" {
 		dir = b.TempDir()
@@ -145,8 +149,7 @@ func benchStore(b *testing.B, n int) *pebblestore.Store {
 	if err != nil {
 		b.Fatal(err)
 	}
-	want := fmt.Sprintf("scenario=large seed=%d traces=%d rate=%d start=%s first=%s last=%s\n", benchSeed, n, benchRate,
-		benchStart.Format(time.RFC3339), sc.Trace(0, benchTraceStart(0)).ID, sc.Trace(n-1, benchTraceStart(n-1)).ID)
+	want := benchLoadID(sc, n)
 	have, err := os.ReadFile(meta)
 	switch {
 	case err == nil && string(have) != want:
@@ -187,6 +190,13 @@ func benchStore(b *testing.B, n int) *pebblestore.Store {
 		b.Fatal(err)
 	}
 	return st
+}
+
+// benchLoadID names a load: the first and last trace IDs tell a load by
+// another version of the scenario.
+func benchLoadID(sc loadgen.Scenario, n int) string {
+	return fmt.Sprintf("scenario=large seed=%d traces=%d rate=%d start=%s first=%s last=%s\n", benchSeed, n, benchRate,
+		benchStart.Format(time.RFC3339), sc.Trace(0, benchTraceStart(0)).ID, sc.Trace(n-1, benchTraceStart(n-1)).ID)
 }
 
 // load writes the summaries (with their index terms) of the first n traces
