@@ -191,7 +191,7 @@ func connect(opts Options, db string, settings ch.Settings) (driver.Conn, error)
 	defer cancel()
 	if err := conn.Ping(ctx); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("clickhouse %s is not reachable: %w", opts.Addr, err)
+		return nil, fmt.Errorf("clickhouse %s is not reachable: %w (%w)", opts.Addr, err, store.ErrUnavailable)
 	}
 	return conn, nil
 }
@@ -231,7 +231,7 @@ func (s *Store) wrap(ctx context.Context, what string, err error) error {
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
-	return fmt.Errorf("clickhouse %s: %s: %w", s.opts.Addr, what, err)
+	return markUnavailable(fmt.Errorf("clickhouse %s: %s: %w", s.opts.Addr, what, err))
 }
 
 // nextSeq returns n increasing sequence numbers (the first is returned):
