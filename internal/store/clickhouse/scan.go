@@ -21,9 +21,7 @@ import (
 // than a page makes the next one wider (sparseGrowth when nearly empty),
 // so an empty or sparse window costs a few dozen small queries at most.
 //
-// A page is two queries (the first page of a scan has pageSize rows, later
-// ones up to maxPage; the next page is read while the caller judges this
-// one). The first groups the revisions of the slice's
+// A page is two queries. The first groups the revisions of the slice's
 // traces by trace and finds the newest one's position, seq and, for a
 // scan with Where conditions, whether it meets them; it reads none of the
 // summary blobs. The second reads the blobs of the page's traces that
@@ -31,7 +29,6 @@ import (
 // with a nil Summary (store.SummaryScan.Where).
 const (
 	firstSlice   = 16
-	maxPage      = 4000
 	sparseGrowth = 8
 	maxSlice     = 1 << 61
 )
@@ -76,118 +73,66 @@ func (s *Store) ScanSummaries(ctx context.Context, q store.SummaryScan) iter.Seq
 			terms = b.String()
 		}
 		ok := whereSQL(q.Where)
-		// One page ahead: the next page's queries run while the caller
-		// judges this one.
-		ctx, cancel := context.WithCancel(ctx)
-		type page struct {
-			rows []store.SummaryRow
-			err  error
+		before := q.Before
+		hi := to
+		if before != nil {
+			hi = min(hi, clampSec(before.Sec)+1)
 		}
-		pages := make(chan page)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			defer close(pages)
-			err := s.scanPages(ctx, q.Order, from, to, q.Before, terms, ok, func(rows []store.SummaryRow) bool {
-				select {
-				case pages <- page{rows: rows}:
-					return true
-				case <-ctx.Done():
-					return false
+		width := int64(firstSlice)
+		for hi > from {
+			lo := max(from, hi-width)
+			n := 0
+			for {
+				rows, err := s.scanPage(ctx, q.Order, lo, hi, before, terms, ok)
+				if err == nil {
+					err = s.check(ctx)
 				}
-			})
-			if err != nil {
-				select {
-				case pages <- page{err: err}:
-				case <-ctx.Done():
-				}
-			}
-		}()
-		defer func() {
-			cancel()
-			<-done
-		}()
-		for p := range pages {
-			if p.err != nil {
-				yield(store.SummaryRow{}, p.err)
-				return
-			}
-			for _, row := range p.rows {
-				if err := s.check(ctx); err != nil {
+				if err != nil {
 					yield(store.SummaryRow{}, err)
 					return
 				}
-				if !yield(row, nil) {
+				blobs, err := s.pageSummaries(ctx, rows)
+				if err != nil {
+					yield(store.SummaryRow{}, err)
 					return
 				}
-			}
-		}
-		if err := s.check(ctx); err != nil {
-			yield(store.SummaryRow{}, err)
-		}
-	}
-}
-
-// scanPages reads the pages of a scan slice by slice, newest first, and
-// hands each to emit until it returns false.
-func (s *Store) scanPages(ctx context.Context, order store.Order, from, to int64, before *store.Position, terms, ok string, emit func([]store.SummaryRow) bool) error {
-	hi := to
-	if before != nil {
-		hi = min(hi, clampSec(before.Sec)+1)
-	}
-	width, limit := int64(firstSlice), pageSize
-	for hi > from {
-		lo := max(from, hi-width)
-		n := 0
-		for {
-			rows, err := s.scanPage(ctx, order, lo, hi, before, terms, ok, limit)
-			if err == nil {
-				err = s.check(ctx)
-			}
-			if err != nil {
-				return err
-			}
-			blobs, err := s.pageSummaries(ctx, rows)
-			if err != nil {
-				return err
-			}
-			out := make([]store.SummaryRow, 0, len(rows))
-			for _, r := range rows {
-				row := store.SummaryRow{Pos: store.Position{Sec: r.pos, TraceID: r.id}, TraceID: r.id}
-				if r.ok {
-					b, found := blobs[placed{r.id, r.place}]
-					if !found {
-						continue // dropped by retention since the first query
+				for _, r := range rows {
+					if err := s.check(ctx); err != nil {
+						yield(store.SummaryRow{}, err)
+						return
 					}
-					row.Summary = b
+					row := store.SummaryRow{Pos: store.Position{Sec: r.pos, TraceID: r.id}, TraceID: r.id}
+					if r.ok {
+						b, found := blobs[placed{r.id, r.place}]
+						if !found {
+							continue // dropped by retention since the first query
+						}
+						row.Summary = b
+					}
+					if !yield(row, nil) {
+						return
+					}
 				}
-				out = append(out, row)
+				n += len(rows)
+				if len(rows) < pageSize {
+					break
+				}
+				last := store.Position{Sec: rows[len(rows)-1].pos, TraceID: rows[len(rows)-1].id}
+				before = &last
 			}
-			if len(out) > 0 && !emit(out) {
-				return nil
+			hi = lo
+			switch {
+			case n < pageSize/8:
+				width = min(width, maxSlice/sparseGrowth) * sparseGrowth
+			case n < pageSize:
+				width = min(width, maxSlice/2) * 2
 			}
-			n += len(rows)
-			if len(rows) < limit {
-				break
-			}
-			last := store.Position{Sec: rows[len(rows)-1].pos, TraceID: rows[len(rows)-1].id}
-			before = &last
-			// A scan that goes on reads larger pages: fewer round trips.
-			limit = min(2*limit, maxPage)
-		}
-		hi = lo
-		switch {
-		case n < pageSize/8:
-			width = min(width, maxSlice/sparseGrowth) * sparseGrowth
-		case n < pageSize:
-			width = min(width, maxSlice/2) * 2
 		}
 	}
-	return nil
 }
 
 // scanPage runs a page's first query over the slice [lo, hi).
-func (s *Store) scanPage(ctx context.Context, order store.Order, lo, hi int64, before *store.Position, terms, ok string, limit int) ([]scanRow, error) {
+func (s *Store) scanPage(ctx context.Context, order store.Order, lo, hi int64, before *store.Position, terms, ok string) ([]scanRow, error) {
 	var cond string
 	if before != nil {
 		bs := clampSec(before.Sec)
@@ -201,7 +146,7 @@ func (s *Store) scanPage(ctx context.Context, order store.Order, lo, hi int64, b
 		}
 		sql = fmt.Sprintf("SELECT trace_id, place AS pos, place, %s AS ok FROM summaries WHERE place >= %d AND place < %d%s"+
 			" GROUP BY trace_id, place HAVING 1%s ORDER BY pos DESC, trace_id DESC LIMIT %d",
-			ok, lo, hi, restrict, cond, limit)
+			ok, lo, hi, restrict, cond, pageSize)
 	} else {
 		// Only traces with a revision ending in the slice can qualify
 		// (the newest is one of them): summary_ends names them and their
@@ -210,7 +155,7 @@ func (s *Store) scanPage(ctx context.Context, order store.Order, lo, hi int64, b
 		sql = fmt.Sprintf("SELECT trace_id, argMax(end_sec, seq) AS pos, argMax(place, seq), %s AS ok FROM summaries"+
 			" WHERE place IN (SELECT place %s) AND trace_id IN (SELECT trace_id %s)"+
 			" GROUP BY trace_id HAVING pos >= %d AND pos < %d%s ORDER BY pos DESC, trace_id DESC LIMIT %d",
-			ok, ends, ends, lo, hi, cond, limit)
+			ok, ends, ends, lo, hi, cond, pageSize)
 	}
 	var rows []scanRow
 	err := s.query(ctx, "scan summaries", sql, func(scan func(...any) error) error {

@@ -14,7 +14,7 @@ import (
 )
 
 // TestScanPages scans more rows than a page holds, within one second
-// (several pages of one slice, growing) and spread over a year (slices
+// (several pages of one slice) and spread over a year (slices
 // widening over empty stretches), in both orders, whole and resumed, with
 // an early break, and checks every row against the expected order.
 func TestScanPages(t *testing.T) {
@@ -35,7 +35,7 @@ func TestScanPages(t *testing.T) {
 			b.Summaries = append(b.Summaries, store.SummaryRecord{TraceID: id, End: end, Summary: id[12:]})
 		}
 	}
-	add(now-5, now-1, 2*pageSize+pageSize/2)      // one dense second: pages of 500, 1000, ...
+	add(now-5, now-1, 2*pageSize+pageSize/2)      // one dense second: several pages
 	add(now-3600, now-3000, 3)                    // an hour back
 	add(now-20*86400, now-20*86400+7, pageSize/4) // 20 days back
 	add(now-29*86400, now-29*86400+1, 1)          // near the edge of plausible epochs
