@@ -82,22 +82,25 @@ func BenchmarkFirstPage(b *testing.B) {
 	cases := []struct {
 		name, expr string
 		ids        []xrayid.TraceID
+		tr         query.TimeRange
 	}{
-		{"all", "", nil},
-		{"fault", "fault", nil},
-		{"service_block", `service("order-service") { fault }`, nil},
-		{"annotation", `annotation.item_count > 4`, nil},
-		{"user", `user = "alice@example-shop.com"`, nil},
-		{"edge_block", `edge("web-frontend", "auth-service") { error }`, nil},
-		{"response_time", `responsetime >= 2 AND responsetime < 5`, nil},
-		{"trace_id", "", []xrayid.TraceID{lookup}},
+		{name: "all"},
+		// By end time (X-Ray's TimeRangeType Event): a ByEnd scan.
+		{name: "all_by_end", tr: query.Event},
+		{name: "fault", expr: "fault"},
+		{name: "service_block", expr: `service("order-service") { fault }`},
+		{name: "annotation", expr: `annotation.item_count > 4`},
+		{name: "user", expr: `user = "alice@example-shop.com"`},
+		{name: "edge_block", expr: `edge("web-frontend", "auth-service") { error }`},
+		{name: "response_time", expr: `responsetime >= 2 AND responsetime < 5`},
+		{name: "trace_id", ids: []xrayid.TraceID{lookup}},
 		// Nothing matches and nothing is indexed: the call ends at its
 		// budget (Options.MaxExamined, MaxTime) with a NextToken.
-		{"budget", `http.url CONTAINS "/no-such-page"`, nil},
+		{name: "budget", expr: `http.url CONTAINS "/no-such-page"`},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			q := query.Query{Start: start, End: end, TraceIDs: c.ids}
+			q := query.Query{Start: start, End: end, TraceIDs: c.ids, TimeRange: c.tr}
 			if c.expr != "" {
 				f, err := filter.Parse(c.expr, filter.Options{})
 				if err != nil {
