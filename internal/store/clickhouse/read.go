@@ -19,7 +19,7 @@ import (
 const idChunk = 1000
 
 // pageSize is the rows of one page of a summary scan: scans stream page by
-// page, each page a query resumed after the last row of the previous one.
+// page, each page resumed after the last row of the previous one (scan.go).
 const pageSize = 500
 
 // query runs q and calls row for every row (rows.Scan is its argument).
