@@ -277,7 +277,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var apiErr *Error
 		if !errors.As(err, &apiErr) {
 			a.log.Error("api operation failed", "operation", op.name, "request_id", requestID, "err", err)
-			apiErr = &Error{Status: http.StatusInternalServerError, Code: "InternalFailure", Message: err.Error()}
+			apiErr = failure(err)
 		}
 		a.ms.GetOrCreateCounter(fmt.Sprintf(`counterspy_api_errors_total{operation=%q,code=%q}`, op.name, apiErr.Code)).Inc()
 		writeError(w, apiErr)

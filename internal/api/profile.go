@@ -31,7 +31,7 @@ func (a *API) ServeProfile(w http.ResponseWriter, r *http.Request) {
 		var apiErr *Error
 		if !errors.As(err, &apiErr) {
 			a.log.Error("profile failed", "err", err)
-			apiErr = &Error{Status: http.StatusInternalServerError, Code: "InternalFailure", Message: err.Error()}
+			apiErr = failure(err)
 		}
 		writeError(w, apiErr)
 		return

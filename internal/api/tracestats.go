@@ -93,7 +93,7 @@ func (a *API) ServeTraceStats(w http.ResponseWriter, r *http.Request) {
 		var apiErr *Error
 		if !errors.As(err, &apiErr) {
 			a.log.Error("trace stats failed", "err", err)
-			apiErr = &Error{Status: http.StatusInternalServerError, Code: "InternalFailure", Message: err.Error()}
+			apiErr = failure(err)
 		}
 		writeError(w, apiErr)
 		return

@@ -32,6 +32,7 @@ var (
 	benchTraces  = flag.Int("query.traces", 2000, "traces in the BenchmarkFirstPage store")
 	benchDir     = flag.String("query.dir", "", "directory of the BenchmarkFirstPage store, reused when it holds the same load (default: a new temporary directory)")
 	benchWorkers = flag.Int("query.workers", 0, "Options.Workers of the BenchmarkFirstPage engine (default GOMAXPROCS)")
+	benchCH      = flag.String("query.clickhouse", "", "run BenchmarkFirstPage on a ClickHouse store instead of Pebble: a clickhouse-server (COUNTERSPY_CLICKHOUSE) is started on free ports with its data in this directory, reused by later runs")
 )
 
 const (
@@ -81,22 +82,25 @@ func BenchmarkFirstPage(b *testing.B) {
 	cases := []struct {
 		name, expr string
 		ids        []xrayid.TraceID
+		tr         query.TimeRange
 	}{
-		{"all", "", nil},
-		{"fault", "fault", nil},
-		{"service_block", `service("order-service") { fault }`, nil},
-		{"annotation", `annotation.item_count > 4`, nil},
-		{"user", `user = "alice@example-shop.com"`, nil},
-		{"edge_block", `edge("web-frontend", "auth-service") { error }`, nil},
-		{"response_time", `responsetime >= 2 AND responsetime < 5`, nil},
-		{"trace_id", "", []xrayid.TraceID{lookup}},
+		{name: "all"},
+		// By end time (X-Ray's TimeRangeType Event): a ByEnd scan.
+		{name: "all_by_end", tr: query.Event},
+		{name: "fault", expr: "fault"},
+		{name: "service_block", expr: `service("order-service") { fault }`},
+		{name: "annotation", expr: `annotation.item_count > 4`},
+		{name: "user", expr: `user = "alice@example-shop.com"`},
+		{name: "edge_block", expr: `edge("web-frontend", "auth-service") { error }`},
+		{name: "response_time", expr: `responsetime >= 2 AND responsetime < 5`},
+		{name: "trace_id", ids: []xrayid.TraceID{lookup}},
 		// Nothing matches and nothing is indexed: the call ends at its
 		// budget (Options.MaxExamined, MaxTime) with a NextToken.
-		{"budget", `http.url CONTAINS "/no-such-page"`, nil},
+		{name: "budget", expr: `http.url CONTAINS "/no-such-page"`},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			q := query.Query{Start: start, End: end, TraceIDs: c.ids}
+			q := query.Query{Start: start, End: end, TraceIDs: c.ids, TimeRange: c.tr}
 			if c.expr != "" {
 				f, err := filter.Parse(c.expr, filter.Options{})
 				if err != nil {
@@ -133,7 +137,10 @@ func BenchmarkFirstPage(b *testing.B) {
 
 // benchStore opens the benchmark's store, loading n traces into it unless
 // the directory already holds exactly that load.
-func benchStore(b *testing.B, n int) *pebblestore.Store {
+func benchStore(b *testing.B, n int) store.SummaryReader {
+	if *benchCH != "" {
+		return benchClickHouse(b, n, *benchCH)
+	}
 	dir := *benchDir
 	if dir == "" {
 		dir = b.TempDir()
@@ -145,8 +152,7 @@ func benchStore(b *testing.B, n int) *pebblestore.Store {
 	if err != nil {
 		b.Fatal(err)
 	}
-	want := fmt.Sprintf("scenario=large seed=%d traces=%d rate=%d start=%s first=%s last=%s\n", benchSeed, n, benchRate,
-		benchStart.Format(time.RFC3339), sc.Trace(0, benchTraceStart(0)).ID, sc.Trace(n-1, benchTraceStart(n-1)).ID)
+	want := benchLoadID(sc, n)
 	have, err := os.ReadFile(meta)
 	switch {
 	case err == nil && string(have) != want:
@@ -187,6 +193,13 @@ func benchStore(b *testing.B, n int) *pebblestore.Store {
 		b.Fatal(err)
 	}
 	return st
+}
+
+// benchLoadID names a load: the first and last trace IDs tell a load by
+// another version of the scenario.
+func benchLoadID(sc loadgen.Scenario, n int) string {
+	return fmt.Sprintf("scenario=large seed=%d traces=%d rate=%d start=%s first=%s last=%s\n", benchSeed, n, benchRate,
+		benchStart.Format(time.RFC3339), sc.Trace(0, benchTraceStart(0)).ID, sc.Trace(n-1, benchTraceStart(n-1)).ID)
 }
 
 // load writes the summaries (with their index terms) of the first n traces

@@ -2,7 +2,9 @@ package query_test
 
 import (
 	"context"
+	"io"
 	"iter"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +13,8 @@ import (
 	"github.com/counterspy/counterspy/internal/index"
 	"github.com/counterspy/counterspy/internal/query"
 	"github.com/counterspy/counterspy/internal/store"
+	"github.com/counterspy/counterspy/internal/store/clickhouse"
+	"github.com/counterspy/counterspy/internal/store/clickhouse/chtest"
 	"github.com/counterspy/counterspy/internal/store/memstore"
 	"github.com/counterspy/counterspy/internal/summarize"
 )
@@ -44,8 +48,8 @@ func (s *whereScans) ScanSummaries(ctx context.Context, q store.SummaryScan) ite
 	}
 }
 
-// TestPushDown runs queries on the memory backend, which evaluates Where
-// on every field, and on Pebble, which evaluates it on the fixed-size ones
+// TestPushDown runs queries on the memory backend and on ClickHouse, which
+// evaluate Where on every field, and on Pebble, which evaluates it on the fixed-size ones
 // (flags, durations, HTTP status: its field header), against Pebble with
 // the capability hidden: the pages are the same, the scans carry the
 // conditions, and they read fewer rows.
@@ -65,6 +69,18 @@ func TestPushDown(t *testing.T) {
 	if err := mem.Write(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
+	// ClickHouse evaluates Where on every field, like the memory backend,
+	// in SQL over the newest revision's flat columns.
+	srv := chtest.StartTest(t)
+	ch, err := clickhouse.Open(context.Background(), clickhouse.Options{Addr: srv.Addr, Database: "pushdown",
+		EpochPast: 50 * 365 * 24 * time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	if err := ch.Write(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
 	// Without the capability: the wrapper hides PushDown.
 	plain := query.New(struct{ store.SummaryReader }{peb}, query.Options{ProbeRows: 100, IndexRatio: 0.5, PageSize: 25})
 	for _, backend := range []struct {
@@ -75,6 +91,7 @@ func TestPushDown(t *testing.T) {
 	}{
 		{"memory", mem, func(m, _ int) int { return m }},
 		{"pebble", peb, func(_, p int) int { return p }},
+		{"clickhouse", ch, func(m, _ int) int { return m }},
 	} {
 		ws := &whereScans{pushStore: backend.st}
 		pushed := query.New(ws, query.Options{ProbeRows: 100, IndexRatio: 0.5, PageSize: 25})

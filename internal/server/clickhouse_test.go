@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -95,5 +96,17 @@ func TestClickHouseStore(t *testing.T) {
 	ch.Kill()
 	if status, body := getJSON(t, "http://"+srv.HTTPAddr()+"/healthz"); status != 503 || !strings.Contains(body, ch.Addr) {
 		t.Fatalf("/healthz with ClickHouse gone: %d %q, want 503 naming %s", status, body, ch.Addr)
+	}
+	// A query that cannot reach ClickHouse is a temporary failure (503,
+	// which the AWS SDKs retry), not an internal one.
+	body := fmt.Sprintf(`{"StartTime":%d,"EndTime":%d}`, now.Add(-time.Minute).Unix(), now.Add(time.Minute).Unix())
+	resp, err := http.Post("http://"+srv.HTTPAddr()+"/TraceSummaries", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || !strings.Contains(string(b), "ServiceUnavailableException") || !strings.Contains(string(b), ch.Addr) {
+		t.Fatalf("GetTraceSummaries with ClickHouse gone: %d %s, want 503 ServiceUnavailableException naming %s", resp.StatusCode, b, ch.Addr)
 	}
 }

@@ -314,6 +314,11 @@ var ErrClosed = errors.New("store: closed")
 // as a temporary condition (X-Ray API: 503 ThrottlingException).
 var ErrNoSpace = errors.New("store: disk full")
 
+// ErrUnavailable is wrapped by the errors of a backend that cannot reach its
+// server, or refuses work while it backs off after failures: a temporary
+// condition, answered as such (X-Ray API: 503), not an internal failure.
+var ErrUnavailable = errors.New("store: unavailable")
+
 // Writer persists batches.
 type Writer interface {
 	// Write persists b. When Write returns nil, everything in b is durable:

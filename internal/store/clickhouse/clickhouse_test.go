@@ -2,8 +2,10 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"os"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/store/clickhouse/chtest"
 	"github.com/counterspy/counterspy/internal/store/storetest"
+	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -131,13 +134,22 @@ func TestServerGone(t *testing.T) {
 	}
 	srv.Kill()
 	b := &store.Batch{Records: []store.Record{{Received: 1, Doc: []byte("x")}}}
+	first := func(seq iter.Seq2[store.SummaryRow, error]) error {
+		for _, err := range seq {
+			return err
+		}
+		return nil
+	}
 	for op, err := range map[string]error{
-		"Write":   s.Write(ctx, b),
-		"Stats":   func() error { _, err := s.Stats(ctx); return err }(),
-		"PutMeta": s.PutMeta(ctx, "k", []byte("v")),
+		"Write":         s.Write(ctx, b),
+		"Stats":         func() error { _, err := s.Stats(ctx); return err }(),
+		"PutMeta":       s.PutMeta(ctx, "k", []byte("v")),
+		"ScanSummaries": first(s.ScanSummaries(ctx, store.SummaryScan{From: 0, To: 100})),
+		"Summaries":     first(s.Summaries(ctx, []xrayid.TraceID{{1}})),
 	} {
-		if err == nil || !strings.Contains(err.Error(), srv.Addr) {
-			t.Errorf("%s with the server gone: %v, want an error naming %s", op, err, srv.Addr)
+		// Unavailable: a temporary condition (the API answers 503).
+		if err == nil || !strings.Contains(err.Error(), srv.Addr) || !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s with the server gone: %v, want an error naming %s that wraps store.ErrUnavailable", op, err, srv.Addr)
 		}
 	}
 	// /healthz says why; the next Write backs off instead of dialing a
@@ -146,8 +158,19 @@ func TestServerGone(t *testing.T) {
 		t.Errorf("Health after a failed write: %v, want an error naming %s", err, srv.Addr)
 	}
 	err = s.Write(ctx, b)
-	if err == nil || !strings.Contains(err.Error(), "not writing") || !strings.Contains(err.Error(), srv.Addr) {
-		t.Errorf("Write right after a failed one: %v, want the back-off naming %s", err, srv.Addr)
+	if err == nil || !strings.Contains(err.Error(), "not writing") || !strings.Contains(err.Error(), srv.Addr) || !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Write right after a failed one: %v, want the back-off naming %s, wrapping store.ErrUnavailable", err, srv.Addr)
+	}
+}
+
+// TestServerException: an exception the server sends about a query is not
+// ErrUnavailable (the API answers 500 with its message).
+func TestServerException(t *testing.T) {
+	srv := startServer(t)
+	s := openTest(t, srv, fmt.Sprintf("exception_%d", dbs.Add(1)))
+	err := s.query(context.Background(), "bad query", "SELECT no_such_column FROM summaries", func(func(...any) error) error { return nil })
+	if err == nil || errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("a failing query: %v, want an error that does not wrap store.ErrUnavailable", err)
 	}
 }
 

@@ -40,6 +40,7 @@ var shardKeys = map[string]string{
 	"records":        "cityHash64(trace_id)",
 	"placements":     "cityHash64(trace_id)",
 	"summaries":      "cityHash64(trace_id)",
+	"summary_ends":   "cityHash64(trace_id)",
 	"terms":          "cityHash64(trace_id)",
 	"graph":          "rand()",
 	"logs":           "rand()",
@@ -49,12 +50,13 @@ var shardKeys = map[string]string{
 // clusterSettings are the connection settings of a cluster-mode Store.
 var clusterSettings = ch.Settings{"insert_distributed_sync": 1}
 
-// termsTable is the table a scan's IN subquery reads (see above).
-func (s *Store) termsTable() string {
+// local is the table a query's IN subquery reads (see above): the
+// shard's own table in cluster mode.
+func (s *Store) local(table string) string {
 	if s.opts.Cluster != "" {
-		return s.opts.Database + ".terms_local"
+		return s.opts.Database + "." + table + "_local"
 	}
-	return "terms"
+	return table
 }
 
 // tableName is the name in a CREATE TABLE IF NOT EXISTS statement.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -65,5 +66,84 @@ func TestFlatColumns(t *testing.T) {
 	}
 	if got := read(opaque); got.dur != 0 || got.status != 0 || len(got.services) != 0 {
 		t.Fatalf("flat columns of an opaque blob: %+v", got)
+	}
+}
+
+// TestPushDownEdges scans with Where conditions over rows the conformance
+// suite does not write: a row without Fields (never skipped), HTTP
+// statuses beyond what http_status holds (clamped: never skipped on a
+// comparison they could meet), and NaN or infinite bounds (not pushed
+// down). A row meeting the conditions always has its summary; a row with
+// Fields and an exact status that fails them never has.
+func TestPushDownEdges(t *testing.T) {
+	srv := startServer(t)
+	s := openTest(t, srv, fmt.Sprintf("pushdown_%d", dbs.Add(1)))
+	ctx := context.Background()
+	now := time.Now().Unix()
+	type row struct{ f store.SummaryFields }
+	rows := []row{
+		{f: store.SummaryFields{}},
+		{f: store.SummaryFields{Services: []string{"web"}, HTTPStatus: 70000}},
+		{f: store.SummaryFields{Services: []string{"web"}, HTTPStatus: -5}},
+		{f: store.SummaryFields{Services: []string{"web"}, HTTPStatus: 404, Duration: 2.5, Fault: true}},
+		{f: store.SummaryFields{Services: []string{"db"}, HTTPStatus: 0, Duration: 0.5, Error: true, AnnotationKeys: []string{"k"}}},
+	}
+	b := &store.Batch{}
+	ids := map[xrayid.TraceID]int{}
+	for i, r := range rows {
+		var id xrayid.TraceID
+		binary.BigEndian.PutUint32(id[:4], uint32(now))
+		id[15] = byte(i + 1)
+		ids[id] = i
+		b.Summaries = append(b.Summaries, store.SummaryRecord{TraceID: id, End: now, Summary: []byte{byte(i)}, Fields: r.f})
+	}
+	if err := s.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	nan, inf := math.NaN(), math.Inf(1)
+	for _, c := range []store.FieldCond{
+		{Field: store.FieldHTTPStatus, Op: store.Eq, Num: 70000},
+		{Field: store.FieldHTTPStatus, Op: store.Ge, Num: 65536},
+		{Field: store.FieldHTTPStatus, Op: store.Le, Num: -1},
+		{Field: store.FieldHTTPStatus, Op: store.Eq, Num: -5},
+		{Field: store.FieldHTTPStatus, Op: store.Eq, Num: 404},
+		{Field: store.FieldHTTPStatus, Op: store.Eq, Num: 0},
+		{Field: store.FieldDuration, Op: store.Ge, Num: 1},
+		{Field: store.FieldDuration, Op: store.Le, Num: inf},
+		{Field: store.FieldDuration, Op: store.Ge, Num: nan},
+		{Field: store.FieldFault, Op: store.Eq, Num: 0},
+		{Field: store.FieldError, Op: store.Eq, Num: 1},
+		{Field: store.FieldService, Op: store.Has, Str: "db"},
+		{Field: store.FieldAnnotationKey, Op: store.Has, Str: "k"},
+		{Field: store.FieldAnnotationKey, Op: store.Has, Str: "it's"},
+	} {
+		for _, order := range []store.Order{store.ByStart, store.ByEnd} {
+			n := 0
+			for r, err := range s.ScanSummaries(ctx, store.SummaryScan{Order: order, From: now - 10, To: now + 10, Where: []store.FieldCond{c}}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				n++
+				i := ids[r.TraceID]
+				f := rows[i].f
+				holds := c.Holds(&f)
+				known := fieldsKnown(&f)
+				// http_status keeps 0 for every status up to 0 and 65535
+				// for every one from 65535 up.
+				clamped := c.Field == store.FieldHTTPStatus && (f.HTTPStatus <= 0 || f.HTTPStatus >= 65535)
+				exact := known && !clamped && !math.IsNaN(c.Num) && !math.IsInf(c.Num, 0)
+				switch {
+				case (holds || !known) && r.Summary == nil:
+					t.Errorf("%+v (order %d): row %d meets it (or has no Fields) but was skipped", c, order, i)
+				case exact && !holds && r.Summary != nil:
+					t.Errorf("%+v (order %d): row %d fails it but its summary was read", c, order, i)
+				case r.Summary != nil && (len(r.Summary) != 1 || int(r.Summary[0]) != i):
+					t.Errorf("%+v (order %d): row %d has summary %v", c, order, i, r.Summary)
+				}
+			}
+			if n != len(rows) {
+				t.Errorf("%+v (order %d): %d rows, want every one of %d positions", c, order, n, len(rows))
+			}
+		}
 	}
 }

@@ -2,9 +2,12 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/counterspy/counterspy/internal/store"
 )
 
 // Back-off of writes while ClickHouse fails them: after a failed Write,
@@ -45,8 +48,12 @@ func (h *health) admit(now time.Time) error {
 	if h.failures == 0 || !now.Before(h.retryAt) {
 		return nil
 	}
-	return fmt.Errorf("clickhouse: not writing for %v after %d failed writes (last %v ago: %w)",
+	err := fmt.Errorf("clickhouse: not writing for %v after %d failed writes (last %v ago: %w)",
 		h.retryAt.Sub(now).Round(time.Millisecond), h.failures, now.Sub(h.failedAt).Round(time.Millisecond), h.lastErr)
+	if !errors.Is(err, store.ErrUnavailable) {
+		err = fmt.Errorf("%w (%w)", err, store.ErrUnavailable)
+	}
+	return err
 }
 
 // done records a Write attempt's outcome. A cancelled context is the

@@ -19,7 +19,7 @@ import (
 const idChunk = 1000
 
 // pageSize is the rows of one page of a summary scan: scans stream page by
-// page, each page a query resumed after the last row of the previous one.
+// page, each page resumed after the last row of the previous one (scan.go).
 const pageSize = 500
 
 // query runs q and calls row for every row (rows.Scan is its argument).
@@ -109,7 +109,14 @@ func (s *Store) Summaries(ctx context.Context, ids []xrayid.TraceID) iter.Seq2[s
 		}
 		for chunk := range slices.Chunk(uniqueIDs(ids), idChunk) {
 			got := map[xrayid.TraceID]store.SummaryRow{}
-			err := s.query(ctx, "read summaries", "SELECT trace_id, argMax(place, seq), argMax(summary, seq) FROM summaries WHERE trace_id IN "+idList(chunk)+" GROUP BY trace_id",
+			// summaries is ordered by (place, trace_id): the places to
+			// read are the IDs' epochs (plausible ones place a trace
+			// there), and placements has the others.
+			list := idList(chunk)
+			sql := fmt.Sprintf("SELECT trace_id, argMax(place, seq), argMax(summary, seq) FROM summaries WHERE trace_id IN %s"+
+				" AND (place IN (%s) OR place IN (SELECT place FROM %s WHERE trace_id IN %s)) GROUP BY trace_id",
+				list, epochList(chunk), s.local("placements"), list)
+			err := s.query(ctx, "read summaries", sql,
 				func(scan func(...any) error) error {
 					var id, sum string
 					var place int64
@@ -144,90 +151,21 @@ func (s *Store) Summaries(ctx context.Context, ids []xrayid.TraceID) iter.Seq2[s
 	}
 }
 
-// clampSec keeps scan bounds within what the tables can hold, so that
-// they format as ordinary literals.
-func clampSec(v int64) int64 { return min(max(v, -1<<62), 1<<62) }
-
-// ScanSummaries pages through the summaries newest first. ByEnd positions
-// are the newest revision's End, found by grouping every revision of a
-// trace (a full scan of the summaries in this first version).
-func (s *Store) ScanSummaries(ctx context.Context, q store.SummaryScan) iter.Seq2[store.SummaryRow, error] {
-	return func(yield func(store.SummaryRow, error) bool) {
-		if err := s.check(ctx); err != nil {
-			yield(store.SummaryRow{}, err)
-			return
-		}
-		if q.Order == store.ByEnd && len(q.Terms) > 0 {
-			yield(store.SummaryRow{}, fmt.Errorf("clickhouse: index terms restrict only ByStart scans: %w", errors.ErrUnsupported))
-			return
-		}
-		if q.Order != store.ByStart && q.Order != store.ByEnd {
-			yield(store.SummaryRow{}, fmt.Errorf("clickhouse: unknown scan order %d", q.Order))
-			return
-		}
-		from, to := clampSec(q.From), clampSec(q.To)
-		if from >= to {
-			return
-		}
-		before := q.Before
-		var terms string
-		if len(q.Terms) > 0 {
-			var b strings.Builder
-			for i, t := range q.Terms {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				fmt.Fprintf(&b, "%d", uint64(t))
-			}
-			terms = fmt.Sprintf(" AND trace_id IN (SELECT trace_id FROM %s WHERE term IN (%s) AND place >= %d AND place < %d)", s.termsTable(), b.String(), from, to)
-		}
-		for {
-			var cond string
-			if before != nil {
-				bs := clampSec(before.Sec)
-				cond = fmt.Sprintf(" AND (pos < %d OR pos = %d AND trace_id < unhex('%x'))", bs, bs, before.TraceID[:])
-			}
-			var sql string
-			if q.Order == store.ByStart {
-				sql = fmt.Sprintf("SELECT trace_id, place AS pos, argMax(summary, seq) FROM summaries WHERE place >= %d AND place < %d%s GROUP BY trace_id, place HAVING 1%s ORDER BY pos DESC, trace_id DESC LIMIT %d",
-					from, to, terms, cond, pageSize)
-			} else {
-				sql = s.byEndSQL(from, to, cond)
-			}
-			var page []store.SummaryRow
-			err := s.query(ctx, "scan summaries", sql, func(scan func(...any) error) error {
-				var id, sum string
-				var pos int64
-				if err := scan(&id, &pos, &sum); err != nil {
-					return err
-				}
-				tid, err := toID(id)
-				if err != nil {
-					return err
-				}
-				page = append(page, store.SummaryRow{Pos: store.Position{Sec: pos, TraceID: tid}, TraceID: tid, Summary: []byte(sum)})
-				return nil
-			})
-			if err != nil {
-				yield(store.SummaryRow{}, err)
-				return
-			}
-			for _, row := range page {
-				if err := s.check(ctx); err != nil {
-					yield(store.SummaryRow{}, err)
-					return
-				}
-				if !yield(row, nil) {
-					return
-				}
-			}
-			if len(page) < pageSize {
-				return
-			}
-			last := page[len(page)-1].Pos
-			before = &last
-		}
+// epochList is an IN list of the IDs' epochs.
+func epochList(ids []xrayid.TraceID) string {
+	es := make([]int64, len(ids))
+	for i, id := range ids {
+		es[i] = int64(id.Epoch())
 	}
+	slices.Sort(es)
+	var b strings.Builder
+	for i, e := range slices.Compact(es) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%d", e)
+	}
+	return b.String()
 }
 
 // CountTerm counts distinct traces under term placed in [from, to).
@@ -246,6 +184,35 @@ func (s *Store) CountTerm(ctx context.Context, term store.Term, from, to int64, 
 	}
 	return int(n), nil
 }
+
+// EstimateTerms implements store.TermEstimator: the distinct traces under
+// any of terms placed in [from, to), up to limit, in one query (the
+// planner's fallback asks CountTerm once per term: one round trip each,
+// 21 for a response-time range).
+func (s *Store) EstimateTerms(ctx context.Context, terms []store.Term, from, to int64, limit int) (int, error) {
+	if err := s.check(ctx); err != nil {
+		return 0, err
+	}
+	from, to = clampSec(from), clampSec(to)
+	if limit <= 0 || from >= to || len(terms) == 0 {
+		return 0, nil
+	}
+	var b strings.Builder
+	for i, t := range terms {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%d", uint64(t))
+	}
+	var n uint64
+	sql := fmt.Sprintf("SELECT count() FROM (SELECT DISTINCT trace_id FROM terms WHERE term IN (%s) AND place >= %d AND place < %d LIMIT %d)", b.String(), from, to, limit)
+	if err := s.conn.QueryRow(ctx, sql).Scan(&n); err != nil {
+		return 0, s.wrap(ctx, fmt.Sprintf("estimate %d terms", len(terms)), err)
+	}
+	return int(n), nil
+}
+
+var _ store.TermEstimator = (*Store)(nil)
 
 // GraphCounters sums the counters of group per (minute, key, index) at
 // read time: parts not merged yet hold several rows of one counter.

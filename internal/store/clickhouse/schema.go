@@ -8,7 +8,9 @@ package clickhouse
 
 // schemaVersion is the version of the tables below. Open creates them when
 // the database has no version yet and refuses a newer one.
-const schemaVersion = 1
+// Version 2 orders summaries by (place, trace_id) and adds summary_ends
+// and the fields column (migrate.go).
+const schemaVersion = 2
 
 var tables = []string{
 	`CREATE TABLE IF NOT EXISTS schema_version (version UInt32, applied UInt64) ENGINE = MergeTree ORDER BY version`,
@@ -25,15 +27,18 @@ var tables = []string{
 	`CREATE TABLE IF NOT EXISTS placements (trace_id FixedString(16), place Int64)
 		ENGINE = MergeTree PARTITION BY ` + placeDay + ` ORDER BY trace_id`,
 	// Summary revisions: the highest seq of a trace wins at read time.
-	// The flat columns after summary are the writer's SummaryRecord.Fields
-	// (the backend never decodes the blob), for filters to push down
-	// later; zero when the writer sent none.
-	`CREATE TABLE IF NOT EXISTS summaries (
-		trace_id FixedString(16), place Int64, end_sec Int64, seq UInt64, summary String,
-		duration Float64, response_time Float64, fault UInt8, error UInt8, throttle UInt8, partial UInt8,
-		http_status UInt16, http_method String, http_url String,
-		services Array(String), annotation_keys Array(String)
-	) ENGINE = ReplacingMergeTree(seq) PARTITION BY ` + placeDay + ` ORDER BY trace_id SETTINGS index_granularity = 256`,
+	// Ordered by placement, so that a scan page reads a range of the
+	// primary key (a time slice), not the whole window; lookups by trace
+	// ID find the place from the ID's epoch or placements. The flat
+	// columns after summary are the writer's SummaryRecord.Fields (the
+	// backend never decodes the blob) that scans test for push-down;
+	// fields is 1 when the writer filled them (else they are zero and
+	// nothing is skipped on them).
+	summariesDDL,
+	// The end second of every summary revision, ordered by it: a ByEnd
+	// page reads a slice of it to find its candidate traces.
+	`CREATE TABLE IF NOT EXISTS summary_ends (end_sec Int64, place Int64, trace_id FixedString(16))
+		ENGINE = ReplacingMergeTree PARTITION BY ` + placeDay + ` ORDER BY (end_sec, trace_id, place)`,
 	`CREATE TABLE IF NOT EXISTS terms (term UInt64, place Int64, trace_id FixedString(16))
 		ENGINE = ReplacingMergeTree PARTITION BY ` + placeDay + ` ORDER BY (term, place, trace_id)`,
 	// Graph counters: SummingMergeTree adds rows of one (grp, minute, key,
@@ -51,9 +56,16 @@ var tables = []string{
 		ENGINE = ReplacingMergeTree(version) ORDER BY mkey`,
 }
 
+const summariesDDL = `CREATE TABLE IF NOT EXISTS summaries (
+		trace_id FixedString(16), place Int64, end_sec Int64, seq UInt64, summary String,
+		duration Float64, response_time Float64, fault UInt8, error UInt8, throttle UInt8, partial UInt8,
+		http_status UInt16, http_method String, http_url String,
+		services Array(String), annotation_keys Array(String), fields UInt8
+	) ENGINE = ReplacingMergeTree(seq) PARTITION BY ` + placeDay + ` ORDER BY (place, trace_id) SETTINGS index_granularity = 256`
+
 const placeDay = "toUInt32(greatest(intDiv(place, 86400), 0))"
 
 // partitioned are the tables DropBefore trims: each is partitioned by day
 // number (of placement, minute or line time), clamped to UInt32 so that no
 // partition is named by a negative number.
-var partitioned = []string{"records", "placements", "summaries", "terms", "graph", "logs"}
+var partitioned = []string{"records", "placements", "summaries", "summary_ends", "terms", "graph", "logs"}

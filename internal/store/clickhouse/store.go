@@ -191,43 +191,9 @@ func connect(opts Options, db string, settings ch.Settings) (driver.Conn, error)
 	defer cancel()
 	if err := conn.Ping(ctx); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("clickhouse %s is not reachable: %w", opts.Addr, err)
+		return nil, fmt.Errorf("clickhouse %s is not reachable: %w (%w)", opts.Addr, err, store.ErrUnavailable)
 	}
 	return conn, nil
-}
-
-func (s *Store) migrate(ctx context.Context) error {
-	if s.opts.Cluster == "" { // in cluster mode openShards created the tables
-		if err := s.conn.Exec(ctx, tables[0]); err != nil {
-			return fmt.Errorf("clickhouse: create schema_version: %w", err)
-		}
-	}
-	var v uint32
-	row := s.conn.QueryRow(ctx, "SELECT max(version) FROM schema_version")
-	if err := row.Scan(&v); err != nil {
-		return fmt.Errorf("clickhouse: read schema version: %w", err)
-	}
-	if v > schemaVersion {
-		return fmt.Errorf("clickhouse: database %s has schema version %d, this Counterspy knows up to %d", s.opts.Database, v, schemaVersion)
-	}
-	for _, q := range tables[1:] {
-		if s.opts.Cluster != "" {
-			break
-		}
-		if err := s.conn.Exec(ctx, q); err != nil {
-			return fmt.Errorf("clickhouse: create schema: %w (in %.60s...)", err, q)
-		}
-	}
-	if v < schemaVersion {
-		// A batch, not INSERT .. VALUES: over the native protocol 18.16
-		// waits for data blocks after any INSERT.
-		if err := s.insert(ctx, "schema_version", 1, func(app func(...any) error) error {
-			return app(uint32(schemaVersion), uint64(time.Now().Unix()))
-		}); err != nil {
-			return fmt.Errorf("clickhouse: record schema version: %w", err)
-		}
-	}
-	return nil
 }
 
 // Close releases the connections. Later calls return ErrClosed.
@@ -265,7 +231,7 @@ func (s *Store) wrap(ctx context.Context, what string, err error) error {
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
-	return fmt.Errorf("clickhouse %s: %s: %w", s.opts.Addr, what, err)
+	return markUnavailable(fmt.Errorf("clickhouse %s: %s: %w", s.opts.Addr, what, err))
 }
 
 // nextSeq returns n increasing sequence numbers (the first is returned):

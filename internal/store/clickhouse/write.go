@@ -92,7 +92,18 @@ func (s *Store) write(ctx context.Context, b *store.Batch) error {
 					f := &r.Fields
 					if err := app(string(r.TraceID[:]), places[r.TraceID], r.End, sumSeq+uint64(i), string(r.Summary),
 						f.Duration, f.ResponseTime, b2u(f.Fault), b2u(f.Error), b2u(f.Throttle), b2u(f.Partial),
-						uint16(min(max(f.HTTPStatus, 0), 65535)), f.HTTPMethod, f.HTTPURL, nonNil(f.Services), nonNil(f.AnnotationKeys)); err != nil {
+						uint16(min(max(f.HTTPStatus, 0), 65535)), f.HTTPMethod, f.HTTPURL, nonNil(f.Services), nonNil(f.AnnotationKeys),
+						b2u(fieldsKnown(f))); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		})
+		jobs = append(jobs, func() error {
+			return s.insert(ctx, "summary_ends", len(b.Summaries), func(app func(...any) error) error {
+				for _, r := range b.Summaries {
+					if err := app(r.End, places[r.TraceID], string(r.TraceID[:])); err != nil {
 						return err
 					}
 				}
@@ -356,3 +367,16 @@ func b2u(b bool) uint8 {
 	}
 	return 0
 }
+
+// fieldsKnown reports whether a writer filled f: the summarizer always
+// names at least one service. Scans never skip a row on the zero values
+// of fields it never had (as the Pebble backend).
+func fieldsKnown(f *store.SummaryFields) bool {
+	return len(f.Services) > 0 || len(f.AnnotationKeys) > 0 || f.Fault || f.Error || f.Throttle || f.Partial ||
+		f.Duration != 0 || f.ResponseTime != 0 || f.HTTPStatus != 0 || f.HTTPMethod != "" || f.HTTPURL != ""
+}
+
+// fieldsKnownSQL is fieldsKnown over a row of the version 1 summaries
+// table, which had no fields column (migrate.go).
+const fieldsKnownSQL = "notEmpty(services) OR notEmpty(annotation_keys) OR fault != 0 OR error != 0 OR throttle != 0 OR partial != 0" +
+	" OR duration != 0 OR response_time != 0 OR http_status != 0 OR http_method != '' OR http_url != ''"

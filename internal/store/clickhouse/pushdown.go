@@ -1,0 +1,124 @@
+package clickhouse
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/counterspy/counterspy/internal/store"
+)
+
+// PushesDown implements store.PushDown: a scan tests the Where conditions
+// on every flat column (the newest revision's, argMax(col, seq)) and
+// transfers no summary for the rows that fail them.
+func (s *Store) PushesDown(f store.Field) bool {
+	switch f {
+	case store.FieldFault, store.FieldError, store.FieldThrottle, store.FieldPartial, store.FieldDuration,
+		store.FieldResponseTime, store.FieldHTTPStatus, store.FieldService, store.FieldAnnotationKey:
+		return true
+	}
+	return false
+}
+
+var _ store.PushDown = (*Store)(nil)
+
+// whereSQL is an aggregate expression, over the revisions of one trace,
+// that is 0 only when the newest revision certainly fails one of where
+// (store.FieldCond.Holds): never for a revision whose writer left its
+// Fields empty, nor on a condition it cannot translate exactly.
+func whereSQL(where []store.FieldCond) string {
+	var conds []string
+	for _, c := range where {
+		if e := condSQL(c); e != "" {
+			conds = append(conds, e)
+		}
+	}
+	if len(conds) == 0 {
+		return "1"
+	}
+	return "(argMax(fields, seq) = 0 OR " + strings.Join(conds, " AND ") + ")"
+}
+
+// newest is the value of column in a trace's newest revision.
+func newest(column string) string { return "argMax(" + column + ", seq)" }
+
+// condSQL translates one condition, or returns "" (it holds).
+func condSQL(c store.FieldCond) string {
+	var col string
+	switch c.Field {
+	case store.FieldFault:
+		col = "fault"
+	case store.FieldError:
+		col = "error"
+	case store.FieldThrottle:
+		col = "throttle"
+	case store.FieldPartial:
+		col = "partial"
+	case store.FieldDuration:
+		col = "duration"
+	case store.FieldResponseTime:
+		col = "response_time"
+	case store.FieldHTTPStatus:
+		return statusSQL(c)
+	case store.FieldService, store.FieldAnnotationKey:
+		if c.Op != store.Has {
+			return ""
+		}
+		col = "services"
+		if c.Field == store.FieldAnnotationKey {
+			col = "annotation_keys"
+		}
+		return "has(" + newest(col) + ", " + quote(c.Str) + ")"
+	default:
+		return ""
+	}
+	n, ok := num(c.Num)
+	if !ok {
+		return ""
+	}
+	switch c.Op {
+	case store.Eq:
+		return "(" + newest(col) + " = " + n + ")"
+	case store.Ge:
+		return "(" + newest(col) + " >= " + n + ")"
+	case store.Le:
+		return "(" + newest(col) + " <= " + n + ")"
+	}
+	return ""
+}
+
+// num formats a finite number as a literal; NaN and infinities are left to
+// the caller's re-check.
+func num(v float64) (string, bool) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "", false
+	}
+	return "toFloat64(" + strconv.FormatFloat(v, 'g', -1, 64) + ")", true
+}
+
+// statusSQL tests http_status, which holds the status clamped to [0,
+// 65535]: a stored 0 may be any status up to 0, a stored 65535 any from
+// 65535 up, and neither is skipped on a comparison such a status could
+// meet.
+func statusSQL(c store.FieldCond) string {
+	n, ok := num(c.Num)
+	if !ok {
+		return ""
+	}
+	col := newest("http_status")
+	switch c.Op {
+	case store.Eq:
+		switch {
+		case c.Num <= 0:
+			return "(" + col + " = 0)"
+		case c.Num >= 65535:
+			return "(" + col + " = 65535)"
+		}
+		return "(" + col + " = " + n + ")"
+	case store.Ge:
+		return "(" + col + " >= " + n + " OR " + col + " = 65535)"
+	case store.Le:
+		return "(" + col + " <= " + n + " OR " + col + " = 0)"
+	}
+	return ""
+}

@@ -1,0 +1,225 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"strings"
+
+	"github.com/counterspy/counterspy/internal/store"
+	"github.com/counterspy/counterspy/internal/xrayid"
+)
+
+// Scans read the window in time slices, newest first: a slice is a range
+// of the primary key (summaries by place for ByStart, summary_ends by
+// end_sec for ByEnd), so a page costs what its slice holds, not what the
+// window holds (18.16 cannot read a table in key order to stop at a
+// LIMIT: without slices every page grouped every revision of the window).
+// The first slice is firstSlice seconds wide; a slice that yields less
+// than a page makes the next one wider (sparseGrowth when nearly empty),
+// so an empty or sparse window costs a few dozen small queries at most.
+//
+// A page is two queries. The first groups the revisions of the slice's
+// traces by trace and finds the newest one's position, seq and, for a
+// scan with Where conditions, whether it meets them; it reads none of the
+// summary blobs. The second reads the blobs of the page's traces that
+// meet the conditions by primary key; the others are yielded as positions
+// with a nil Summary (store.SummaryScan.Where).
+const (
+	firstSlice   = 16
+	sparseGrowth = 8
+	maxSlice     = 1 << 61
+)
+
+// clampSec keeps scan bounds within what the tables can hold, so that
+// they format as ordinary literals.
+func clampSec(v int64) int64 { return min(max(v, -1<<62), 1<<62) }
+
+// scanRow is a row of a page's first query.
+type scanRow struct {
+	id    xrayid.TraceID
+	pos   int64
+	place int64
+	ok    bool
+}
+
+// ScanSummaries pages through the summaries newest first, slice by slice.
+func (s *Store) ScanSummaries(ctx context.Context, q store.SummaryScan) iter.Seq2[store.SummaryRow, error] {
+	return func(yield func(store.SummaryRow, error) bool) {
+		if err := s.check(ctx); err != nil {
+			yield(store.SummaryRow{}, err)
+			return
+		}
+		if q.Order == store.ByEnd && len(q.Terms) > 0 {
+			yield(store.SummaryRow{}, fmt.Errorf("clickhouse: index terms restrict only ByStart scans: %w", errors.ErrUnsupported))
+			return
+		}
+		if q.Order != store.ByStart && q.Order != store.ByEnd {
+			yield(store.SummaryRow{}, fmt.Errorf("clickhouse: unknown scan order %d", q.Order))
+			return
+		}
+		from, to := clampSec(q.From), clampSec(q.To)
+		var terms string
+		if len(q.Terms) > 0 {
+			var b strings.Builder
+			for i, t := range q.Terms {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				fmt.Fprintf(&b, "%d", uint64(t))
+			}
+			terms = b.String()
+		}
+		ok := whereSQL(q.Where)
+		before := q.Before
+		hi := to
+		if before != nil {
+			hi = min(hi, clampSec(before.Sec)+1)
+		}
+		width := int64(firstSlice)
+		for hi > from {
+			lo := max(from, hi-width)
+			n := 0
+			for {
+				rows, err := s.scanPage(ctx, q.Order, lo, hi, before, terms, ok)
+				if err == nil {
+					err = s.check(ctx)
+				}
+				if err != nil {
+					yield(store.SummaryRow{}, err)
+					return
+				}
+				blobs, err := s.pageSummaries(ctx, rows)
+				if err != nil {
+					yield(store.SummaryRow{}, err)
+					return
+				}
+				for _, r := range rows {
+					if err := s.check(ctx); err != nil {
+						yield(store.SummaryRow{}, err)
+						return
+					}
+					row := store.SummaryRow{Pos: store.Position{Sec: r.pos, TraceID: r.id}, TraceID: r.id}
+					if r.ok {
+						b, found := blobs[placed{r.id, r.place}]
+						if !found {
+							continue // dropped by retention since the first query
+						}
+						row.Summary = b
+					}
+					if !yield(row, nil) {
+						return
+					}
+				}
+				n += len(rows)
+				if len(rows) < pageSize {
+					break
+				}
+				last := store.Position{Sec: rows[len(rows)-1].pos, TraceID: rows[len(rows)-1].id}
+				before = &last
+			}
+			hi = lo
+			switch {
+			case n < pageSize/8:
+				width = min(width, maxSlice/sparseGrowth) * sparseGrowth
+			case n < pageSize:
+				width = min(width, maxSlice/2) * 2
+			}
+		}
+	}
+}
+
+// scanPage runs a page's first query over the slice [lo, hi).
+func (s *Store) scanPage(ctx context.Context, order store.Order, lo, hi int64, before *store.Position, terms, ok string) ([]scanRow, error) {
+	var cond string
+	if before != nil {
+		bs := clampSec(before.Sec)
+		cond = fmt.Sprintf(" AND (pos < %d OR pos = %d AND trace_id < unhex('%x'))", bs, bs, before.TraceID[:])
+	}
+	var sql string
+	if order == store.ByStart {
+		var restrict string
+		if terms != "" {
+			restrict = fmt.Sprintf(" AND trace_id IN (SELECT trace_id FROM %s WHERE term IN (%s) AND place >= %d AND place < %d)", s.local("terms"), terms, lo, hi)
+		}
+		sql = fmt.Sprintf("SELECT trace_id, place AS pos, place, %s AS ok FROM summaries WHERE place >= %d AND place < %d%s"+
+			" GROUP BY trace_id, place HAVING 1%s ORDER BY pos DESC, trace_id DESC LIMIT %d",
+			ok, lo, hi, restrict, cond, pageSize)
+	} else {
+		// Only traces with a revision ending in the slice can qualify
+		// (the newest is one of them): summary_ends names them and their
+		// places, a range of the primary key.
+		ends := fmt.Sprintf("FROM %s WHERE end_sec >= %d AND end_sec < %d", s.local("summary_ends"), lo, hi)
+		sql = fmt.Sprintf("SELECT trace_id, argMax(end_sec, seq) AS pos, argMax(place, seq), %s AS ok FROM summaries"+
+			" WHERE place IN (SELECT place %s) AND trace_id IN (SELECT trace_id %s)"+
+			" GROUP BY trace_id HAVING pos >= %d AND pos < %d%s ORDER BY pos DESC, trace_id DESC LIMIT %d",
+			ok, ends, ends, lo, hi, cond, pageSize)
+	}
+	var rows []scanRow
+	err := s.query(ctx, "scan summaries", sql, func(scan func(...any) error) error {
+		var id string
+		var r scanRow
+		var ok uint8
+		if err := scan(&id, &r.pos, &r.place, &ok); err != nil {
+			return err
+		}
+		tid, err := toID(id)
+		if err != nil {
+			return err
+		}
+		r.id, r.ok = tid, ok != 0
+		rows = append(rows, r)
+		return nil
+	})
+	return rows, err
+}
+
+// placed is a trace at one placement.
+type placed struct {
+	id    xrayid.TraceID
+	place int64
+}
+
+// pageSummaries reads the newest summary of the rows that met the scan's
+// conditions, by primary key.
+func (s *Store) pageSummaries(ctx context.Context, rows []scanRow) (map[placed][]byte, error) {
+	var ids []xrayid.TraceID
+	var places []int64
+	for _, r := range rows {
+		if r.ok {
+			ids = append(ids, r.id)
+			places = append(places, r.place)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	slices.Sort(places)
+	places = slices.Compact(places)
+	var pl strings.Builder
+	for i, p := range places {
+		if i > 0 {
+			pl.WriteByte(',')
+		}
+		fmt.Fprintf(&pl, "%d", p)
+	}
+	out := make(map[placed][]byte, len(ids))
+	sql := fmt.Sprintf("SELECT trace_id, place, argMax(summary, seq) FROM summaries WHERE place IN (%s) AND trace_id IN %s GROUP BY trace_id, place",
+		pl.String(), idList(ids))
+	err := s.query(ctx, "read the summaries of a page", sql, func(scan func(...any) error) error {
+		var id, sum string
+		var place int64
+		if err := scan(&id, &place, &sum); err != nil {
+			return err
+		}
+		tid, err := toID(id)
+		if err != nil {
+			return err
+		}
+		out[placed{tid, place}] = []byte(sum)
+		return nil
+	})
+	return out, err
+}
