@@ -77,6 +77,7 @@ func (s *Store) DropBefore(ctx context.Context, cutoff time.Time) error {
 		{secKey(prefixSummary, 0), secKey(prefixSummary, sec)},
 		{secKey(prefixEnd, 0), secKey(prefixEnd, sec)},
 		{secKey(prefixTerm, 0), secKey(prefixTerm, sec/termBucketSecs)},
+		{secKey(prefixRef, 0), secKey(prefixRef, sec/termBucketSecs)},
 		{[]byte{prefixGraph}, graphMinuteKey(graphMinute)},
 	}
 	for _, kind := range []byte{logByTrace, logByRequest, logByFunction} {

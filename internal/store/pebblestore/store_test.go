@@ -20,6 +20,9 @@ func traceAt(epoch time.Time, n uint32) xrayid.TraceID {
 	binary.BigEndian.PutUint32(id[:4], uint32(epoch.Unix()))
 	binary.BigEndian.PutUint32(id[12:], n)
 	id[4] = 0xab
+	// The random part's first 8 bytes are what term references keep:
+	// distinct here too, as in real IDs (and in the order of n).
+	binary.BigEndian.PutUint32(id[8:], n)
 	return id
 }
 
