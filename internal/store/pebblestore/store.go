@@ -68,6 +68,8 @@ type Store struct {
 	// rfilter spares the disk read for traces that have no redirect
 	// (redirectfilter.go).
 	rfilter *redirectFilter
+	// dense finds the terms most traces carry (dense.go).
+	dense denseTracker
 
 	records atomic.Int64
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -62,6 +63,52 @@ type termCursor struct {
 	k      int          // the current form is forms[formLen*k:]
 	pos    [posLen]byte // the current second + form
 	spare  [][formLen]byte
+	// dense is set in a bucket where the term is dense (dense.go): the
+	// cursor then walks the bucket's summary keys with sit instead.
+	dense bool
+	sit   *pebble.Iterator
+}
+
+// isDense reports whether term is dense in bucket b. probe ranges over
+// the term keys.
+func isDense(probe *pebble.Iterator, b uint32, term store.Term, key []byte) (bool, []byte, error) {
+	key = denseKey(key[:0], b, term)
+	if probe.SeekGE(key) && bytes.Equal(probe.Key(), key) {
+		return true, key, nil
+	}
+	return false, key, probe.Error()
+}
+
+// denseBounds returns the summary keys of the window's part of bucket b.
+func denseBounds(r scanRange, b int64) (lower, upper []byte) {
+	lower = secKey(prefixSummary, uint32(max(r.from, b*termBucketSecs)))
+	if hi := min(r.to, (b+1)*termBucketSecs); hi <= math.MaxUint32 {
+		return lower, secKey(prefixSummary, uint32(hi))
+	}
+	return lower, []byte{prefixSummary + 1}
+}
+
+// loadDense positions a dense cursor on the form of the summary its
+// iterator is on, or the first before it in the window.
+func (c *termCursor) loadDense(r scanRange) (bool, error) {
+	for c.valid {
+		k := c.sit.Key()
+		sec, id, ok := parsePos(k, summaryKeyLen)
+		if !ok {
+			return false, fmt.Errorf("%w: summary key %x", errCorrupt, k)
+		}
+		c.valid = c.sit.Prev()
+		f := formOf(sec, id)
+		if r.before && sec == r.beforeSec {
+			if m := formOf(sec, r.beforeID); bytes.Compare(f[:], m[:]) > 0 {
+				continue
+			}
+		}
+		binary.BigEndian.PutUint32(c.pos[:4], sec)
+		copy(c.pos[4:], f[:])
+		return true, nil
+	}
+	return false, c.sit.Error()
 }
 
 // prefix returns the cursor's key prefix in bucket b.
@@ -149,6 +196,9 @@ func (c *termCursor) appendForms(sec uint32, k, v []byte) error {
 		return nil
 	}
 	kind := k[len(k)-1]
+	if kind == refDense && binary.BigEndian.Uint32(k[termKeyPrefixLen:]) == denseSec {
+		return nil // a dense marker: only in a window past 2106
+	}
 	if len(v)%refLen != 0 || kind != refByEpoch && kind != refByArrival {
 		return fmt.Errorf("term key %x: %w: %d-byte value", k, errCorrupt, len(v))
 	}
@@ -193,6 +243,9 @@ func countFormsAtMost(forms, m []byte) int {
 
 // next moves the cursor to its previous form.
 func (c *termCursor) next(r scanRange) (bool, error) {
+	if c.dense {
+		return c.loadDense(r)
+	}
 	if c.k--; c.k >= 0 {
 		copy(c.pos[4:], c.forms[formLen*c.k:])
 		return true, nil
@@ -252,6 +305,28 @@ func (sc *scanner) terms(r scanRange, terms []store.Term) error {
 		h = h[:0]
 		for i := range cursors {
 			c := &cursors[i]
+			if !c.legacy {
+				if c.dense, prefix, err = isDense(probe, uint32(b), c.term, prefix); err != nil {
+					return err
+				}
+			}
+			if c.dense {
+				if c.sit == nil {
+					if c.sit, err = sc.clone(&pebble.IterOptions{LowerBound: []byte{prefixSummary}, UpperBound: []byte{prefixSummary + 1}}); err != nil {
+						return fmt.Errorf("open iterator: %w", err)
+					}
+				}
+				c.sit.SetBounds(denseBounds(r, b))
+				c.valid = c.sit.Last()
+				ok, err := c.loadDense(r)
+				if err != nil {
+					return err
+				}
+				if ok {
+					h = append(h, c)
+				}
+				continue
+			}
 			prefix = c.prefix(prefix[:0], uint32(b))
 			lower = r.lower(append(lower[:0], prefix...), b*termBucketSecs)
 			c.it.SetBounds(lower, r.upperSec(prefix, (b+1)*termBucketSecs))
@@ -514,6 +589,26 @@ func countTerm(ctx context.Context, it *pebble.Iterator, term store.Term, r scan
 			return n, err
 		}
 		for _, c := range cursors {
+			if !c.legacy {
+				it.SetBounds(termIterBounds.LowerBound, termIterBounds.UpperBound)
+				dense, key, err := isDense(it, uint32(b), term, prefix)
+				if prefix = key; err != nil {
+					return n, err
+				}
+				if dense {
+					// Every summary of the bucket may carry the term.
+					it.SetBounds(denseBounds(r, b))
+					for ok := it.First(); ok; ok = it.Next() {
+						if n++; n >= limit {
+							return limit, nil
+						}
+					}
+					if err := it.Error(); err != nil {
+						return n, err
+					}
+					continue
+				}
+			}
 			prefix = c.prefix(prefix[:0], uint32(b))
 			lower = r.lower(append(lower[:0], prefix...), b*termBucketSecs)
 			it.SetBounds(lower, r.upperSec(prefix, (b+1)*termBucketSecs))

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
@@ -167,5 +169,99 @@ func TestTermReferenceShared(t *testing.T) {
 	}
 	if n, err := s.CountTerm(context.Background(), 3, 0, 1<<40, 100); err != nil || n != 2 {
 		t.Fatalf("CountTerm: %d, %v; want 2", n, err)
+	}
+}
+
+// TestDenseTerms: once a term is in half of a bucket's summaries, Writes
+// stop listing traces under it and mark the bucket dense; scans and counts
+// of it read the bucket's summaries instead, yielding every trace that has
+// it (and, the documented cost, others of the bucket), paging included,
+// after a restart too, until retention drops the marker with its bucket.
+func TestDenseTerms(t *testing.T) {
+	s := openTest(t, Options{NoSync: true})
+	hour := time.Now().Truncate(time.Hour).Add(-2 * time.Hour)
+	const n = denseMinSummaries + 500
+	var all, tens []xrayid.TraceID
+	for i := 0; i < n; i += 100 {
+		b := &store.Batch{}
+		for j := i; j < min(i+100, n); j++ {
+			at := hour.Add(time.Duration(j) * time.Second)
+			id := traceAt(at, uint32(j))
+			terms := []store.Term{1}
+			if j%10 == 0 {
+				terms = append(terms, 2)
+				tens = append(tens, id)
+			}
+			all = append(all, id)
+			b.Summaries = append(b.Summaries, sumRec(id, at.Unix(), 0, id.String(), terms...))
+		}
+		mustWriteBatch(t, s, b)
+	}
+	// A trace without the term, written after the bucket became dense.
+	late := traceAt(hour.Add(n*time.Second), n)
+	mustWriteBatch(t, s, &store.Batch{Summaries: []store.SummaryRecord{sumRec(late, hour.Unix()+n, 0, "late", 3)}})
+	all = append(all, late)
+
+	refs := func(term store.Term) (keys int, marked bool) {
+		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixRef}, UpperBound: []byte{prefixRef + 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer it.Close()
+		for ok := it.First(); ok; ok = it.Next() {
+			k := it.Key()
+			if store.Term(binary.BigEndian.Uint64(k[5:])) != term {
+				continue
+			}
+			if k[len(k)-1] == refDense {
+				marked = true
+			} else {
+				keys++
+			}
+		}
+		return keys, marked
+	}
+	if keys, marked := refs(1); !marked || keys >= n || keys < denseMinSummaries/2 {
+		t.Fatalf("term 1: %d reference keys, marked %v; want a marker and the keys of the first ~%d traces only",
+			keys, marked, denseMinSummaries/2)
+	}
+	if keys, marked := refs(2); marked || keys != len(tens) {
+		t.Fatalf("term 2: %d reference keys, marked %v; want %d, no marker", keys, marked, len(tens))
+	}
+	desc := func(ids []xrayid.TraceID) []xrayid.TraceID {
+		ids = slices.Clone(ids)
+		slices.SortFunc(ids, func(x, y xrayid.TraceID) int { return -compareTraceIDs(x, y) }) // one per second: ID order is position order
+		return ids
+	}
+	check := func() {
+		t.Helper()
+		wantScan(t, s, everything(store.ByStart, 1), desc(all)...)
+		wantScan(t, s, everything(store.ByStart, 1, 2), desc(all)...)
+		wantScan(t, s, everything(store.ByStart, 2), desc(tens)...)
+		d := desc(all)
+		for _, i := range []int{0, 1, 700, len(d) - 1} {
+			p := posOf(t, s, d[i])
+			q := everything(store.ByStart, 1)
+			q.Before = &p
+			wantScan(t, s, q, d[i+1:]...)
+		}
+		q := everything(store.ByStart, 1)
+		q.From, q.To = hour.Unix()+100, hour.Unix()+200
+		wantScan(t, s, q, desc(all[100:200])...)
+		if c, err := s.CountTerm(context.Background(), 1, 0, 1<<40, 5000); err != nil || c < n {
+			t.Fatalf("CountTerm of the dense term: %d, %v; want at least %d", c, err, n)
+		}
+		if c, err := s.CountTerm(context.Background(), 1, 0, 1<<40, 10); err != nil || c != 10 {
+			t.Fatalf("CountTerm up to 10: %d, %v", c, err)
+		}
+	}
+	check()
+	s = reopenTest(t, s)
+	check()
+	if err := s.DropBefore(context.Background(), hour.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if keys, marked := refs(1); keys != 0 || marked {
+		t.Fatalf("term 1 after retention: %d keys, marked %v", keys, marked)
 	}
 }

@@ -44,6 +44,10 @@ type writePlan struct {
 	// per term and second.
 	terms []termEntry
 	ids   []byte
+	// secs are the placements of the batch's summaries and marks the
+	// dense markers it sets (dense.go).
+	secs  []uint32
+	marks []denseMark
 	// cells finds the sum of a graph cell's deltas in graphSums; counters
 	// and spare are scratch vectors; val is a graph or log value.
 	cells     map[graphCell]int
@@ -371,7 +375,7 @@ func (s *Store) commit(p *writePlan, seq uint64, b *store.Batch) error {
 			return err
 		}
 	}
-	if err := p.putTerms(batch); err != nil {
+	if err := p.putTerms(batch, &s.dense); err != nil {
 		return err
 	}
 	if err := p.putGraph(batch, b.Graph); err != nil {
@@ -401,9 +405,20 @@ func (s *Store) commit(p *writePlan, seq uint64, b *store.Batch) error {
 }
 
 // putTerms adds the batch's index entries: one merge operand per term,
-// second and reference kind, listing its references in order.
-func (p *writePlan) putTerms(batch *pebble.Batch) error {
+// second and reference kind, listing its references in order, except for
+// terms dense in their bucket, whose markers it sets instead (dense.go).
+func (p *writePlan) putTerms(batch *pebble.Batch, d *denseTracker) error {
 	slices.SortFunc(p.terms, compareTermEntries)
+	p.secs = p.secs[:0]
+	for _, j := range p.sums {
+		p.secs = append(p.secs, p.traces[j].sec)
+	}
+	p.terms, p.marks = d.filter(p.secs, p.terms, p.marks[:0])
+	for _, m := range p.marks {
+		if err := batch.Set(denseKey(p.key[:0], m.bucket, m.term), nil, nil); err != nil {
+			return err
+		}
+	}
 	for i := 0; i < len(p.terms); {
 		e := p.terms[i]
 		p.ids = p.ids[:0]
