@@ -14,6 +14,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/counterspy/counterspy/internal/store"
+	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
 // formatVersion is the version of the key layout and frame codecs this build
@@ -68,6 +69,11 @@ type Store struct {
 	// rfilter spares the disk read for traces that have no redirect
 	// (redirectfilter.go).
 	rfilter *redirectFilter
+	// dropCutoff is the cutoff second of a DropBefore listing redirects
+	// (0 when none is), and dropLate the traces redirected below it since
+	// its listing began (retention.go).
+	dropCutoff uint32
+	dropLate   []xrayid.TraceID
 	// dense finds the terms most traces carry (dense.go).
 	dense denseTracker
 

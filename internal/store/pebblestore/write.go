@@ -357,8 +357,13 @@ func (s *Store) commit(p *writePlan, seq uint64, b *store.Batch) error {
 			if err := batch.Set(redirectKey(p.key[:0], t.id), sec[:], nil); err != nil {
 				return err
 			}
-			if err := batch.Set(redirectTimeKey(p.key[:0], t.sec, t.id), nil, nil); err != nil {
-				return err
+			// Retention finds a redirect through its trace's index keys
+			// (retention.go); one without records here may have none, and
+			// gets the time-ordered twin that format 3 wrote for all.
+			if t.records == 0 {
+				if err := batch.Set(redirectTimeKey(p.key[:0], t.sec, t.id), nil, nil); err != nil {
+					return err
+				}
 			}
 		}
 	}
