@@ -3,6 +3,7 @@ package pebblestore
 import (
 	"context"
 	"encoding/binary"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -263,5 +264,79 @@ func TestDenseTerms(t *testing.T) {
 	}
 	if keys, marked := refs(1); keys != 0 || marked {
 		t.Fatalf("term 1 after retention: %d keys, marked %v", keys, marked)
+	}
+}
+
+// TestTermScansAgainstModel writes traces with terms of every density over
+// a few hours, epoch and arrival placements mixed, and checks every term's
+// scan against the model: each trace that has the term is yielded, once,
+// in position order; a term that never became dense yields nothing else;
+// a scan resumed anywhere yields the rest of the same sequence.
+func TestTermScansAgainstModel(t *testing.T) {
+	s := openTest(t, Options{NoSync: true})
+	rnd := rand.New(rand.NewPCG(1, 2))
+	base := time.Now().Truncate(time.Hour).Add(-3 * time.Hour)
+	odds := map[store.Term]int{1: 95, 2: 60, 3: 30, 4: 3} // percent of traces
+	has := map[store.Term]map[xrayid.TraceID]bool{}
+	for term := range odds {
+		has[term] = map[xrayid.TraceID]bool{}
+	}
+	const n = 3 * denseMinSummaries
+	for i := 0; i < n; i += 200 {
+		b := &store.Batch{}
+		for j := i; j < i+200; j++ {
+			at := base.Add(time.Duration(rnd.IntN(3*3600)) * time.Second)
+			var id xrayid.TraceID
+			binary.BigEndian.PutUint32(id[:4], uint32(at.Unix()))
+			binary.BigEndian.PutUint64(id[4:], rnd.Uint64())
+			binary.BigEndian.PutUint32(id[12:], rnd.Uint32())
+			if j%4 == 0 {
+				binary.BigEndian.PutUint32(id[:4], 0xf0000000|rnd.Uint32()>>4) // placed by arrival
+			}
+			var terms []store.Term
+			for term, pct := range odds {
+				if rnd.IntN(100) < pct {
+					terms = append(terms, term)
+					has[term][id] = true
+				}
+			}
+			b.Records = append(b.Records, rec(id, 1, at))
+			b.Summaries = append(b.Summaries, sumRec(id, at.Unix(), 0, id.String(), terms...))
+		}
+		mustWriteBatch(t, s, b)
+	}
+	for term := range odds {
+		got, _, err := scanIDs(s, everything(store.ByStart, term))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[xrayid.TraceID]bool{}
+		var last store.Position
+		extra := 0
+		for i, id := range got {
+			p := posOf(t, s, id)
+			if seen[id] || i > 0 && comparePos(p, last) >= 0 {
+				t.Fatalf("term %d: %s twice or out of order", term, id)
+			}
+			seen[id], last = true, p
+			if !has[term][id] {
+				extra++
+			}
+		}
+		for id := range has[term] {
+			if !seen[id] {
+				t.Fatalf("term %d: trace %s not yielded", term, id)
+			}
+		}
+		if odds[term] < 50 && extra > 0 { // in less than half of the summaries: never dense
+			t.Fatalf("term %d (%d%%, not dense): %d traces without it", term, odds[term], extra)
+		}
+		t.Logf("term %d (%d%%): %d yielded, %d with it", term, odds[term], len(got), len(has[term]))
+		for _, i := range []int{0, len(got) / 3, len(got) - 1} {
+			p := posOf(t, s, got[i])
+			q := everything(store.ByStart, term)
+			q.Before = &p
+			wantScan(t, s, q, got[i+1:]...)
+		}
 	}
 }
