@@ -49,9 +49,11 @@ func openStore(t testing.TB) *pebblestore.Store {
 	return st
 }
 
-// traceID makes the ID of test trace n starting in epoch second sec.
+// traceID makes the ID of test trace n starting in epoch second sec. n is
+// in the first bytes of the random part too, as random IDs differ there:
+// the Pebble store's term index keeps only those (pebblestore's traceRef).
 func traceID(sec int64, n int) xrayid.TraceID {
-	return xrayid.MustParseTraceID(fmt.Sprintf("1-%08x-%024x", sec, n))
+	return xrayid.MustParseTraceID(fmt.Sprintf("1-%08x-%08x%016x", sec, n, n))
 }
 
 type opt func(*summary.Summary)

@@ -272,7 +272,10 @@ type SummaryScan struct {
 	// (in the descending scan order) are returned.
 	Before *Position
 	// Terms, if non-empty, restricts the scan to traces indexed under any of
-	// them (a union; each trace at most once). Only for ByStart: a ByEnd
+	// them (a union; each trace at most once). A backend may also yield
+	// traces not indexed under them (the Pebble store's short references
+	// and dense terms), as the caller re-checks every row (package query);
+	// it never leaves out one that is. Only for ByStart: a ByEnd
 	// scan with Terms fails with an error wrapping errors.ErrUnsupported
 	// (no backend indexes terms by last activity).
 	Terms []Term

@@ -24,7 +24,10 @@
 // EpochFuture]), else the trace's first arrival second, recorded once in a
 // redirect. Later batches of the same trace find the redirect (in memory or
 // on disk) and place it identically; lookups read both the ID's own second and
-// the redirect, if any. An in-memory Bloom filter of the redirected IDs
+// the redirect, if any. Retention finds the redirects of the traces it
+// drops through their index keys (a trace placed elsewhere than its epoch
+// has one); a redirect written without records also gets a time-ordered
+// twin (p key), as format 3 gave every redirect. An in-memory Bloom filter of the redirected IDs
 // (redirectfilter.go) answers most "is there a redirect?" questions for new
 // traces without a read.
 //
@@ -45,19 +48,31 @@
 // earlier versions or for records without Fields, read the same and are
 // never skipped.
 //
-// Index terms are i keys, one per term and placement second, whose value
-// lists the IDs of the traces placed in that second indexed under the term.
-// Each Write merges its IDs into the list (Pebble merge operands, united by
-// the store's merger), so a batch costs one key per distinct term and second
-// rather than one per trace and term. On the workload (~14 terms per trace,
-// most shared by many traces) that is 12.5 B per indexed term on disk
-// instead of 15.5 with a key per trace and term, and 12.7 µs of write CPU
-// per record instead of 18; terms unique to a trace gain nothing (~17 B). The keys of
-// one term are ordered by second inside an hour bucket (termBucketSecs),
-// which leads the key so that retention drops whole hours by range. A term
-// scan walks each term's keys backwards, bucket by bucket, merges the terms'
-// lists newest first and deduplicates, then looks each candidate's summary
-// up in the same snapshot; empty buckets are skipped with one seek.
+// Index terms are j keys, one per term, placement second and reference
+// kind, whose value lists references to the traces placed in that second
+// indexed under the term: 8 bytes of the trace ID that, with the second,
+// are a prefix of its summary key (keys.go, traceRef): the random bytes
+// after the epoch for a trace placed at its epoch, the first 8 for one
+// placed by arrival. Each Write merges its references into the list (Pebble
+// merge operands, united by the store's merger), so a batch costs one key
+// per distinct term and second rather than one per trace and term. The
+// keys of one term are ordered by second inside an hour bucket
+// (termBucketSecs), which leads the key so that retention drops whole hours
+// by range. A term scan walks each term's keys backwards, bucket by bucket,
+// merges the terms' lists newest first and deduplicates (terms.go), then
+// finds each reference's summaries by a seek on the summary keys in the
+// same snapshot; empty buckets are skipped with one seek. Two traces of one
+// second sharing the 8 bytes (one pair in 2^64 for random IDs) are both
+// yielded under a term either has: the query engine re-checks every row.
+// Format 3 listed whole 16-byte IDs under i keys; a store upgraded from it
+// keeps them, and scans and counts read them beside the j keys.
+//
+// A term carried by at least half of the summaries written to a bucket
+// (dense.go) stops being listed there: a marker key (second 2^32-1, kind
+// d) says that every trace of the bucket may carry it, and scans and counts
+// of it read the bucket's summary keys instead. The planner never follows
+// such a term, so listing it only cost bytes: on Jaeger's tracegen load, 10
+// of a trace's 13 terms, 16 of the index's 21 bytes per span.
 //
 // A trace placed twice (see superseded in summaries.go) is read at its
 // epoch placement, the newer one.
@@ -106,8 +121,8 @@
 // more than EpochFuture before it (a frame may hold traces placed up to
 // EpochFuture after its write time, so it outlives every index key that
 // points into it). Redirects are the exception: they are keyed by trace ID
-// for lookups, so the few that expire are found through their time-ordered
-// twin and deleted one by one. Scans skip what outlives its trace: terms of
+// for lookups, so the few that expire are found through the index keys of
+// their traces (or their time-ordered twin) and deleted one by one. Scans skip what outlives its trace: terms of
 // the cutoff's hour, ByEnd entries of traces that ended after the cutoff.
 //
 // # Key layout
@@ -133,10 +148,15 @@
 //	| t      | t + sec(4) + traceID(16) + seq(8)              | uvarint pairs (frame offset from seq, run)     |
 //	| r      | r + traceID(16)                                | redirect: placement sec(4)                     |
 //	| p      | p + sec(4) + traceID(16)                       | empty: the redirect again, ordered by time     |
+//	|        |                                                | (since format 4 only without records)          |
 //	| c      | c + minute(4)                                  | records placed in that minute (varint, merged) |
 //	| s      | s + sec(4) + traceID(16)                       | summary: end(4) + the encoded summary          |
 //	| e      | e + end(4) + traceID(16)                       | ByEnd entry: placement sec(4)                  |
-//	| i      | i + hour(4) + term(8) + sec(4)                 | trace IDs (16 bytes each, sorted; merged)      |
+//	| j      | j + hour(4) + term(8) + sec(4) + kind(1)       | trace references (8 bytes each, sorted;        |
+//	|        |                                                | merged); kind e: by epoch, a: by arrival       |
+//	|        | j + hour(4) + term(8) + ffffffff + "d"         | empty: the term is dense in the hour           |
+//	| i      | i + hour(4) + term(8) + sec(4)                 | format 3: trace IDs (16 bytes each, sorted;    |
+//	|        |                                                | merged); read, no longer written               |
 //	| g      | g + gmin(8) + str(group) + counter key         | counters: codec byte + vector (merged)         |
 //	| lt     | lt + day(4) + str(traceID) + ns(8) + seq(8)    | log line: codec byte + its strings             |
 //	| lr     | lr + day(4) + str(requestID) + ns(8) + seq(8)  | the same line                                  |
@@ -146,14 +166,15 @@
 // Next to Pebble's files, COUNTERSPY-ACKED counts the records and log lines
 // acknowledged (ledger.go); Open compares it with mwritten.
 //
-// The c, i and g values, mseq, mwritten and mlost are merged by Pebble with the merger named
+// The c, i, j and g values, mseq, mwritten and mlost are merged by Pebble with the merger named
 // "counterspy.count.v1" (a name kept from format 1, when it only summed
 // counts; Pebble refuses a store whose merger has another name), which is
 // part of the format too: it tells the kinds apart by key.
 //
 // The format version (formatVersion) covers this layout and the frame, graph
 // and log codecs; Open refuses a store written by a newer version and
-// upgrades a version 1 or 2 store (which has none of the keys added since)
-// in place. Each frame, graph value and log value also starts with a codec
+// upgrades a version 1 to 3 store in place (it has none of the keys added
+// since; a version 3 store's i keys and p twins stay, read and dropped as
+// before), and opens one read-only as it is. Each frame, graph value and log value also starts with a codec
 // byte, so a new codec can be added while old values stay readable.
 package pebblestore

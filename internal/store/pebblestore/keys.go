@@ -19,7 +19,8 @@ const (
 	prefixCount        = 'c'
 	prefixSummary      = 's'
 	prefixEnd          = 'e'
-	prefixTerm         = 'i'
+	prefixTerm         = 'i' // format 3: 16-byte trace IDs; read, no longer written
+	prefixRef          = 'j' // format 4: 8-byte trace references
 	prefixGraph        = 'g'
 	prefixLog          = 'l'
 )
@@ -46,6 +47,7 @@ const (
 	endKeyLen         = 1 + 4 + 16
 	termKeyPrefixLen  = 1 + 4 + 8
 	termKeyLen        = termKeyPrefixLen + 4
+	refKeyLen         = termKeyLen + 1
 	// posLen is the length of a position in a key: second(4) + trace ID(16).
 	posLen = 4 + 16
 )
@@ -134,6 +136,46 @@ func termKeyPrefix(dst []byte, bucket uint32, term store.Term) []byte {
 func termKey(dst []byte, sec uint32, term store.Term) []byte {
 	dst = termKeyPrefix(dst, sec/termBucketSecs, term)
 	return binary.BigEndian.AppendUint32(dst, sec)
+}
+
+// Reference kinds: the last byte of a j key, which says which 8 bytes of a
+// trace ID its references are (see traceRef).
+const (
+	refByArrival = 'a' // placed by arrival: the ID's first 8 bytes
+	refByEpoch   = 'e' // placed at its ID's epoch: the 8 bytes after it
+)
+
+// refLen is the length of a trace reference in a j value.
+const refLen = 8
+
+// traceRef returns the reference to trace id placed at sec: 8 bytes of its
+// ID that, with sec, are a prefix of its summary key (s + sec + ID). A trace
+// placed at its epoch (sec = its first 4 bytes) is referred to by the next
+// 8, random in X-Ray and W3C IDs alike; a trace placed by arrival by its
+// first 8. Two traces of one second may share a reference (about one pair
+// in 2^64 for random IDs): a lookup yields both (read.go's resolve).
+func traceRef(sec uint32, id xrayid.TraceID) (kind byte, ref [refLen]byte) {
+	if id.Epoch() == sec {
+		return refByEpoch, [refLen]byte(id[4:12])
+	}
+	return refByArrival, [refLen]byte(id[:8])
+}
+
+// refKey is the key of the references of kind to the traces placed at sec
+// indexed under term. Its value is the references, sorted (see refsMerger).
+func refKey(dst []byte, sec uint32, term store.Term, kind byte) []byte {
+	dst = append(dst, prefixRef)
+	dst = binary.BigEndian.AppendUint32(dst, sec/termBucketSecs)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(term))
+	dst = binary.BigEndian.AppendUint32(dst, sec)
+	return append(dst, kind)
+}
+
+// refKeyPrefix is termKeyPrefix for j keys.
+func refKeyPrefix(dst []byte, bucket uint32, term store.Term) []byte {
+	dst = append(dst, prefixRef)
+	dst = binary.BigEndian.AppendUint32(dst, bucket)
+	return binary.BigEndian.AppendUint64(dst, uint64(term))
 }
 
 // parsePos reads the position at the end of a key of length want.

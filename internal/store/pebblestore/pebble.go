@@ -67,7 +67,8 @@ func pebbleOptions(o Options, h *healthState) *pebble.Options {
 }
 
 // merger merges the operands of four kinds of keys, told apart by prefix:
-// record counts (c keys), the trace lists of index terms (i keys), graph
+// record counts (c keys), the trace lists of index terms (j keys, and i
+// keys of format 3), graph
 // counter vectors (g keys) and the log sequence high-water mark (metaSeqKey).
 // Its name is part of the on-disk format: Pebble refuses to open a store
 // with another merger. It dates from format 1, which had only counts (and
@@ -79,7 +80,9 @@ var merger = &pebble.Merger{
 		var m pebble.ValueMerger
 		switch {
 		case len(key) > 0 && key[0] == prefixTerm:
-			m = &idsMerger{}
+			m = &idsMerger{width: 16}
+		case len(key) > 0 && key[0] == prefixRef:
+			m = &idsMerger{width: refLen}
 		case len(key) > 0 && key[0] == prefixGraph:
 			m = newGraphMerger()
 		case bytes.Equal(key, metaSeqKey):
@@ -126,19 +129,21 @@ func (m *countValueMerger) Finish(bool) ([]byte, io.Closer, error) {
 	return binary.AppendVarint(nil, m.sum), nil, nil
 }
 
-// idsMerger unites trace ID lists: the value of a term key is the IDs of
-// the traces placed at its second indexed under its term, 16 bytes each,
-// in ascending order without duplicates. Each Write merges in the IDs it
-// indexes; Finish sorts and deduplicates the union.
+// idsMerger unites lists of fixed-width IDs: the value of a term key (j)
+// is the references (8 bytes each) to the traces placed at its second
+// indexed under its term, that of a format 3 term key (i) their trace IDs
+// (16 bytes each), in ascending order without duplicates. Each Write merges
+// in the IDs it indexes; Finish sorts and deduplicates the union.
 type idsMerger struct {
-	ids []byte
-	n   int // operands
+	width int
+	ids   []byte
+	n     int // operands
 }
 
 // MergeNewer adds an operand. Trailing bytes of a malformed operand (not a
 // whole number of IDs) are dropped, for the reason countValueMerger gives.
 func (m *idsMerger) MergeNewer(v []byte) error {
-	m.ids = append(m.ids, v[:len(v)/16*16]...)
+	m.ids = append(m.ids, v[:len(v)/m.width*m.width]...)
 	m.n++
 	return nil
 }
@@ -147,7 +152,11 @@ func (m *idsMerger) MergeOlder(v []byte) error { return m.MergeNewer(v) }
 
 func (m *idsMerger) Finish(bool) ([]byte, io.Closer, error) {
 	if m.n > 1 {
-		m.ids = sortIDs(m.ids)
+		if m.width == refLen {
+			m.ids = sortRefs(m.ids)
+		} else {
+			m.ids = sortIDs(m.ids)
+		}
 	}
 	return m.ids, nil, nil
 }
@@ -163,6 +172,21 @@ func sortIDs(b []byte) []byte {
 	b = b[:0]
 	for i := range ids {
 		b = append(b, ids[i][:]...)
+	}
+	return b
+}
+
+// sortRefs is sortIDs for 8-byte references.
+func sortRefs(b []byte) []byte {
+	refs := make([]uint64, len(b)/refLen)
+	for i := range refs {
+		refs[i] = binary.BigEndian.Uint64(b[i*refLen:])
+	}
+	slices.Sort(refs)
+	refs = slices.Compact(refs)
+	b = b[:0]
+	for _, r := range refs {
+		b = binary.BigEndian.AppendUint64(b, r)
 	}
 	return b
 }

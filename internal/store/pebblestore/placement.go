@@ -93,6 +93,11 @@ func (s *Store) placeLocked(id xrayid.TraceID, arrival int64) (sec uint32, write
 		return sec, false, nil
 	}
 	sec = uint32(min(max(arrival, 0), math.MaxUint32))
+	if sec < s.dropCutoff {
+		// A DropBefore is listing the redirects below its cutoff from a
+		// snapshot taken before this one: it deletes it with the late ones.
+		s.dropLate = append(s.dropLate, id)
+	}
 	s.rfilter.add(id) // before the Write that stores the key commits
 	s.redirects.put(id, redirect{sec: sec})
 	return sec, true, nil

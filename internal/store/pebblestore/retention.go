@@ -2,11 +2,14 @@ package pebblestore
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
 // redirectDeleteChunk bounds the redirects deleted per batch, so that a
@@ -48,6 +51,14 @@ func (s *Store) DropBefore(ctx context.Context, cutoff time.Time) error {
 	if err := s.deleteRedirects(ctx, sec); err != nil {
 		return err
 	}
+	defer func() {
+		s.mu.Lock()
+		s.dropCutoff, s.dropLate = 0, nil
+		s.mu.Unlock()
+	}()
+	if err := s.deleteIndexedRedirects(ctx, sec); err != nil {
+		return err
+	}
 
 	// A frame written at time w holds traces placed at most EpochFuture
 	// after w (arrivalSec clamps arrivals to the write time), so frames
@@ -64,6 +75,9 @@ func (s *Store) DropBefore(ctx context.Context, cutoff time.Time) error {
 	if err := s.deleteRedirects(ctx, sec); err != nil {
 		return err
 	}
+	if err := s.deleteLateRedirects(); err != nil {
+		return err
+	}
 	dropped, err := s.sumCounts(0, uint32(minute))
 	if err != nil {
 		return err
@@ -77,6 +91,7 @@ func (s *Store) DropBefore(ctx context.Context, cutoff time.Time) error {
 		{secKey(prefixSummary, 0), secKey(prefixSummary, sec)},
 		{secKey(prefixEnd, 0), secKey(prefixEnd, sec)},
 		{secKey(prefixTerm, 0), secKey(prefixTerm, sec/termBucketSecs)},
+		{secKey(prefixRef, 0), secKey(prefixRef, sec/termBucketSecs)},
 		{[]byte{prefixGraph}, graphMinuteKey(graphMinute)},
 	}
 	for _, kind := range []byte{logByTrace, logByRequest, logByFunction} {
@@ -97,10 +112,95 @@ func (s *Store) DropBefore(ctx context.Context, cutoff time.Time) error {
 	return nil
 }
 
-// deleteRedirects deletes the redirects of traces placed before sec. They are
-// keyed by trace ID, so each is found through its time-ordered twin (p key)
-// and deleted on its own; the twins go by range. Only traces with
-// implausible ID epochs have redirects.
+// deleteIndexedRedirects deletes the redirects of traces placed before sec
+// that have index keys there: a redirected trace is one whose placement
+// second is not its ID's epoch. The redirects are keyed by trace ID, so
+// each is deleted on its own, found through the index keys, which go by
+// range afterwards. The listing reads a snapshot taken while no Write is
+// under way; the traces that Writes redirect below sec after it are
+// remembered (placeLocked) and deleted by deleteLateRedirects. Writes go
+// on during the listing.
+//
+// This replaced the time-ordered twin of every redirect (p key, format 3),
+// which cost ~20 bytes per redirected trace on disk; only a redirect
+// written without records still gets one (deleteRedirects).
+func (s *Store) deleteIndexedRedirects(ctx context.Context, sec uint32) error {
+	s.dropMu.Lock()
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: secKey(prefixTrace, 0), UpperBound: secKey(prefixTrace, sec)})
+	if err == nil {
+		s.mu.Lock()
+		s.dropCutoff, s.dropLate = sec, nil
+		s.mu.Unlock()
+	}
+	s.dropMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("list expired redirects: %w", err)
+	}
+	b := s.db.NewBatch()
+	defer func() { b.Close() }()
+	n := 0
+	var last xrayid.TraceID
+	for ok := it.First(); ok && err == nil; ok = it.Next() {
+		k := it.Key()
+		if len(k) != traceKeyLen {
+			continue
+		}
+		id := xrayid.TraceID(k[5:])
+		if binary.BigEndian.Uint32(k[1:]) == id.Epoch() || n > 0 && id == last {
+			continue
+		}
+		last = id
+		if err = b.Delete(redirectKey(nil, id), nil); err != nil {
+			break
+		}
+		if n++; n%redirectDeleteChunk == 0 {
+			if err = ctx.Err(); err == nil {
+				err = s.commitBatch(b, pebble.NoSync)
+			}
+			b.Close()
+			b = s.db.NewBatch()
+		}
+	}
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && !b.Empty() {
+		err = s.commitBatch(b, pebble.NoSync)
+	}
+	if err != nil {
+		return fmt.Errorf("delete expired redirects: %w", err)
+	}
+	return nil
+}
+
+// deleteLateRedirects deletes the redirects below the cutoff that Writes
+// made during deleteIndexedRedirects' listing. The caller holds dropMu.
+func (s *Store) deleteLateRedirects() error {
+	s.mu.Lock()
+	late := s.dropLate
+	s.dropLate = nil
+	s.mu.Unlock()
+	if len(late) == 0 {
+		return nil
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, id := range late {
+		if err := b.Delete(redirectKey(nil, id), nil); err != nil {
+			return fmt.Errorf("delete expired redirects: %w", err)
+		}
+	}
+	if err := s.commitBatch(b, pebble.NoSync); err != nil {
+		return fmt.Errorf("delete expired redirects: %w", err)
+	}
+	return nil
+}
+
+// deleteRedirects deletes the redirects of traces placed before sec that
+// have a time-ordered twin (p key): all of those format 3 wrote, and those
+// written since without records. They are keyed by trace ID, so each is
+// found through its twin and deleted on its own; the twins go by range.
+// Only traces with implausible ID epochs have redirects.
 //
 // A crash part way leaves twins behind, and the next call finishes the job.
 func (s *Store) deleteRedirects(ctx context.Context, sec uint32) error {

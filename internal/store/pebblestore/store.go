@@ -14,6 +14,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/counterspy/counterspy/internal/store"
+	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
 // formatVersion is the version of the key layout and frame codecs this build
@@ -24,8 +25,12 @@ import (
 // (m/) and the log sequence mark (mseq); g keys and mseq are merged, which
 // a version 2 build would do wrong (as record counts), hence the bump. A
 // store of an older version has none of these keys and is upgraded in
-// place on Open.
-const formatVersion = 3
+// place on Open. Version 4 indexes terms with 8-byte trace references (j
+// keys, merged: a version 3 build would merge them as record counts)
+// instead of 16-byte IDs (i keys); a version 3 store keeps its i keys,
+// which scans and counts still read until retention drops them, and is
+// upgraded in place on Open.
+const formatVersion = 4
 
 // Store is the embedded backend. It is safe for concurrent use.
 type Store struct {
@@ -64,6 +69,13 @@ type Store struct {
 	// rfilter spares the disk read for traces that have no redirect
 	// (redirectfilter.go).
 	rfilter *redirectFilter
+	// dropCutoff is the cutoff second of a DropBefore listing redirects
+	// (0 when none is), and dropLate the traces redirected below it since
+	// its listing began (retention.go).
+	dropCutoff uint32
+	dropLate   []xrayid.TraceID
+	// dense finds the terms most traces carry (dense.go).
+	dense denseTracker
 
 	records atomic.Int64
 
@@ -178,12 +190,14 @@ func (s *Store) load() error {
 			return fmt.Errorf("unreadable format version %x", v)
 		case ver > formatVersion:
 			return fmt.Errorf("store format version %d is newer than this build reads (%d): upgrade Counterspy", ver, formatVersion)
-		case (ver == 1 || ver == 2) && !s.readOnly():
-			// Versions 2 and 3 only added keys that older versions never
-			// wrote.
+		case ver >= 1 && ver < formatVersion && !s.readOnly():
+			// Versions 2 to 4 only added keys that older versions never
+			// wrote (version 4 stopped writing i keys, and reads them).
 			if err := s.set(metaFormatKey, binary.AppendUvarint(nil, formatVersion)); err != nil {
 				return fmt.Errorf("upgrade format version %d to %d: %w", ver, formatVersion, err)
 			}
+		case ver >= 1 && ver < formatVersion:
+			// Read-only: an older store reads as it is.
 		case ver != formatVersion:
 			return fmt.Errorf("store format version %d is not supported (this build reads %d)", ver, formatVersion)
 		}

@@ -20,6 +20,9 @@ func traceAt(epoch time.Time, n uint32) xrayid.TraceID {
 	binary.BigEndian.PutUint32(id[:4], uint32(epoch.Unix()))
 	binary.BigEndian.PutUint32(id[12:], n)
 	id[4] = 0xab
+	// The random part's first 8 bytes are what term references keep:
+	// distinct here too, as in real IDs (and in the order of n).
+	binary.BigEndian.PutUint32(id[8:], n)
 	return id
 }
 
@@ -149,8 +152,8 @@ func TestKeyLayout(t *testing.T) {
 	if n[prefixFrame] < 3 || n[prefixFrame] > 8 {
 		t.Errorf("%d frames for ~16 KiB in 4 KiB frames", n[prefixFrame])
 	}
-	if n[prefixRedirect] != 1 || n[prefixRedirectTime] != 1 {
-		t.Errorf("%d redirects and %d time twins, want 1 each", n[prefixRedirect], n[prefixRedirectTime])
+	if n[prefixRedirect] != 1 || n[prefixRedirectTime] != 0 {
+		t.Errorf("%d redirects and %d time twins, want 1 redirect and no twin (format 3 wrote one)", n[prefixRedirect], n[prefixRedirectTime])
 	}
 	if n[prefixMeta] != 2 {
 		t.Errorf("%d meta keys, want 2 (format version, written count)", n[prefixMeta])
@@ -339,4 +342,39 @@ func TestCorruptionInStore(t *testing.T) {
 	f("index value", func(s *Store, _, k []byte) { rawSet(t, s, k, []byte{0xff}) })
 	f("index points at another run", func(s *Store, _, k []byte) { rawSet(t, s, k, []byte{0, 1}) })
 	f("index points past the runs", func(s *Store, _, k []byte) { rawSet(t, s, k, []byte{0, 7}) })
+}
+
+// TestRedirectRetention: DropBefore deletes the redirects of the traces it
+// drops, found through their index keys (no time-ordered twin since format
+// 4), through the twin for a redirect written without records, and through
+// the twins a format 3 store wrote for all.
+func TestRedirectRetention(t *testing.T) {
+	s := openTest(t, Options{NoSync: true})
+	now := time.Now()
+	old := now.Add(-48 * time.Hour)
+	a, b, c := arrivalID(1), arrivalID(2), arrivalID(3)
+	mustWrite(t, s, rec(a, 1, old))
+	mustWriteBatch(t, s, &store.Batch{Summaries: []store.SummaryRecord{sumRec(b, now.Unix(), 0, "b")}})
+	// c as format 3 left it: the redirect and its twin.
+	sec := binary.BigEndian.AppendUint32(nil, uint32(old.Unix()))
+	rawSet(t, s, redirectKey(nil, c), sec)
+	rawSet(t, s, redirectTimeKey(nil, uint32(old.Unix()), c), nil)
+	if n := keysByPrefix(t, s); n[prefixRedirect] != 3 || n[prefixRedirectTime] != 2 {
+		t.Fatalf("keys %v: want 3 redirects, twins for b and c only", n)
+	}
+	if err := s.DropBefore(context.Background(), now.Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := keysByPrefix(t, s); n[prefixRedirect] != 1 || n[prefixRedirectTime] != 1 {
+		t.Fatalf("keys %v after dropping a day back: want only b's redirect and twin", n)
+	}
+	if sec, ok, err := s.readRedirect(b); err != nil || !ok || int64(sec) < now.Unix()-1 {
+		t.Fatalf("b's redirect: %d %v %v", sec, ok, err)
+	}
+	if err := s.DropBefore(context.Background(), now.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := keysByPrefix(t, s); n[prefixRedirect] != 0 || n[prefixRedirectTime] != 0 {
+		t.Fatalf("keys %v after dropping everything", n)
+	}
 }

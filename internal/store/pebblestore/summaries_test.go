@@ -58,7 +58,7 @@ func TestSummaryKeys(t *testing.T) {
 		Summaries: []store.SummaryRecord{sumRec(a, T+5, T, "a2", 4), sumRec(a, T+9, T+5, "a3", 4, 5)},
 	})
 	n := keysByPrefix(t, s)
-	if n[prefixSummary] != 2 || n[prefixEnd] != 2 || n[prefixTerm] != 5 {
+	if n[prefixSummary] != 2 || n[prefixEnd] != 2 || n[prefixRef] != 5 || n[prefixTerm] != 0 {
 		t.Fatalf("keys %v: want 2 summaries, 2 ByEnd entries, 5 terms (a and b share a second)", n)
 	}
 
@@ -95,7 +95,7 @@ func TestSummaryRetentionRanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := keysByPrefix(t, s)
-	if n[prefixSummary] != 1 || n[prefixEnd] != 2 || n[prefixTerm] != 2 {
+	if n[prefixSummary] != 1 || n[prefixEnd] != 2 || n[prefixRef] != 2 {
 		t.Fatalf("keys %v: want fresh's summary, ByEnd entries of old and fresh, terms of this hour", n)
 	}
 	for _, q := range []store.SummaryScan{everything(store.ByStart), everything(store.ByEnd), everything(store.ByStart, 7)} {
@@ -106,7 +106,7 @@ func TestSummaryRetentionRanges(t *testing.T) {
 	if err := s.DropBefore(context.Background(), time.Now().Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if n := keysByPrefix(t, s); n[prefixSummary]+n[prefixEnd]+n[prefixTerm] != 0 {
+	if n := keysByPrefix(t, s); n[prefixSummary]+n[prefixEnd]+n[prefixRef] != 0 {
 		t.Fatalf("keys %v after dropping everything", n)
 	}
 }
@@ -211,6 +211,19 @@ func TestCorruptSummaries(t *testing.T) {
 		rawSet(t, s, tk, append(append([]byte(nil), other[:]...), id[:]...))
 	}
 	f("term IDs out of order", unsorted, scanning(everything(store.ByStart, 1)))
+
+	// The same damage to format 4's reference keys.
+	kind, ref := traceRef(uint32(T), id)
+	rk := refKey(nil, uint32(T), 1, kind)
+	long := func(s *Store) { rawSet(t, s, append(refKey(nil, uint32(T), 1, kind), 0), nil) }
+	f("reference key", long, scanning(everything(store.ByStart, 1)))
+	f("reference key count", long, counting)
+	f("reference kind", func(s *Store) { rawSet(t, s, refKey(nil, uint32(T), 1, 'z'), ref[:]) }, scanning(everything(store.ByStart, 1)))
+	f("reference value", short(rk), scanning(everything(store.ByStart, 1)))
+	f("reference value count", short(rk), counting)
+	f("references out of order", func(s *Store) {
+		rawSet(t, s, rk, append([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, ref[:]...))
+	}, scanning(everything(store.ByStart, 1)))
 }
 
 // TestCloseDuringScan closes the store while scans hold it: Close waits for
@@ -375,6 +388,13 @@ func TestIDsMerger(t *testing.T) {
 	op[15] = 0xff
 	if got, _, _ := m.Finish(true); string(got) != string(id(5)) {
 		t.Fatalf("the merger kept a reference to its operand: %x", got)
+	}
+	// Reference lists (j keys) are 8 bytes wide.
+	r8 := func(n byte) []byte { return []byte{0, 0, 0, 0, 0, 0, 1, n} }
+	m, _ = merger.Merge(refKey(nil, 1, 7, refByEpoch), cat(r8(3), r8(1)))
+	_ = m.MergeOlder(cat(r8(2), r8(3), []byte{9}))
+	if got, _, _ := m.Finish(true); string(got) != string(cat(r8(1), r8(2), r8(3))) {
+		t.Fatalf("reference merge: %x", got)
 	}
 	// Count keys still sum.
 	m, _ = merger.Merge(countKey(nil, 1), binary.AppendVarint(nil, 3))

@@ -44,6 +44,10 @@ type writePlan struct {
 	// per term and second.
 	terms []termEntry
 	ids   []byte
+	// secs are the placements of the batch's summaries and marks the
+	// dense markers it sets (dense.go).
+	secs  []uint32
+	marks []denseMark
 	// cells finds the sum of a graph cell's deltas in graphSums; counters
 	// and spare are scratch vectors; val is a graph or log value.
 	cells     map[graphCell]int
@@ -53,14 +57,15 @@ type writePlan struct {
 	val       []byte
 }
 
-// termEntry is one trace indexed under one term.
+// termEntry is one trace indexed under one term: a reference (traceRef).
 type termEntry struct {
 	term store.Term
 	sec  uint32
-	id   xrayid.TraceID
+	kind byte
+	ref  [refLen]byte
 }
 
-// compareTermEntries orders entries as their keys, then by trace ID.
+// compareTermEntries orders entries as their keys, then by reference.
 func compareTermEntries(a, b termEntry) int {
 	if c := cmp.Compare(a.sec/termBucketSecs, b.sec/termBucketSecs); c != 0 {
 		return c
@@ -71,7 +76,10 @@ func compareTermEntries(a, b termEntry) int {
 	if c := cmp.Compare(a.sec, b.sec); c != 0 {
 		return c
 	}
-	return compareTraceIDs(a.id, b.id)
+	if c := cmp.Compare(a.kind, b.kind); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.ref[:], b.ref[:])
 }
 
 // runRef is one run of a Write: a trace's records in one frame.
@@ -313,7 +321,7 @@ func (s *Store) commit(p *writePlan, seq uint64, b *store.Batch) error {
 	size := len(p.frames) + len(p.frameEnds)*(frameKeyLen+8) + len(p.locs) +
 		len(p.traces)*(traceKeyLen+8) + len(p.counts)*(countKeyLen+16)
 	for i := range sums {
-		size += summaryKeyLen + 4 + fieldHeaderLen + len(sums[i].Summary) + 2*(endKeyLen+4) + len(sums[i].Terms)*(termKeyLen+16+4) + 24
+		size += summaryKeyLen + 4 + fieldHeaderLen + len(sums[i].Summary) + 2*(endKeyLen+4) + len(sums[i].Terms)*(refKeyLen+refLen+4) + 24
 	}
 	for i := range b.Graph {
 		d := &b.Graph[i]
@@ -349,8 +357,13 @@ func (s *Store) commit(p *writePlan, seq uint64, b *store.Batch) error {
 			if err := batch.Set(redirectKey(p.key[:0], t.id), sec[:], nil); err != nil {
 				return err
 			}
-			if err := batch.Set(redirectTimeKey(p.key[:0], t.sec, t.id), nil, nil); err != nil {
-				return err
+			// Retention finds a redirect through its trace's index keys
+			// (retention.go); one without records here may have none, and
+			// gets the time-ordered twin that format 3 wrote for all.
+			if t.records == 0 {
+				if err := batch.Set(redirectTimeKey(p.key[:0], t.sec, t.id), nil, nil); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -367,7 +380,7 @@ func (s *Store) commit(p *writePlan, seq uint64, b *store.Batch) error {
 			return err
 		}
 	}
-	if err := p.putTerms(batch); err != nil {
+	if err := p.putTerms(batch, &s.dense); err != nil {
 		return err
 	}
 	if err := p.putGraph(batch, b.Graph); err != nil {
@@ -396,20 +409,31 @@ func (s *Store) commit(p *writePlan, seq uint64, b *store.Batch) error {
 	return nil
 }
 
-// putTerms adds the batch's index entries: one merge operand per term and
-// second, listing its traces in ID order.
-func (p *writePlan) putTerms(batch *pebble.Batch) error {
+// putTerms adds the batch's index entries: one merge operand per term,
+// second and reference kind, listing its references in order, except for
+// terms dense in their bucket, whose markers it sets instead (dense.go).
+func (p *writePlan) putTerms(batch *pebble.Batch, d *denseTracker) error {
 	slices.SortFunc(p.terms, compareTermEntries)
+	p.secs = p.secs[:0]
+	for _, j := range p.sums {
+		p.secs = append(p.secs, p.traces[j].sec)
+	}
+	p.terms, p.marks = d.filter(p.secs, p.terms, p.marks[:0])
+	for _, m := range p.marks {
+		if err := batch.Set(denseKey(p.key[:0], m.bucket, m.term), nil, nil); err != nil {
+			return err
+		}
+	}
 	for i := 0; i < len(p.terms); {
 		e := p.terms[i]
 		p.ids = p.ids[:0]
 		j := i
-		for ; j < len(p.terms) && p.terms[j].term == e.term && p.terms[j].sec == e.sec; j++ {
-			if j == i || p.terms[j].id != p.terms[j-1].id {
-				p.ids = append(p.ids, p.terms[j].id[:]...)
+		for ; j < len(p.terms) && p.terms[j].term == e.term && p.terms[j].sec == e.sec && p.terms[j].kind == e.kind; j++ {
+			if j == i || p.terms[j].ref != p.terms[j-1].ref {
+				p.ids = append(p.ids, p.terms[j].ref[:]...)
 			}
 		}
-		if err := batch.Merge(termKey(p.key[:0], e.sec, e.term), p.ids, nil); err != nil {
+		if err := batch.Merge(refKey(p.key[:0], e.sec, e.term, e.kind), p.ids, nil); err != nil {
 			return err
 		}
 		i = j
@@ -449,8 +473,9 @@ func (p *writePlan) putSummary(batch *pebble.Batch, r *store.SummaryRecord, t *t
 	if err := batch.Set(posKey(p.key[:0], prefixEnd, end, t.id), sec[:], nil); err != nil {
 		return err
 	}
+	kind, ref := traceRef(t.sec, t.id)
 	for _, term := range r.Terms {
-		p.terms = append(p.terms, termEntry{term: term, sec: t.sec, id: t.id})
+		p.terms = append(p.terms, termEntry{term: term, sec: t.sec, kind: kind, ref: ref})
 	}
 	return nil
 }
