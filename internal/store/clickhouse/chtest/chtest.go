@@ -33,7 +33,7 @@ type Server struct {
 // Binary returns the clickhouse-server program, skipping the test (failing
 // it in CI) if it is not installed.
 func Binary(t testing.TB) string {
-	return testenv.Require(t, "ClickHouse server", "COUNTERSPY_CLICKHOUSE", "/usr/bin/clickhouse-server", "clickhouse-server")
+	return testenv.Require(t, "ClickHouse server", "COUNTERSPY_CLICKHOUSE", "/usr/sbin/clickhouse-server", "clickhouse-server")
 }
 
 // config is a minimal server configuration (see the ClickHouse server
