@@ -435,7 +435,12 @@ func TestRecoveryUnderConcurrentLoad(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond)
 	inj.on.Store(true)
+	// At least 300 ms, and until a write has met the fault: on a loaded
+	// machine the writers may not get to commit within a fixed moment.
 	time.Sleep(300 * time.Millisecond)
+	for deadline := time.Now().Add(20 * time.Second); refused.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	inj.on.Store(false)
 	deadline := time.Now().Add(10 * time.Second)
 	for s.Health() != nil && time.Now().Before(deadline) {
