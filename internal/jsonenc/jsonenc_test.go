@@ -2,10 +2,10 @@ package jsonenc_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"testing"
 
 	"github.com/counterspy/counterspy/internal/jsonenc"
+	"github.com/counterspy/counterspy/internal/jsonlex"
 )
 
 func TestAppendString(t *testing.T) {
@@ -36,42 +36,11 @@ func TestAppendStringVerbatim(t *testing.T) {
 		if !json.Valid(got) {
 			t.Errorf("%q: %q is not JSON", in, got)
 		}
-		// Invalid UTF-8 is kept byte for byte: decoding with a parser that
-		// keeps bytes (the unquoting below) gives the input back.
-		if back := unquote(t, got); back != in {
+		// Invalid UTF-8 is kept byte for byte: decoding with an unquoter
+		// that keeps bytes (encoding/json would replace them) gives the
+		// input back.
+		if back := string(jsonlex.AppendUnquoted(nil, got)); back != in {
 			t.Errorf("%q: round trip gave %q", in, back)
 		}
 	}
-}
-
-// unquote undoes the escapes AppendStringVerbatim writes, keeping every
-// other byte as it is (encoding/json would replace invalid UTF-8).
-func unquote(t *testing.T, q []byte) string {
-	t.Helper()
-	var out []byte
-	for i := 1; i < len(q)-1; i++ {
-		if q[i] != '\\' {
-			out = append(out, q[i])
-			continue
-		}
-		i++
-		switch q[i] {
-		case 'n':
-			out = append(out, '\n')
-		case 't':
-			out = append(out, '\t')
-		case 'r':
-			out = append(out, '\r')
-		case 'u':
-			var r rune
-			if _, err := fmt.Sscanf(string(q[i+1:i+5]), "%04x", &r); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, string(r)...)
-			i += 4
-		default:
-			out = append(out, q[i])
-		}
-	}
-	return string(out)
 }
