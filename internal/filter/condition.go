@@ -29,8 +29,8 @@ const (
 	// CondRange: Field (a number) is in Min..Max, excluding an end when
 	// MinOpen or MaxOpen. An absent http.status counts as 0 here.
 	CondRange
-	// CondString: Field (an http string) equals Text, or begins with it
-	// when Prefix.
+	// CondString: Field (an http string) equals Text, begins with it when
+	// Prefix, or contains it when Contains.
 	CondString
 )
 
@@ -75,6 +75,7 @@ type Condition struct {
 	MaxOpen    bool
 	Text       string
 	Prefix     bool
+	Contains   bool
 }
 
 // Holds reports whether s meets c. A trace for which it is false does not
@@ -121,7 +122,7 @@ func (c Condition) Holds(s *summary.Summary) bool {
 		return (v > c.Min || !c.MinOpen && v == c.Min) && (v < c.Max || !c.MaxOpen && v == c.Max)
 	case CondString:
 		v := c.text(s)
-		return v == c.Text || c.Prefix && strings.HasPrefix(v, c.Text)
+		return v == c.Text || c.Prefix && strings.HasPrefix(v, c.Text) || c.Contains && strings.Contains(v, c.Text)
 	}
 	return false
 }
@@ -203,8 +204,11 @@ func (c Condition) String() string {
 		return fmt.Sprintf("%s in %s%s, %s%s", fieldNames[c.Field], lo, formatNumber(c.Min), formatNumber(c.Max), hi)
 	case CondString:
 		o := "="
-		if c.Prefix {
+		switch {
+		case c.Prefix:
 			o = "BEGINSWITH"
+		case c.Contains:
+			o = "CONTAINS"
 		}
 		return fmt.Sprintf("%s %s %s", fieldNames[c.Field], o, quoteString(c.Text))
 	}

@@ -152,9 +152,9 @@ func stringCondition(n *node, neg bool, sc scopeKind) []Condition {
 			c.Text = n.str
 		}
 		return []Condition{c}
-	case sc == scTrace && (o == opEq || o == opBeginsWith):
+	case sc == scTrace && (o == opEq || o == opBeginsWith || o == opContains):
 		if f, ok := fieldOf[kw]; ok {
-			return []Condition{{Kind: CondString, Field: f, Text: n.str, Prefix: o == opBeginsWith}}
+			return []Condition{{Kind: CondString, Field: f, Text: n.str, Prefix: o == opBeginsWith, Contains: o == opContains}}
 		}
 	case sc == scNode && o == opEq:
 		switch kw {

@@ -95,6 +95,11 @@ func user(name string) opt {
 	return func(s *summary.Summary) { s.Users = append(s.Users, summary.User{Name: name, Nodes: []int32{0}}) }
 }
 
+// request gives the trace's entry request a method and URL.
+func request(method, url string) opt {
+	return func(s *summary.Summary) { s.HTTP.Method, s.HTTP.URL = method, url }
+}
+
 func annotation(key string, v float64) opt {
 	return func(s *summary.Summary) {
 		s.Annotations = append(s.Annotations, summary.Annotation{Key: key, Nodes: []int32{0},

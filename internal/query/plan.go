@@ -223,7 +223,8 @@ func (e *Engine) estimate(ctx context.Context, terms []store.Term, from, to int6
 // natively (store.PushDown) into SummaryScan.Where conditions. Each is
 // implied by its condition, so that the store never leaves out a trace
 // the filter matches: ranges become closed bounds, trace flags equalities,
-// an annotation condition "has the key".
+// an annotation condition "has the key", an http.method or http.url
+// comparison the same comparison on the entry request's field.
 func (e *Engine) where(conds []filter.Condition) []store.FieldCond {
 	if e.pushDown == nil {
 		return nil
@@ -279,6 +280,24 @@ func (e *Engine) where(conds []filter.Condition) []store.FieldCond {
 			}
 		case filter.CondAnnotation:
 			add(store.FieldCond{Field: store.FieldAnnotationKey, Op: store.Has, Str: c.Annotation.Key})
+		case filter.CondString:
+			var f store.Field
+			switch c.Field {
+			case filter.FieldHTTPURL:
+				f = store.FieldHTTPURL
+			case filter.FieldHTTPMethod:
+				f = store.FieldHTTPMethod
+			default:
+				continue
+			}
+			op := store.Eq
+			switch {
+			case c.Prefix:
+				op = store.Prefix
+			case c.Contains:
+				op = store.Contains
+			}
+			add(store.FieldCond{Field: f, Op: op, Str: c.Text})
 		}
 	}
 	return out

@@ -31,6 +31,12 @@ func planStore(t *testing.T) (*pebblestore.Store, *counting, []*summary.Summary)
 		if i%10 == 3 {
 			opts = append(opts, annotation("tier", 3))
 		}
+		switch i % 16 {
+		case 5:
+			opts = append(opts, request("POST", "https://shop/cart"))
+		case 9:
+			opts = append(opts, request("GET", "http://other/?from=shop"))
+		}
 		sums = append(sums, mk(i, float64(i), opts...))
 	}
 	write(t, st, sums...)

@@ -106,7 +106,9 @@ func TestPushDown(t *testing.T) {
 			{`annotation.tier = 3 AND fault`, 2, 1},
 			{`http.status >= 500`, 1, 1},
 			{`service("items")`, 0, 0},
-			{`http.url CONTAINS "shop"`, 0, 0},
+			{`http.url CONTAINS "shop"`, 1, 0},
+			{`http.url CONTAINS "/no-such-page"`, 1, 0},
+			{`http.method = "POST" AND http.url BEGINSWITH "https://"`, 2, 0},
 		} {
 			where := backend.where(c.memWhere, c.peb)
 			for _, tr := range []query.TimeRange{query.TraceID, query.Event} {

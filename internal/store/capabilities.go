@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // Optional capabilities the query planner asks a SummaryReader for, with a
 // type assertion; without them it falls back to what every backend must do
@@ -32,6 +35,8 @@ const (
 	FieldHTTPStatus
 	FieldService
 	FieldAnnotationKey
+	FieldHTTPMethod
+	FieldHTTPURL
 )
 
 // Op is a FieldCond's comparison.
@@ -39,12 +44,15 @@ type Op uint8
 
 // Comparisons. Flags (Fault, Error, Throttle, Partial) take Eq with Num 0
 // or 1; numbers take Eq, Ge, Le; Service and AnnotationKey take Has (the
-// trace has a service of that name, an annotation with that key).
+// trace has a service of that name, an annotation with that key); the
+// strings HTTPMethod and HTTPURL take Eq, Prefix and Contains with Str.
 const (
 	Eq Op = iota + 1
 	Ge
 	Le
 	Has
+	Prefix
+	Contains
 )
 
 // FieldCond is one condition on a summary's SummaryFields.
@@ -88,6 +96,17 @@ func (c FieldCond) Holds(f *SummaryFields) bool {
 		}
 		return false
 	}
+	str := func(v string) bool {
+		switch c.Op {
+		case Eq:
+			return v == c.Str
+		case Prefix:
+			return strings.HasPrefix(v, c.Str)
+		case Contains:
+			return strings.Contains(v, c.Str)
+		}
+		return true
+	}
 	switch c.Field {
 	case FieldFault:
 		return flag(f.Fault)
@@ -107,6 +126,10 @@ func (c FieldCond) Holds(f *SummaryFields) bool {
 		return has(f.Services)
 	case FieldAnnotationKey:
 		return has(f.AnnotationKeys)
+	case FieldHTTPMethod:
+		return str(f.HTTPMethod)
+	case FieldHTTPURL:
+		return str(f.HTTPURL)
 	}
 	return true
 }

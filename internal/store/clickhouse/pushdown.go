@@ -14,7 +14,8 @@ import (
 func (s *Store) PushesDown(f store.Field) bool {
 	switch f {
 	case store.FieldFault, store.FieldError, store.FieldThrottle, store.FieldPartial, store.FieldDuration,
-		store.FieldResponseTime, store.FieldHTTPStatus, store.FieldService, store.FieldAnnotationKey:
+		store.FieldResponseTime, store.FieldHTTPStatus, store.FieldService, store.FieldAnnotationKey,
+		store.FieldHTTPMethod, store.FieldHTTPURL:
 		return true
 	}
 	return false
@@ -69,6 +70,8 @@ func condSQL(c store.FieldCond) string {
 			col = "annotation_keys"
 		}
 		return "has(" + newest(col) + ", " + quote(c.Str) + ")"
+	case store.FieldHTTPMethod, store.FieldHTTPURL:
+		return stringSQL(c)
 	default:
 		return ""
 	}
@@ -119,6 +122,27 @@ func statusSQL(c store.FieldCond) string {
 		return "(" + col + " >= " + n + " OR " + col + " = 65535)"
 	case store.Le:
 		return "(" + col + " <= " + n + " OR " + col + " = 0)"
+	}
+	return ""
+}
+
+// stringSQL tests http_method or http_url, which hold the entry request's
+// values in full. The comparisons are on bytes, as Go's: a prefix is the
+// first length(p) bytes (substring counts bytes), and position() of an
+// empty needle is 1, as strings.Contains of "" is true.
+func stringSQL(c store.FieldCond) string {
+	col := newest("http_url")
+	if c.Field == store.FieldHTTPMethod {
+		col = newest("http_method")
+	}
+	v := quote(c.Str)
+	switch c.Op {
+	case store.Eq:
+		return "(" + col + " = " + v + ")"
+	case store.Prefix:
+		return "(substring(" + col + ", 1, length(" + v + ")) = " + v + ")"
+	case store.Contains:
+		return "(position(" + col + ", " + v + ") > 0)"
 	}
 	return ""
 }

@@ -309,6 +309,7 @@ func testWhere(t *testing.T, h *harness) {
 		f := store.SummaryFields{
 			Duration: float64(i) / 4, Fault: i%2 == 0, Error: i%3 == 0, HTTPStatus: 200 + 100*(i%4),
 			Services: []string{"web", []string{"db", "queue"}[i%2]}, AnnotationKeys: []string{"k" + string(rune('a'+i%3))},
+			HTTPMethod: []string{"GET", "POST", ""}[i%3], HTTPURL: []string{"https://shop/cart?id=1", "https://shop/api/v2/items", "http://h/%27it's\\ok"}[i%3],
 		}
 		batch.Summaries[len(batch.Summaries)-1].Fields = f
 		fields[id] = f
@@ -320,6 +321,12 @@ func testWhere(t *testing.T, h *harness) {
 		{{Field: store.FieldService, Op: store.Has, Str: "queue"}, {Field: store.FieldHTTPStatus, Op: store.Le, Num: 300}},
 		{{Field: store.FieldAnnotationKey, Op: store.Has, Str: "kb"}},
 		{{Field: store.FieldService, Op: store.Has, Str: "nowhere"}},
+		{{Field: store.FieldHTTPMethod, Op: store.Eq, Str: "POST"}},
+		{{Field: store.FieldHTTPURL, Op: store.Prefix, Str: "https://shop/"}, {Field: store.FieldHTTPMethod, Op: store.Eq, Str: "GET"}},
+		{{Field: store.FieldHTTPURL, Op: store.Contains, Str: "/v2/"}},
+		{{Field: store.FieldHTTPURL, Op: store.Contains, Str: "'it's\\"}},
+		{{Field: store.FieldHTTPURL, Op: store.Contains, Str: ""}, {Field: store.FieldHTTPURL, Op: store.Prefix, Str: ""}},
+		{{Field: store.FieldHTTPURL, Op: store.Eq, Str: "https://shop/cart?id"}},
 	}
 	for _, where := range wheres {
 		for _, q := range []store.SummaryScan{
