@@ -32,6 +32,7 @@ var (
 	benchTraces  = flag.Int("query.traces", 2000, "traces in the BenchmarkFirstPage store")
 	benchDir     = flag.String("query.dir", "", "directory of the BenchmarkFirstPage store, reused when it holds the same load (default: a new temporary directory)")
 	benchWorkers = flag.Int("query.workers", 0, "Options.Workers of the BenchmarkFirstPage engine (default GOMAXPROCS)")
+	benchRatio   = flag.Float64("query.indexratio", 0, "Options.IndexRatio of the BenchmarkFirstPage engine (default 0.1)")
 	benchCH      = flag.String("query.clickhouse", "", "run BenchmarkFirstPage on a ClickHouse store instead of Pebble: a clickhouse-server (COUNTERSPY_CLICKHOUSE) is started on free ports with its data in this directory, reused by later runs")
 )
 
@@ -71,7 +72,7 @@ func benchTraceStart(i int) time.Time {
 func BenchmarkFirstPage(b *testing.B) {
 	n := *benchTraces
 	st := benchStore(b, n)
-	e := query.New(st, query.Options{Workers: *benchWorkers})
+	e := query.New(st, query.Options{Workers: *benchWorkers, IndexRatio: *benchRatio})
 	sc, err := loadgen.New("large", benchSeed)
 	if err != nil {
 		b.Fatal(err)
