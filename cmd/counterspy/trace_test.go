@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
-	"log/slog"
 	"net"
 	"regexp"
 	"slices"
@@ -20,29 +19,13 @@ import (
 
 	"github.com/counterspy/counterspy/internal/loadgen"
 	"github.com/counterspy/counterspy/internal/sdkhttp"
-	"github.com/counterspy/counterspy/internal/server"
+	"github.com/counterspy/counterspy/internal/server/servertest"
 )
 
 // startQueryServer runs a server in-process and returns its API endpoint.
 func startQueryServer(t *testing.T) string {
 	t.Helper()
-	srv, err := server.Start(server.Config{
-		Addr:          "127.0.0.1:0",
-		DataDir:       t.TempDir(),
-		FlushInterval: 10 * time.Millisecond,
-		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			t.Errorf("close server: %v", err)
-		}
-	})
-	return "http://" + srv.HTTPAddr()
+	return "http://" + servertest.Start(t).HTTPAddr()
 }
 
 // putScenarioTraces sends traces first..first+n-1 of a loadgen scenario

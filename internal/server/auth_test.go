@@ -36,6 +36,7 @@ import (
 	"github.com/counterspy/counterspy/internal/auth"
 	"github.com/counterspy/counterspy/internal/sdkhttp"
 	"github.com/counterspy/counterspy/internal/server"
+	"github.com/counterspy/counterspy/internal/server/servertest"
 	"github.com/counterspy/counterspy/internal/testenv"
 )
 
@@ -71,18 +72,7 @@ func startAuthServer(t *testing.T, now func() time.Time, edit func(*server.Confi
 	if now != nil {
 		cfg = server.WithAuthClock(cfg, now)
 	}
-	srv, err := server.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return srv
+	return servertest.StartConfig(t, cfg)
 }
 
 // freshSegment is a valid segment document of now.

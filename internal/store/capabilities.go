@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"strings"
 )
 
@@ -85,17 +86,7 @@ func (c FieldCond) Holds(f *SummaryFields) bool {
 		}
 		return num(v)
 	}
-	has := func(xs []string) bool {
-		if c.Op != Has {
-			return true
-		}
-		for _, x := range xs {
-			if x == c.Str {
-				return true
-			}
-		}
-		return false
-	}
+	has := func(xs []string) bool { return c.Op != Has || slices.Contains(xs, c.Str) }
 	str := func(v string) bool {
 		switch c.Op {
 		case Eq:

@@ -31,14 +31,30 @@ import (
 	"github.com/counterspy/counterspy/internal/server"
 )
 
+// Start starts a server with the defaults of StartConfig.
 func Start(t testing.TB) *server.Server {
 	t.Helper()
-	srv, err := server.Start(server.Config{
-		Addr:          "127.0.0.1:0",
-		DataDir:       t.TempDir(),
-		FlushInterval: 10 * time.Millisecond,
-		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	return StartConfig(t, server.Config{})
+}
+
+// StartConfig starts a server with cfg and closes it when t ends. Empty
+// fields take test defaults: a free loopback port, a temporary data
+// directory, a 10 ms flush interval, and no log output.
+func StartConfig(t testing.TB, cfg server.Config) *server.Server {
+	t.Helper()
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	if cfg.FlushInterval == 0 {
+		cfg.FlushInterval = 10 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	srv, err := server.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,26 +72,7 @@ func Start(t testing.TB) *server.Server {
 // indexing the attribute "tier" as an annotation.
 func StartOTLP(t testing.TB) *server.Server {
 	t.Helper()
-	srv, err := server.Start(server.Config{
-		Addr:            "127.0.0.1:0",
-		OTLPHTTPAddr:    "127.0.0.1:0",
-		OTLPGRPCAddr:    "127.0.0.1:0",
-		OTLPAnnotations: []string{"tier"},
-		DataDir:         t.TempDir(),
-		FlushInterval:   10 * time.Millisecond,
-		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return srv
+	return StartConfig(t, server.Config{OTLPHTTPAddr: "127.0.0.1:0", OTLPGRPCAddr: "127.0.0.1:0", OTLPAnnotations: []string{"tier"}})
 }
 
 // TracerProvider is the OpenTelemetry Go SDK exporting to srv over protocol
