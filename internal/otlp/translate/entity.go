@@ -511,7 +511,7 @@ func (t *Translator) appendLinks(b []byte, sp ptrace.Span) []byte {
 		b = appendTraceID(key(b, "trace_id"), tid)
 		b = hexField(b, "id", sid[:])
 		if l.Attributes().Len() > 0 {
-			b = append(key(b, "attributes"), t.appendMap(nil, l.Attributes(), 0)...)
+			b = t.appendMap(key(b, "attributes"), l.Attributes(), 0)
 		}
 		b = append(b, '}')
 	}
@@ -561,7 +561,7 @@ func (t *Translator) appendMetadata(b []byte, i int, root bool) []byte {
 		b = append(b, '}')
 	}
 	if sp.Attributes().Len() > 0 {
-		b = append(key(b, "attributes"), t.appendMap(nil, sp.Attributes(), 0)...)
+		b = t.appendMap(key(b, "attributes"), sp.Attributes(), 0)
 	}
 	if n := sp.DroppedAttributesCount(); n > 0 {
 		b = intField(b, "dropped_attributes_count", int64(n))
@@ -577,7 +577,7 @@ func (t *Translator) appendMetadata(b []byte, i int, root bool) []byte {
 			b = strField(b, "name", t.cut(ev.Name()))
 			b = intField(b, "time_unix_nano", int64(ev.Timestamp()))
 			if ev.Attributes().Len() > 0 {
-				b = append(key(b, "attributes"), t.appendMap(nil, ev.Attributes(), 0)...)
+				b = t.appendMap(key(b, "attributes"), ev.Attributes(), 0)
 			}
 			if n := ev.DroppedAttributesCount(); n > 0 {
 				b = intField(b, "dropped_attributes_count", int64(n))
@@ -607,7 +607,7 @@ func (t *Translator) appendMetadata(b []byte, i int, root bool) []byte {
 				b = intField(b, "flags", int64(f))
 			}
 			if l.Attributes().Len() > 0 {
-				b = append(key(b, "attributes"), t.appendMap(nil, l.Attributes(), 0)...)
+				b = t.appendMap(key(b, "attributes"), l.Attributes(), 0)
 			}
 			if n := l.DroppedAttributesCount(); n > 0 {
 				b = intField(b, "dropped_attributes_count", int64(n))
@@ -646,7 +646,7 @@ func (t *Translator) appendScope(b []byte, ss ptrace.ScopeSpans) []byte {
 		b = strField(b, "version", sc.Version())
 	}
 	if sc.Attributes().Len() > 0 {
-		b = append(key(b, "attributes"), t.appendMap(nil, sc.Attributes(), 0)...)
+		b = t.appendMap(key(b, "attributes"), sc.Attributes(), 0)
 	}
 	if n := sc.DroppedAttributesCount(); n > 0 {
 		b = intField(b, "dropped_attributes_count", int64(n))

@@ -176,7 +176,7 @@ func resourceAWS(b []byte, a pcommon.Map, origin string) []byte {
 // appendResource writes the lossless copy of the resource.
 func (t *Translator) appendResource(b []byte, r pcommon.Resource, schemaURL string) []byte {
 	b = append(key(b, "resource"), '{')
-	b = append(key(b, "attributes"), t.appendMap(nil, r.Attributes(), 0)...)
+	b = t.appendMap(key(b, "attributes"), r.Attributes(), 0)
 	if n := r.DroppedAttributesCount(); n > 0 {
 		b = intField(b, "dropped_attributes_count", int64(n))
 	}
