@@ -9,12 +9,13 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/counterspy/counterspy/internal/jsonenc"
+	"github.com/counterspy/counterspy/internal/segment"
 )
 
 // appendHTTP writes the http object from the HTTP semantic conventions, old
 // (http.method, http.url, http.status_code...) and new (http.request.method,
 // url.full, http.response.status_code...), as the translator's makeHTTP does.
-func (t *Translator) appendHTTP(b []byte, sp ptrace.Span) []byte {
+func (t *Translator) appendHTTP(b []byte, sp ptrace.Span, e *segment.Entity) []byte {
 	a := sp.Attributes()
 	method, hasMethod := attrStr(a, "http.request.method", "http.method")
 	status, hasStatus := attrInt(a, "http.response.status_code", "http.status_code")
@@ -22,23 +23,29 @@ func (t *Translator) appendHTTP(b []byte, sp ptrace.Span) []byte {
 		return b
 	}
 	server := sp.Kind() == ptrace.SpanKindServer
+	var h segment.HTTP
 	b = append(key(b, "http"), '{')
 	b = append(key(b, "request"), '{')
 	if hasMethod {
 		b = strField(b, "method", method)
+		h.Method = method
 	}
 	if u := requestURL(a, server); u != "" {
-		b = strField(b, "url", t.cut(u))
+		h.URL = t.cut(u)
+		b = strField(b, "url", h.URL)
 	}
 	if v, ok := attrStr(a, "user_agent.original", "http.user_agent"); ok {
-		b = strField(b, "user_agent", t.cut(v))
+		h.UserAgent = t.cut(v)
+		b = strField(b, "user_agent", h.UserAgent)
 	}
 	if server {
 		if v, ok := attrStr(a, "client.address", "http.client_ip"); ok {
 			b = strField(b, "client_ip", v)
 			b = append(key(b, "x_forwarded_for"), "true"...)
+			h.ClientIP, h.XForwardedFor = v, true
 		} else if v, ok := attrStr(a, "network.peer.address", "net.sock.peer.addr", "net.peer.ip"); ok {
 			b = strField(b, "client_ip", v)
+			h.ClientIP = v
 		}
 	}
 	b = append(b, '}')
@@ -46,11 +53,17 @@ func (t *Translator) appendHTTP(b []byte, sp ptrace.Span) []byte {
 		b = append(key(b, "response"), '{')
 		if hasStatus {
 			b = intField(b, "status", status)
+			h.Status = int(status)
 		}
 		if n, ok := attrInt(a, "http.response.body.size", "http.response_content_length"); ok {
 			b = intField(b, "content_length", n)
+			h.ContentLength = n
 		}
 		b = append(b, '}')
+	}
+	if e != nil {
+		h.Method, h.URL, h.UserAgent, h.ClientIP = t.dstr(h.Method), t.dstr(h.URL), t.dstr(h.UserAgent), t.dstr(h.ClientIP)
+		e.HTTP = h
 	}
 	return append(b, '}')
 }
@@ -107,7 +120,13 @@ func urlHost(u string) string {
 // appendAWS writes the aws object of an AWS SDK call (rpc.system aws-api and
 // the aws.* attributes), as the translator's makeAws does, so that the
 // service graph infers the DynamoDB table, SQS queue, S3 bucket or SNS topic.
-func appendAWS(b []byte, a pcommon.Map) []byte {
+func (t *Translator) appendAWS(b []byte, a pcommon.Map, e *segment.Entity) []byte {
+	var d segment.AWS
+	// str writes field k and keeps it for the digest in *dst.
+	str := func(k string, dst *string, v string) {
+		b = strField(b, k, v)
+		*dst = v
+	}
 	start := len(b)
 	b = append(key(b, "aws"), '{')
 	n := len(b)
@@ -115,18 +134,18 @@ func appendAWS(b []byte, a pcommon.Map) []byte {
 	svc, _ := attrStr(a, "rpc.service", "aws.service")
 	msys, _ := attrStr(a, "messaging.system")
 	if v, ok := attrStr(a, "aws.operation"); ok {
-		b = strField(b, "operation", v)
+		str("operation", &d.Operation, v)
 	} else if v, ok := attrStr(a, "rpc.method"); ok && api {
-		b = strField(b, "operation", v)
+		str("operation", &d.Operation, v)
 	}
 	if v, ok := attrStr(a, "aws.region", "cloud.region"); ok {
-		b = strField(b, "region", v)
+		str("region", &d.Region, v)
 	}
 	if v, ok := attrStr(a, "aws.request_id", "aws.requestId"); ok {
-		b = strField(b, "request_id", v)
+		str("request_id", &d.RequestID, v)
 	}
 	if v, ok := attrStr(a, "aws.account_id"); ok {
-		b = strField(b, "account_id", v)
+		str("account_id", &d.AccountID, v)
 	}
 	tables := attrStrings(a, "aws.dynamodb.table_names")
 	if v, ok := attrStr(a, "aws.table_name"); ok {
@@ -134,7 +153,7 @@ func appendAWS(b []byte, a pcommon.Map) []byte {
 	}
 	switch {
 	case len(tables) == 1:
-		b = strField(b, "table_name", tables[0])
+		str("table_name", &d.TableName, tables[0])
 	case len(tables) > 1:
 		b = append(key(b, "resource_names"), '[')
 		for i, tn := range tables {
@@ -144,29 +163,42 @@ func appendAWS(b []byte, a pcommon.Map) []byte {
 			b = jsonenc.AppendString(b, tn)
 		}
 		b = append(b, ']')
+		if e != nil {
+			d.ResourceNames = tables
+			for _, tn := range tables {
+				t.dstr(tn)
+			}
+		}
 	}
 	sqs := svc == "SQS" || msys == "aws_sqs" || msys == "aws.sqs"
 	sns := svc == "SNS" || msys == "aws_sns" || msys == "aws.sns"
 	if v, ok := attrStr(a, "aws.queue_url", "aws.sqs.queue_url"); ok {
-		b = strField(b, "queue_url", v)
+		str("queue_url", &d.QueueURL, v)
 	} else if v, ok := attrStr(a, "messaging.url", "messaging.destination.name", "messaging.destination"); ok && sqs {
 		// A queue name is enough: the node is named after the URL's last
 		// path element.
-		b = strField(b, "queue_url", v)
+		str("queue_url", &d.QueueURL, v)
 	}
 	if v, ok := attrStr(a, "aws.s3.bucket", "aws.bucket_name"); ok {
-		b = strField(b, "bucket_name", v)
+		str("bucket_name", &d.BucketName, v)
 	}
 	if v, ok := attrStr(a, "aws.sns.topic_arn"); ok {
-		b = strField(b, "topic_arn", v)
+		str("topic_arn", &d.TopicARN, v)
 	} else if v, ok := attrStr(a, "messaging.destination.name", "messaging.destination"); ok && sns {
-		b = strField(b, "topic_arn", v)
+		str("topic_arn", &d.TopicARN, v)
 	}
 	if v, ok := attrStr(a, "aws.lambda.function.name", "faas.invoked_name"); ok && (api || svc == "Lambda") {
-		b = strField(b, "function_name", v)
+		str("function_name", &d.FunctionName, v)
 	}
 	if len(b) == n {
 		return b[:start]
+	}
+	if e != nil {
+		for _, p := range []*string{&d.Operation, &d.Region, &d.RequestID, &d.AccountID, &d.TableName, &d.QueueURL,
+			&d.BucketName, &d.TopicARN, &d.FunctionName} {
+			t.dstr(*p)
+		}
+		e.AWS = d
 	}
 	return append(b, '}')
 }
@@ -199,14 +231,16 @@ func dbHost(a pcommon.Map) string {
 }
 
 // appendSQL writes the sql object of a call to an SQL database.
-func (t *Translator) appendSQL(b []byte, a pcommon.Map) []byte {
+func (t *Translator) appendSQL(b []byte, a pcommon.Map, e *segment.Entity) []byte {
 	if !isSQL(a) {
 		return b
 	}
+	var d segment.SQL
 	sys, _ := attrStr(a, "db.system.name", "db.system")
 	b = append(key(b, "sql"), '{')
 	if cs, ok := attrStr(a, "db.connection_string"); ok {
-		b = strField(b, "url", t.cut(cs))
+		d.URL = t.cut(cs)
+		b = strField(b, "url", d.URL)
 	} else if host := dbHost(a); host != "" {
 		u := host
 		if port, ok := attrInt(a, "server.port", "net.peer.port"); ok {
@@ -216,13 +250,21 @@ func (t *Translator) appendSQL(b []byte, a pcommon.Map) []byte {
 			u += "/" + db
 		}
 		b = strField(b, "url", u)
+		d.URL = u
 	}
 	if q, ok := attrStr(a, "db.query.text", "db.statement"); ok {
-		b = strField(b, "sanitized_query", t.cut(q))
+		d.SanitizedQuery = t.cut(q)
+		b = strField(b, "sanitized_query", d.SanitizedQuery)
 	}
 	b = strField(b, "database_type", sys)
+	d.DatabaseType = sys
 	if u, ok := attrStr(a, "db.user"); ok {
 		b = strField(b, "user", u)
+		d.User = u
+	}
+	if e != nil {
+		d.URL, d.SanitizedQuery, d.DatabaseType, d.User = t.dstr(d.URL), t.dstr(d.SanitizedQuery), t.dstr(d.DatabaseType), t.dstr(d.User)
+		e.SQL = &d
 	}
 	return append(b, '}')
 }

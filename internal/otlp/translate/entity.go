@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"hash/fnv"
+	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/counterspy/counterspy/internal/jsonenc"
 	"github.com/counterspy/counterspy/internal/segment"
+	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
 // Attribute names the mapping reads beyond the semantic conventions' own.
@@ -57,17 +61,29 @@ func (t *Translator) writeServiceSegment(b []byte, r int) []byte {
 	id := serviceSegmentID(ref.spanID)
 	t.docSynth++
 	start, end := t.times(r)
+	prev := t.beginEntity()
+	e := t.ent()
+	name := sanitizeName(t.res.service, sp.Name())
 	b = append(b, '{')
-	b = strField(b, "name", sanitizeName(t.res.service, sp.Name()))
+	b = strField(b, "name", name)
 	b = hexField(b, "id", id[:])
 	b = appendTraceID(key(b, "trace_id"), ref.traceID)
-	if pid := sp.ParentSpanID(); !pid.IsEmpty() {
+	pid := sp.ParentSpanID()
+	if !pid.IsEmpty() {
 		b = hexField(b, "parent_id", pid[:])
 	}
-	b = appendSeconds(key(b, "start_time"), start)
-	b = appendSeconds(key(b, "end_time"), end)
-	b = t.segmentFields(b, pcommon.NewMap())
+	var ts, te float64
+	b, ts = appendSecondsValue(key(b, "start_time"), start)
+	b, te = appendSecondsValue(key(b, "end_time"), end)
+	if e != nil {
+		e.Name, e.ID, e.Start, e.End = name, segmentID(id), ts, te
+		t.dg.traceID = ref.traceID
+		t.dg.parentID = segmentID(pid)
+		t.dg.synth, t.dg.synthID = true, id
+	}
+	b = t.segmentFields(b, pcommon.NewMap(), e)
 	fl := t.flags(sp)
+	fl.digest(e)
 	b = fl.append(b)
 	b = append(key(b, "metadata"), '{')
 	b = append(key(b, "otel"), '{')
@@ -76,6 +92,7 @@ func (t *Translator) writeServiceSegment(b []byte, r int) []byte {
 	b = append(b, '}', '}')
 	b = append(key(b, "subsegments"), '[')
 	b = t.writeEntity(b, r, 1, roleNested)
+	t.endEntity(prev)
 	return append(b, ']', '}')
 }
 
@@ -83,9 +100,12 @@ func (t *Translator) writeServiceSegment(b []byte, r int) []byte {
 // origin, the aws object (from the resource, plus a Lambda invocation's
 // request ID and function ARN from the span, as the Lambda instrumentation
 // sets them) and the service version.
-func (t *Translator) segmentFields(b []byte, attrs pcommon.Map) []byte {
+func (t *Translator) segmentFields(b []byte, attrs pcommon.Map, e *segment.Entity) []byte {
 	if t.res.origin != "" {
 		b = strField(b, "origin", t.res.origin)
+		if e != nil {
+			e.Origin = t.res.origin
+		}
 	}
 	reqID, hasReq := attrStr(attrs, "faas.invocation_id", "faas.execution", "aws.request_id")
 	arn, hasARN := attrStr(attrs, "cloud.resource_id", "faas.id")
@@ -99,6 +119,19 @@ func (t *Translator) segmentFields(b []byte, attrs pcommon.Map) []byte {
 			b = strField(b, "function_arn", arn)
 		}
 		b = append(b, '}')
+		if e != nil {
+			e.AWS = t.res.awsDigest
+			e.AWS.LogGroups = slices.Clone(e.AWS.LogGroups)
+			if t.res.awsSlow {
+				t.dg.slow = true
+			}
+			if hasReq {
+				e.AWS.RequestID = t.dstr(reqID)
+			}
+			if hasARN {
+				e.AWS.FunctionARN = t.dstr(arn)
+			}
+		}
 	}
 	if t.res.serviceVersion != "" {
 		b = append(key(b, "service"), '{')
@@ -117,41 +150,63 @@ func (t *Translator) writeEntity(b []byte, i, depth int, ro role) []byte {
 	t.docIDs[ref.spanID] = true
 	attrs := sp.Attributes()
 	start, end := t.times(i)
+	prev := t.beginEntity()
+	e := t.ent()
 
+	name := t.name(sp, ro)
 	b = append(b, '{')
-	b = strField(b, "name", t.name(sp, ro))
+	b = strField(b, "name", name)
 	b = hexField(b, "id", ref.spanID[:])
 	if ro != roleNested {
 		b = appendTraceID(key(b, "trace_id"), ref.traceID)
-		if pid := sp.ParentSpanID(); !pid.IsEmpty() {
+		pid := sp.ParentSpanID()
+		if !pid.IsEmpty() {
 			b = hexField(b, "parent_id", pid[:])
+		}
+		if e != nil {
+			t.dg.traceID = ref.traceID
+			t.dg.parentID = segmentID(pid)
+			t.dg.independent = ro == roleIndependent
 		}
 	}
 	if ro == roleIndependent {
 		b = strField(b, "type", "subsegment")
 	}
-	b = appendSeconds(key(b, "start_time"), start)
-	b = appendSeconds(key(b, "end_time"), end)
+	var ts, te float64
+	b, ts = appendSecondsValue(key(b, "start_time"), start)
+	b, te = appendSecondsValue(key(b, "end_time"), end)
+	if e != nil {
+		e.Name, e.ID, e.Start, e.End = name, segmentID(ref.spanID), ts, te
+	}
 	if ro == roleSegment {
-		b = t.segmentFields(b, attrs)
+		b = t.segmentFields(b, attrs, e)
 	} else if ns := namespace(sp); ns != "" {
 		b = strField(b, "namespace", ns)
+		if e != nil {
+			e.Namespace = ns
+		}
 	}
 	fl := t.flags(sp)
+	fl.digest(e)
 	b = fl.append(b)
 	if v, ok := attrStr(attrs, "enduser.id"); ok {
 		b = strField(b, "user", v)
+		if e != nil {
+			e.User = t.dstr(v)
+		}
 	}
-	b = t.appendHTTP(b, sp)
+	b = t.appendHTTP(b, sp, e)
 	if ro != roleSegment {
-		b = appendAWS(b, attrs)
+		b = t.appendAWS(b, attrs, e)
 	}
-	b = t.appendSQL(b, attrs)
-	b = t.appendCause(b, sp, ref.spanID)
-	b = t.appendAnnotations(b, sp, ro != roleNested)
-	b = t.appendLinks(b, sp)
+	b = t.appendSQL(b, attrs, e)
+	b = t.appendCause(b, sp, ref.spanID, e)
+	b = t.appendAnnotations(b, sp, ro != roleNested, e)
+	b = t.appendLinks(b, sp, ro != roleNested)
 	b = t.appendMetadata(b, i, ro != roleNested)
+	// e is not good past here: nested entities grow the digest.
 	b = t.appendChildren(b, i, depth)
+	t.endEntity(prev)
 	return append(b, '}')
 }
 
@@ -341,6 +396,13 @@ func nameRune(r rune) bool {
 // flagSet is the error, fault and throttle flags of an entity.
 type flagSet struct{ err, fault, throttle bool }
 
+// digest sets the flags on e (when not nil).
+func (f flagSet) digest(e *segment.Entity) {
+	if e != nil {
+		e.Error, e.Fault, e.Throttle = f.err, f.fault, f.throttle
+	}
+}
+
 func (f flagSet) append(b []byte) []byte {
 	if f.err {
 		b = append(key(b, "error"), "true"...)
@@ -403,7 +465,7 @@ func serviceSegmentID(span [8]byte) [8]byte {
 // in Options.Annotations (and, on a document's root, "otel.resource.K"
 // names). Only strings, numbers and booleans can be annotations; keys keep
 // only the letters, digits and underscores X-Ray's filters accept.
-func (t *Translator) appendAnnotations(b []byte, sp ptrace.Span, root bool) []byte {
+func (t *Translator) appendAnnotations(b []byte, sp ptrace.Span, root bool, e *segment.Entity) []byte {
 	a := sp.Attributes()
 	listed := attrStrings(a, attrAnnotations)
 	if len(t.indexed) == 0 && len(listed) == 0 {
@@ -443,6 +505,9 @@ func (t *Translator) appendAnnotations(b []byte, sp ptrace.Span, root bool) []by
 			b = t.appendValue(b, v, 0)
 		}
 		n++
+		if e != nil {
+			t.digestAnnotation(e, fk, v)
+		}
 	}
 	a.Range(func(k string, v pcommon.Value) bool {
 		if k != attrAnnotations && wantKey(k) {
@@ -459,9 +524,41 @@ func (t *Translator) appendAnnotations(b []byte, sp ptrace.Span, root bool) []by
 		})
 	}
 	if n == 0 {
+		if e != nil {
+			e.Annotations = nil
+		}
 		return b[:start]
 	}
 	return append(b, '}')
+}
+
+// digestAnnotation adds annotation k = v to e as the decoder reads it from
+// the document: a key written twice keeps its first place and its last
+// value; numbers are read back as floats (a non-finite one is text).
+func (t *Translator) digestAnnotation(e *segment.Entity, k string, v pcommon.Value) {
+	a := segment.Annotation{Key: k}
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		a.Type, a.String = segment.AnnotationString, t.dstr(v.Str())
+	case pcommon.ValueTypeInt:
+		a.Type, a.Number = segment.AnnotationNumber, float64(v.Int())
+	case pcommon.ValueTypeDouble:
+		if f := v.Double(); math.IsNaN(f) || math.IsInf(f, 0) {
+			a.Type, a.String = segment.AnnotationString, strconv.FormatFloat(f, 'g', -1, 64)
+		} else {
+			a.Type, a.Number = segment.AnnotationNumber, f
+		}
+	case pcommon.ValueTypeBool:
+		a.Type, a.Bool = segment.AnnotationBool, v.Bool()
+	}
+	for i := range e.Annotations {
+		if e.Annotations[i].Key == k {
+			a.Key = e.Annotations[i].Key
+			e.Annotations[i] = a
+			return
+		}
+	}
+	e.Annotations = append(e.Annotations, a)
 }
 
 // annotationKey maps a key to X-Ray's annotation alphabet (letters, digits,
@@ -485,7 +582,7 @@ func annotationKey(k string) string {
 
 // appendLinks writes the span's links as X-Ray trace links (at most the 20
 // X-Ray takes; all of them stay in metadata.otel.links).
-func (t *Translator) appendLinks(b []byte, sp ptrace.Span) []byte {
+func (t *Translator) appendLinks(b []byte, sp ptrace.Span, root bool) []byte {
 	ls := sp.Links()
 	if ls.Len() == 0 {
 		return b
@@ -507,6 +604,10 @@ func (t *Translator) appendLinks(b []byte, sp ptrace.Span) []byte {
 			b = append(b, ',')
 		}
 		n++
+		if root && t.dg.on {
+			// Only a document's root carries the segment's links.
+			t.dg.links = append(t.dg.links, segment.Link{TraceID: xrayid.TraceID(tid), ID: segmentID(sid)})
+		}
 		b = append(b, '{')
 		b = appendTraceID(key(b, "trace_id"), tid)
 		b = hexField(b, "id", sid[:])
