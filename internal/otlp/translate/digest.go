@@ -36,7 +36,7 @@ type digest struct {
 	synthID [8]byte
 }
 
-// start begins the digest of a document whose root is span r, unless the
+// startDigest begins the digest of a document whose root is span r, unless the
 // translator is retrying a refused document (single or trim mode), where
 // the decoder decides.
 func (t *Translator) startDigest(r int) {
@@ -86,7 +86,7 @@ func (t *Translator) dstr(s string) string {
 	return s
 }
 
-// segment returns the digest as the decoded segment of raw, or false when
+// digestSegment returns the digest as the decoded segment of raw, or false when
 // the document has to be decoded.
 func (t *Translator) digestSegment(raw []byte) (segment.Segment, bool) {
 	g := &t.dg

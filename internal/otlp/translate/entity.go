@@ -40,7 +40,7 @@ const (
 // writeDocument writes the document that starts at span r.
 func (t *Translator) writeDocument(b []byte, r int) []byte {
 	sp := t.spans[r].span
-	if !startsSegment(sp) {
+	if !t.spans[r].entry {
 		return t.writeEntity(b, r, 0, roleIndependent)
 	}
 	k := sp.Kind()
@@ -81,8 +81,9 @@ func (t *Translator) writeServiceSegment(b []byte, r int) []byte {
 		t.dg.parentID = segmentID(pid)
 		t.dg.synth, t.dg.synthID = true, id
 	}
-	b = t.segmentFields(b, pcommon.NewMap(), e)
-	fl := t.flags(sp)
+	b = t.segmentFields(b, &noAttrs, e)
+	t.sa.index(sp.Attributes())
+	fl := t.flags(sp, &t.sa)
 	fl.digest(e)
 	b = fl.append(b)
 	b = append(key(b, "metadata"), '{')
@@ -100,15 +101,15 @@ func (t *Translator) writeServiceSegment(b []byte, r int) []byte {
 // origin, the aws object (from the resource, plus a Lambda invocation's
 // request ID and function ARN from the span, as the Lambda instrumentation
 // sets them) and the service version.
-func (t *Translator) segmentFields(b []byte, attrs pcommon.Map, e *segment.Entity) []byte {
+func (t *Translator) segmentFields(b []byte, attrs *spanAttrs, e *segment.Entity) []byte {
 	if t.res.origin != "" {
 		b = strField(b, "origin", t.res.origin)
 		if e != nil {
 			e.Origin = t.res.origin
 		}
 	}
-	reqID, hasReq := attrStr(attrs, "faas.invocation_id", "faas.execution", "aws.request_id")
-	arn, hasARN := attrStr(attrs, "cloud.resource_id", "faas.id")
+	reqID, hasReq := attrs.str(kFaaSInvocationID, kFaaSExecution, kAWSRequestID)
+	arn, hasARN := attrs.str(kCloudResourceID, kFaaSID)
 	hasARN = hasARN && !t.res.hasARN && t.res.origin == OriginLambda
 	if len(t.res.aws) > 2 || hasReq || hasARN {
 		b = append(key(b, "aws"), t.res.aws[:len(t.res.aws)-1]...)
@@ -148,12 +149,13 @@ func (t *Translator) writeEntity(b []byte, i, depth int, ro role) []byte {
 	t.docSpans++
 	t.docMembers = append(t.docMembers, i)
 	t.docIDs[ref.spanID] = true
-	attrs := sp.Attributes()
+	t.sa.index(sp.Attributes())
+	attrs := &t.sa // good until appendChildren, which indexes the children
 	start, end := t.times(i)
 	prev := t.beginEntity()
 	e := t.ent()
 
-	name := t.name(sp, ro)
+	name := t.name(sp, attrs, ro)
 	b = append(b, '{')
 	b = strField(b, "name", name)
 	b = hexField(b, "id", ref.spanID[:])
@@ -180,28 +182,28 @@ func (t *Translator) writeEntity(b []byte, i, depth int, ro role) []byte {
 	}
 	if ro == roleSegment {
 		b = t.segmentFields(b, attrs, e)
-	} else if ns := namespace(sp); ns != "" {
+	} else if ns := namespace(sp, attrs); ns != "" {
 		b = strField(b, "namespace", ns)
 		if e != nil {
 			e.Namespace = ns
 		}
 	}
-	fl := t.flags(sp)
+	fl := t.flags(sp, attrs)
 	fl.digest(e)
 	b = fl.append(b)
-	if v, ok := attrStr(attrs, "enduser.id"); ok {
+	if v, ok := attrs.str(kEnduserID); ok {
 		b = strField(b, "user", v)
 		if e != nil {
 			e.User = t.dstr(v)
 		}
 	}
-	b = t.appendHTTP(b, sp, e)
+	b = t.appendHTTP(b, sp, attrs, e)
 	if ro != roleSegment {
 		b = t.appendAWS(b, attrs, e)
 	}
 	b = t.appendSQL(b, attrs, e)
 	b = t.appendCause(b, sp, ref.spanID, e)
-	b = t.appendAnnotations(b, sp, ro != roleNested, e)
+	b = t.appendAnnotations(b, sp, attrs, ro != roleNested, e)
 	b = t.appendLinks(b, sp, ro != roleNested)
 	b = t.appendMetadata(b, i, ro != roleNested)
 	// e is not good past here: nested entities grow the digest.
@@ -269,48 +271,47 @@ func (t *Translator) times(i int) (start, end uint64) {
 
 // name picks the entity name as the awsxray exporter does: segments are
 // named after their service, subsegments after what they call.
-func (t *Translator) name(sp ptrace.Span, ro role) string {
-	a := sp.Attributes()
+func (t *Translator) name(sp ptrace.Span, a *spanAttrs, ro role) string {
 	k := sp.Kind()
 	if ro == roleSegment {
-		if v, ok := attrStr(a, "aws.local.service"); ok {
+		if v, ok := a.str(kAWSLocalService); ok {
 			return sanitizeName(v, sp.Name())
 		}
 		return sanitizeName(t.res.service, sp.Name())
 	}
 	if k == ptrace.SpanKindClient || k == ptrace.SpanKindProducer || k == ptrace.SpanKindConsumer {
-		if v, ok := attrStr(a, "aws.remote.service"); ok {
+		if v, ok := a.str(kAWSRemoteService); ok {
 			if isAWSAPI(a) {
 				v = strings.TrimPrefix(strings.TrimPrefix(v, "AWS.SDK."), "AWS::")
 			}
 			return sanitizeName(v, sp.Name())
 		}
 	}
-	if v, ok := attrStr(a, "peer.service"); ok {
+	if v, ok := a.str(kPeerService); ok {
 		return sanitizeName(v, sp.Name())
 	}
-	if v, ok := attrStr(a, "aws.service"); ok {
+	if v, ok := a.str(kAWSService); ok {
 		return sanitizeName(v, sp.Name())
 	}
 	if isAWSAPI(a) {
-		if v, ok := attrStr(a, "rpc.service"); ok {
+		if v, ok := a.str(kRPCService); ok {
 			return sanitizeName(v, sp.Name())
 		}
 	}
-	if db, ok := attrStr(a, "db.namespace", "db.name"); ok {
+	if db, ok := a.str(kDBNamespace, kDBName); ok {
 		if host := dbHost(a); host != "" {
 			db += "@" + host
 		}
 		return sanitizeName(db, sp.Name())
 	}
-	if v, ok := attrStr(a, "rpc.service"); ok {
+	if v, ok := a.str(kRPCService); ok {
 		return sanitizeName(v, sp.Name())
 	}
 	if k == ptrace.SpanKindClient || k == ptrace.SpanKindProducer {
-		if v, ok := attrStr(a, "server.address", "http.host", "net.peer.name"); ok {
+		if v, ok := a.str(kServerAddress, kHTTPHost, kNetPeerName); ok {
 			return sanitizeName(v, sp.Name())
 		}
-		if u, ok := attrStr(a, "url.full", "http.url"); ok {
+		if u, ok := a.str(kURLFull, kHTTPURL); ok {
 			if h := urlHost(u); h != "" {
 				return sanitizeName(h, sp.Name())
 			}
@@ -319,26 +320,25 @@ func (t *Translator) name(sp ptrace.Span, ro role) string {
 	return sanitizeName(sp.Name(), "")
 }
 
-func isAWSAPI(a pcommon.Map) bool {
-	v, ok := a.Get("rpc.system")
+func isAWSAPI(a *spanAttrs) bool {
+	v, ok := a.get(kRPCSystem)
 	return ok && v.Str() == "aws-api"
 }
 
 // namespace is "aws" for AWS SDK calls, "remote" for other outgoing calls
 // and for database calls, else none.
-func namespace(sp ptrace.Span) string {
-	a := sp.Attributes()
+func namespace(sp ptrace.Span, a *spanAttrs) string {
 	if isAWSAPI(a) {
 		return "aws"
 	}
-	if _, ok := a.Get("aws.service"); ok {
+	if _, ok := a.get(kAWSService); ok {
 		return "aws"
 	}
 	switch sp.Kind() {
 	case ptrace.SpanKindClient:
 		return "remote"
 	case ptrace.SpanKindProducer, ptrace.SpanKindConsumer:
-		if _, ok := a.Get("aws.remote.service"); ok {
+		if _, ok := a.get(kAWSRemoteService); ok {
 			return "remote"
 		}
 	}
@@ -419,9 +419,9 @@ func (f flagSet) append(b []byte) []byte {
 // flags derives error/fault/throttle as the translator's makeCause does: an
 // HTTP status decides when there is one (429 throttle and error, 4xx error,
 // 5xx fault); otherwise an error status is a fault.
-func (t *Translator) flags(sp ptrace.Span) flagSet {
+func (t *Translator) flags(sp ptrace.Span, a *spanAttrs) flagSet {
 	var f flagSet
-	if st, ok := attrInt(sp.Attributes(), "http.response.status_code", "http.status_code"); ok && st >= 400 && st < 600 {
+	if st, ok := a.int(kHTTPResponseStatusCode, kHTTPStatusCode); ok && st >= 400 && st < 600 {
 		switch {
 		case st == 429:
 			f.err, f.throttle = true, true
@@ -465,9 +465,9 @@ func serviceSegmentID(span [8]byte) [8]byte {
 // in Options.Annotations (and, on a document's root, "otel.resource.K"
 // names). Only strings, numbers and booleans can be annotations; keys keep
 // only the letters, digits and underscores X-Ray's filters accept.
-func (t *Translator) appendAnnotations(b []byte, sp ptrace.Span, root bool, e *segment.Entity) []byte {
+func (t *Translator) appendAnnotations(b []byte, sp ptrace.Span, attrs *spanAttrs, root bool, e *segment.Entity) []byte {
 	a := sp.Attributes()
-	listed := attrStrings(a, attrAnnotations)
+	listed := attrs.strings(kAWSXRayAnnotations)
 	if len(t.indexed) == 0 && len(listed) == 0 {
 		return b
 	}

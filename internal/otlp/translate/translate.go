@@ -148,6 +148,8 @@ type Translator struct {
 	// timesFixed remembers the spans whose timestamps were counted as fixed.
 	timesFixed []bool
 
+	// sa indexes the attributes of the span being written.
+	sa spanAttrs
 	// dg is the decoded form of the document being written (digest.go);
 	// noDigest turns it off, so that tests can compare with the decoder.
 	dg       digest
@@ -161,6 +163,8 @@ type spanRef struct {
 	// fixed IDs (after replacing zero IDs)
 	traceID [16]byte
 	spanID  [8]byte
+	// entry is startsSegment(span), read once.
+	entry bool
 }
 
 type spanKey struct {
@@ -207,7 +211,7 @@ func (t *Translator) resourceSpans(dst []segment.Segment, rs ptrace.ResourceSpan
 		spans := ss.Spans()
 		for j := 0; j < spans.Len(); j++ {
 			sp := spans.At(j)
-			ref := spanRef{span: sp, scope: i, ss: ss, traceID: sp.TraceID(), spanID: sp.SpanID()}
+			ref := spanRef{span: sp, scope: i, ss: ss, traceID: sp.TraceID(), spanID: sp.SpanID(), entry: startsSegment(sp)}
 			t.stats.Spans++
 			if ref.traceID == ([16]byte{}) {
 				// No trace to join: give the span a trace of its own, stable
@@ -259,11 +263,10 @@ func (t *Translator) resourceSpans(dst []segment.Segment, rs ptrace.ResourceSpan
 // or -1 when i starts a document.
 func (t *Translator) parentIndex(i int) int {
 	ref := &t.spans[i]
-	sp := ref.span
-	if startsSegment(sp) {
+	if ref.entry {
 		return -1
 	}
-	pid := sp.ParentSpanID()
+	pid := ref.span.ParentSpanID()
 	if pid.IsEmpty() {
 		return -1
 	}
