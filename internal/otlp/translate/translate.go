@@ -1,8 +1,9 @@
 // Package translate maps OpenTelemetry spans (OTLP, decoded with the
-// collector's pdata) onto X-Ray segment documents, and decodes those with the
-// segment package, so that everything downstream of decoding (summaries,
-// filters, the service graph, BatchGetTraces, the console and the CLI) sees
-// OTel data exactly as it sees X-Ray SDK segments.
+// collector's pdata) onto X-Ray segment documents, with the segment
+// package's digest of each (filled in while writing, digest.go), so that
+// everything downstream of decoding (summaries, filters, the service graph,
+// BatchGetTraces, the console and the CLI) sees OTel data exactly as it sees
+// X-Ray SDK segments.
 //
 // The mapping follows AWS's own: the awsxray exporter's translator in
 // opentelemetry-collector-contrib (exporter/awsxrayexporter/internal/translator)
@@ -365,8 +366,9 @@ func (t *Translator) write(r int) {
 	t.buf = t.writeDocument(t.buf[:0], r)
 }
 
-// decode decodes t.buf and appends the result to dst, counting it as stored;
-// on error dst is unchanged and nothing is counted.
+// decode appends the segment of the document in t.buf to dst, counting it
+// as stored: the digest filled in while writing it, or else what the
+// decoder makes of it. On error dst is unchanged and nothing is counted.
 func (t *Translator) decode(dst []segment.Segment) ([]segment.Segment, error) {
 	// The decoded segment keeps Raw: it needs bytes of its own.
 	raw := make([]byte, len(t.buf))
