@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
@@ -44,8 +46,13 @@ func (t *Translator) startDigest(r int) {
 	*g = digest{on: !t.single && !t.trim && !t.noDigest, cur: -1}
 	if g.on {
 		// Entities escape into the result: a fresh slice per document,
-		// sized for the root and its children (deeper spans grow it).
-		g.ents = make([]segment.Entity, 0, 2+len(t.children[r]))
+		// sized for the root, its children and a service segment above
+		// them (deeper spans grow it).
+		n := 1 + len(t.children[r])
+		if k := t.spans[r].span.Kind(); t.spans[r].entry && (k == ptrace.SpanKindClient || k == ptrace.SpanKindProducer) {
+			n++
+		}
+		g.ents = make([]segment.Entity, 0, n)
 	}
 }
 
