@@ -21,6 +21,11 @@ import (
 // a string that is not valid UTF-8 (jsonenc writes U+FFFD for its bad
 // bytes), a document over the size limit, a synthetic segment ID that
 // collides with a span's, and the retries of a document the decoder refused.
+//
+// The digest's strings are the span's own: pdata copies every string out of
+// the request body when it decodes it (string(buf[i:j])), so they stay valid
+// after the request. A zero-copy decoding of the body (strings aliasing a
+// reused buffer) would have to copy them here first.
 
 // digest is the decoded form of the document being written.
 type digest struct {
