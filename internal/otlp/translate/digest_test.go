@@ -45,8 +45,8 @@ func translateBoth(t *testing.T, opts Options, td ptrace.Traces) []segment.Segme
 	if !reflect.DeepEqual(gst, wst) {
 		t.Fatalf("stats with the digest %+v, decoded %+v", gst, wst)
 	}
-	if d := cmp.Diff(want, got); d != "" || !reflect.DeepEqual(want, got) {
-		t.Fatalf("segments with the digest differ from decoded ones (-decoded +digest):\n%s", d)
+	if !reflect.DeepEqual(want, got) {
+		t.Fatalf("segments with the digest differ from decoded ones (-decoded +digest):\n%s", cmp.Diff(want, got))
 	}
 	checkDigest(t, got)
 	return got
