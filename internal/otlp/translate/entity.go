@@ -635,7 +635,7 @@ func (t *Translator) appendMetadata(b []byte, i int, root bool) []byte {
 	// its document's trace and its parent entity's ID as parent; the span
 	// ID is the entity's "id" unless it had to be made up.
 	tid, sid := sp.TraceID(), sp.SpanID()
-	shown := !root && t.parentIndex(i) >= 0
+	shown := !root && ref.parent >= 0
 	if !shown || tid != ref.traceID {
 		b = hexField(b, "trace_id", tid[:])
 	}
@@ -731,14 +731,6 @@ func (t *Translator) appendMetadata(b []byte, i int, root bool) []byte {
 	return append(b, '}', '}')
 }
 
-func (t *Translator) parentScope(i int) int {
-	ref := &t.spans[i]
-	if p, ok := t.byID[spanKey{ref.traceID, ref.span.ParentSpanID()}]; ok {
-		return t.spans[p].scope
-	}
-	return -1
-}
-
 func (t *Translator) appendScope(b []byte, ss ptrace.ScopeSpans) []byte {
 	sc := ss.Scope()
 	b = append(key(b, "scope"), '{')
@@ -756,4 +748,18 @@ func (t *Translator) appendScope(b []byte, ss ptrace.ScopeSpans) []byte {
 		b = strField(b, "schema_url", u)
 	}
 	return append(b, '}')
+}
+
+// parentScope is the scope of the span named as span i's parent, or -1.
+func (t *Translator) parentScope(i int) int {
+	ref := &t.spans[i]
+	if ref.parent >= 0 {
+		return t.spans[ref.parent].scope
+	}
+	// A span under a service segment starts its document: its parent
+	// may still be in the request.
+	if p, ok := t.byID[spanKey{ref.traceID, ref.span.ParentSpanID()}]; ok {
+		return t.spans[p].scope
+	}
+	return -1
 }

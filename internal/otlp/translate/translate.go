@@ -166,6 +166,8 @@ type spanRef struct {
 	spanID  [8]byte
 	// entry is startsSegment(span), read once.
 	entry bool
+	// parent is parentIndex, set once the resource's spans are all known.
+	parent int
 }
 
 type spanKey struct {
@@ -241,6 +243,7 @@ func (t *Translator) resourceSpans(dst []segment.Segment, rs ptrace.ResourceSpan
 	t.roots = t.roots[:0]
 	for i := range t.spans {
 		p := t.parentIndex(i)
+		t.spans[i].parent = p
 		if p < 0 {
 			t.roots = append(t.roots, i)
 			continue
