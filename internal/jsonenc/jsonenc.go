@@ -27,6 +27,15 @@ func appendString[S ~string | ~[]byte](b []byte, s S, replaceInvalid bool) []byt
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) {
+			_ = s[i+7]
+			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if plain8(x) {
+				i += 8
+				continue
+			}
+		}
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
 			i++
@@ -67,4 +76,23 @@ func appendString[S ~string | ~[]byte](b []byte, s S, replaceInvalid bool) []byt
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// plain8 reports whether the eight bytes in x are all copied as they are:
+// ASCII, no control character, quote or backslash. The tests are the
+// classic SWAR ones (Hacker's Delight, "find the first 0-byte"): exact for a
+// word with no byte of 0x80 or more, and such a word fails the first test.
+func plain8(x uint64) bool {
+	high := x & msb
+	ctl := (x - lsb*0x20) &^ x & msb
+	q := x ^ lsb*'"'
+	quote := (q - lsb) &^ q & msb
+	bs := x ^ lsb*'\\'
+	backslash := (bs - lsb) &^ bs & msb
+	return high|ctl|quote|backslash == 0
 }

@@ -5,91 +5,93 @@ import (
 	"strconv"
 	"strings"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/counterspy/counterspy/internal/jsonenc"
+	"github.com/counterspy/counterspy/internal/segment"
 )
 
 // appendHTTP writes the http object from the HTTP semantic conventions, old
 // (http.method, http.url, http.status_code...) and new (http.request.method,
 // url.full, http.response.status_code...), as the translator's makeHTTP does.
-func (t *Translator) appendHTTP(b []byte, sp ptrace.Span) []byte {
-	a := sp.Attributes()
-	method, hasMethod := attrStr(a, "http.request.method", "http.method")
-	status, hasStatus := attrInt(a, "http.response.status_code", "http.status_code")
+func (t *Translator) appendHTTP(b []byte, sp ptrace.Span, a *spanAttrs, e *segment.Entity) []byte {
+	method, hasMethod := a.str(kHTTPRequestMethod, kHTTPMethod)
+	status, hasStatus := a.int(kHTTPResponseStatusCode, kHTTPStatusCode)
 	if !hasMethod && !hasStatus {
 		return b
 	}
 	server := sp.Kind() == ptrace.SpanKindServer
+	var h segment.HTTP
 	b = append(key(b, "http"), '{')
 	b = append(key(b, "request"), '{')
 	if hasMethod {
 		b = strField(b, "method", method)
+		h.Method = method
 	}
 	if u := requestURL(a, server); u != "" {
-		b = strField(b, "url", t.cut(u))
+		h.URL = t.cut(u)
+		b = strField(b, "url", h.URL)
 	}
-	if v, ok := attrStr(a, "user_agent.original", "http.user_agent"); ok {
-		b = strField(b, "user_agent", t.cut(v))
+	if v, ok := a.str(kUserAgentOriginal, kHTTPUserAgent); ok {
+		h.UserAgent = t.cut(v)
+		b = strField(b, "user_agent", h.UserAgent)
 	}
 	if server {
-		if v, ok := attrStr(a, "client.address", "http.client_ip"); ok {
+		if v, ok := a.str(kClientAddress, kHTTPClientIP); ok {
 			b = strField(b, "client_ip", v)
 			b = append(key(b, "x_forwarded_for"), "true"...)
-		} else if v, ok := attrStr(a, "network.peer.address", "net.sock.peer.addr", "net.peer.ip"); ok {
+			h.ClientIP, h.XForwardedFor = v, true
+		} else if v, ok := a.str(kNetworkPeerAddress, kNetSockPeerAddr, kNetPeerIP); ok {
 			b = strField(b, "client_ip", v)
+			h.ClientIP = v
 		}
 	}
 	b = append(b, '}')
-	if hasStatus || hasAny(a, "http.response.body.size", "http.response_content_length") {
+	if hasStatus || a.hasAny(kHTTPResponseBodySize, kHTTPResponseContentLength) {
 		b = append(key(b, "response"), '{')
 		if hasStatus {
 			b = intField(b, "status", status)
+			h.Status = int(status)
 		}
-		if n, ok := attrInt(a, "http.response.body.size", "http.response_content_length"); ok {
+		if n, ok := a.int(kHTTPResponseBodySize, kHTTPResponseContentLength); ok {
 			b = intField(b, "content_length", n)
+			h.ContentLength = n
 		}
 		b = append(b, '}')
+	}
+	if e != nil {
+		h.Method, h.URL, h.UserAgent, h.ClientIP = t.dstr(h.Method), t.dstr(h.URL), t.dstr(h.UserAgent), t.dstr(h.ClientIP)
+		e.HTTP = h
 	}
 	return append(b, '}')
 }
 
-func hasAny(a pcommon.Map, keys ...string) bool {
-	for _, k := range keys {
-		if _, ok := a.Get(k); ok {
-			return true
-		}
-	}
-	return false
-}
-
 // requestURL is url.full (http.url), or else the URL put together from its
 // parts: scheme, host, port, path and query (or http.target).
-func requestURL(a pcommon.Map, server bool) string {
-	if u, ok := attrStr(a, "url.full", "http.url"); ok {
+func requestURL(a *spanAttrs, server bool) string {
+	if u, ok := a.str(kURLFull, kHTTPURL); ok {
 		return u
 	}
-	scheme, ok := attrStr(a, "url.scheme", "http.scheme")
+	scheme, ok := a.str(kURLScheme, kHTTPScheme)
 	if !ok {
 		scheme = "http"
 	}
-	hostKeys := []string{"server.address", "http.host", "net.peer.name"}
+	hostKeys := []attrKey{kServerAddress, kHTTPHost, kNetPeerName}
 	if server {
-		hostKeys = []string{"server.address", "http.host", "net.host.name", "http.server_name"}
+		hostKeys = []attrKey{kServerAddress, kHTTPHost, kNetHostName, kHTTPServerName}
 	}
-	host, ok := attrStr(a, hostKeys...)
+	host, ok := a.str(hostKeys...)
 	if !ok {
 		return ""
 	}
-	if port, ok := attrInt(a, "server.port", "net.host.port", "net.peer.port"); ok && !strings.Contains(host, ":") &&
+	if port, ok := a.int(kServerPort, kNetHostPort, kNetPeerPort); ok && !strings.Contains(host, ":") &&
 		!(scheme == "http" && port == 80) && !(scheme == "https" && port == 443) {
 		host += ":" + strconv.FormatInt(port, 10)
 	}
-	target, _ := attrStr(a, "http.target")
-	if path, ok := attrStr(a, "url.path"); ok {
+	target, _ := a.str(kHTTPTarget)
+	if path, ok := a.str(kURLPath); ok {
 		target = path
-		if q, ok := attrStr(a, "url.query"); ok {
+		if q, ok := a.str(kURLQuery); ok {
 			target += "?" + q
 		}
 	}
@@ -107,34 +109,40 @@ func urlHost(u string) string {
 // appendAWS writes the aws object of an AWS SDK call (rpc.system aws-api and
 // the aws.* attributes), as the translator's makeAws does, so that the
 // service graph infers the DynamoDB table, SQS queue, S3 bucket or SNS topic.
-func appendAWS(b []byte, a pcommon.Map) []byte {
+func (t *Translator) appendAWS(b []byte, a *spanAttrs, e *segment.Entity) []byte {
+	var d segment.AWS
+	// str writes field k and keeps it for the digest in *dst.
+	str := func(k string, dst *string, v string) {
+		b = strField(b, k, v)
+		*dst = v
+	}
 	start := len(b)
 	b = append(key(b, "aws"), '{')
 	n := len(b)
 	api := isAWSAPI(a)
-	svc, _ := attrStr(a, "rpc.service", "aws.service")
-	msys, _ := attrStr(a, "messaging.system")
-	if v, ok := attrStr(a, "aws.operation"); ok {
-		b = strField(b, "operation", v)
-	} else if v, ok := attrStr(a, "rpc.method"); ok && api {
-		b = strField(b, "operation", v)
+	svc, _ := a.str(kRPCService, kAWSService)
+	msys, _ := a.str(kMessagingSystem)
+	if v, ok := a.str(kAWSOperation); ok {
+		str("operation", &d.Operation, v)
+	} else if v, ok := a.str(kRPCMethod); ok && api {
+		str("operation", &d.Operation, v)
 	}
-	if v, ok := attrStr(a, "aws.region", "cloud.region"); ok {
-		b = strField(b, "region", v)
+	if v, ok := a.str(kAWSRegion, kCloudRegion); ok {
+		str("region", &d.Region, v)
 	}
-	if v, ok := attrStr(a, "aws.request_id", "aws.requestId"); ok {
-		b = strField(b, "request_id", v)
+	if v, ok := a.str(kAWSRequestID, kAWSRequestId); ok {
+		str("request_id", &d.RequestID, v)
 	}
-	if v, ok := attrStr(a, "aws.account_id"); ok {
-		b = strField(b, "account_id", v)
+	if v, ok := a.str(kAWSAccountID); ok {
+		str("account_id", &d.AccountID, v)
 	}
-	tables := attrStrings(a, "aws.dynamodb.table_names")
-	if v, ok := attrStr(a, "aws.table_name"); ok {
+	tables := a.strings(kAWSDynamodbTableNames)
+	if v, ok := a.str(kAWSTableName); ok {
 		tables = append([]string{v}, tables...)
 	}
 	switch {
 	case len(tables) == 1:
-		b = strField(b, "table_name", tables[0])
+		str("table_name", &d.TableName, tables[0])
 	case len(tables) > 1:
 		b = append(key(b, "resource_names"), '[')
 		for i, tn := range tables {
@@ -144,29 +152,42 @@ func appendAWS(b []byte, a pcommon.Map) []byte {
 			b = jsonenc.AppendString(b, tn)
 		}
 		b = append(b, ']')
+		if e != nil {
+			d.ResourceNames = tables
+			for _, tn := range tables {
+				t.dstr(tn)
+			}
+		}
 	}
 	sqs := svc == "SQS" || msys == "aws_sqs" || msys == "aws.sqs"
 	sns := svc == "SNS" || msys == "aws_sns" || msys == "aws.sns"
-	if v, ok := attrStr(a, "aws.queue_url", "aws.sqs.queue_url"); ok {
-		b = strField(b, "queue_url", v)
-	} else if v, ok := attrStr(a, "messaging.url", "messaging.destination.name", "messaging.destination"); ok && sqs {
+	if v, ok := a.str(kAWSQueueURL, kAWSSQSQueueURL); ok {
+		str("queue_url", &d.QueueURL, v)
+	} else if v, ok := a.str(kMessagingURL, kMessagingDestinationName, kMessagingDestination); ok && sqs {
 		// A queue name is enough: the node is named after the URL's last
 		// path element.
-		b = strField(b, "queue_url", v)
+		str("queue_url", &d.QueueURL, v)
 	}
-	if v, ok := attrStr(a, "aws.s3.bucket", "aws.bucket_name"); ok {
-		b = strField(b, "bucket_name", v)
+	if v, ok := a.str(kAWSS3Bucket, kAWSBucketName); ok {
+		str("bucket_name", &d.BucketName, v)
 	}
-	if v, ok := attrStr(a, "aws.sns.topic_arn"); ok {
-		b = strField(b, "topic_arn", v)
-	} else if v, ok := attrStr(a, "messaging.destination.name", "messaging.destination"); ok && sns {
-		b = strField(b, "topic_arn", v)
+	if v, ok := a.str(kAWSSNSTopicARN); ok {
+		str("topic_arn", &d.TopicARN, v)
+	} else if v, ok := a.str(kMessagingDestinationName, kMessagingDestination); ok && sns {
+		str("topic_arn", &d.TopicARN, v)
 	}
-	if v, ok := attrStr(a, "aws.lambda.function.name", "faas.invoked_name"); ok && (api || svc == "Lambda") {
-		b = strField(b, "function_name", v)
+	if v, ok := a.str(kAWSLambdaFunctionName, kFaaSInvokedName); ok && (api || svc == "Lambda") {
+		str("function_name", &d.FunctionName, v)
 	}
 	if len(b) == n {
 		return b[:start]
+	}
+	if e != nil {
+		for _, p := range []*string{&d.Operation, &d.Region, &d.RequestID, &d.AccountID, &d.TableName, &d.QueueURL,
+			&d.BucketName, &d.TopicARN, &d.FunctionName} {
+			t.dstr(*p)
+		}
+		e.AWS = d
 	}
 	return append(b, '}')
 }
@@ -181,48 +202,58 @@ var sqlSystems = map[string]bool{
 	"microsoft.sql_server": true, "oracle.db": true, "ibm.db2": true, "aws.redshift": true,
 }
 
-func isSQL(a pcommon.Map) bool {
-	sys, _ := attrStr(a, "db.system.name", "db.system")
+func isSQL(a *spanAttrs) bool {
+	sys, _ := a.str(kDBSystemName, kDBSystem)
 	return sqlSystems[sys]
 }
 
 // dbHost is the database host: from the connection string (jdbc: prefix
 // dropped) or server.address / net.peer.name.
-func dbHost(a pcommon.Map) string {
-	if cs, ok := attrStr(a, "db.connection_string"); ok {
+func dbHost(a *spanAttrs) string {
+	if cs, ok := a.str(kDBConnectionString); ok {
 		if h := urlHost(strings.TrimPrefix(cs, "jdbc:")); h != "" {
 			return h
 		}
 	}
-	h, _ := attrStr(a, "server.address", "net.peer.name")
+	h, _ := a.str(kServerAddress, kNetPeerName)
 	return h
 }
 
 // appendSQL writes the sql object of a call to an SQL database.
-func (t *Translator) appendSQL(b []byte, a pcommon.Map) []byte {
+func (t *Translator) appendSQL(b []byte, a *spanAttrs, e *segment.Entity) []byte {
 	if !isSQL(a) {
 		return b
 	}
-	sys, _ := attrStr(a, "db.system.name", "db.system")
+	var d segment.SQL
+	sys, _ := a.str(kDBSystemName, kDBSystem)
 	b = append(key(b, "sql"), '{')
-	if cs, ok := attrStr(a, "db.connection_string"); ok {
-		b = strField(b, "url", t.cut(cs))
+	if cs, ok := a.str(kDBConnectionString); ok {
+		d.URL = t.cut(cs)
+		b = strField(b, "url", d.URL)
 	} else if host := dbHost(a); host != "" {
 		u := host
-		if port, ok := attrInt(a, "server.port", "net.peer.port"); ok {
+		if port, ok := a.int(kServerPort, kNetPeerPort); ok {
 			u += ":" + strconv.FormatInt(port, 10)
 		}
-		if db, ok := attrStr(a, "db.namespace", "db.name"); ok {
+		if db, ok := a.str(kDBNamespace, kDBName); ok {
 			u += "/" + db
 		}
 		b = strField(b, "url", u)
+		d.URL = u
 	}
-	if q, ok := attrStr(a, "db.query.text", "db.statement"); ok {
-		b = strField(b, "sanitized_query", t.cut(q))
+	if q, ok := a.str(kDBQueryText, kDBStatement); ok {
+		d.SanitizedQuery = t.cut(q)
+		b = strField(b, "sanitized_query", d.SanitizedQuery)
 	}
 	b = strField(b, "database_type", sys)
-	if u, ok := attrStr(a, "db.user"); ok {
+	d.DatabaseType = sys
+	if u, ok := a.str(kDBUser); ok {
 		b = strField(b, "user", u)
+		d.User = u
+	}
+	if e != nil {
+		d.URL, d.SanitizedQuery, d.DatabaseType, d.User = t.dstr(d.URL), t.dstr(d.SanitizedQuery), t.dstr(d.DatabaseType), t.dstr(d.User)
+		e.SQL = &d
 	}
 	return append(b, '}')
 }

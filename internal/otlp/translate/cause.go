@@ -2,12 +2,15 @@ package translate
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"hash/fnv"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/counterspy/counterspy/internal/segment"
 )
 
 // maxFrames bounds the frames kept in cause.exceptions[].stack; the rest are
@@ -18,7 +21,7 @@ const maxFrames = 64
 // (exception.type, exception.message, exception.stacktrace), as the
 // translator's makeCause does; a failed span with a status message and no
 // exception event gets one exception carrying the message.
-func (t *Translator) appendCause(b []byte, sp ptrace.Span, spanID [8]byte) []byte {
+func (t *Translator) appendCause(b []byte, sp ptrace.Span, spanID [8]byte, e *segment.Entity) []byte {
 	evs := sp.Events()
 	start := len(b)
 	b = append(key(b, "cause"), '{')
@@ -36,7 +39,7 @@ func (t *Translator) appendCause(b []byte, sp ptrace.Span, spanID [8]byte) []byt
 		if n > 0 {
 			b = append(b, ',')
 		}
-		b = t.appendException(b, exceptionID(spanID, n), typ, msg, stack)
+		b = t.appendException(b, exceptionID(spanID, n), typ, msg, stack, e)
 		n++
 	}
 	if n == 0 {
@@ -44,12 +47,14 @@ func (t *Translator) appendCause(b []byte, sp ptrace.Span, spanID [8]byte) []byt
 		if st.Code() != ptrace.StatusCodeError || st.Message() == "" {
 			return b[:start]
 		}
-		b = t.appendException(b, exceptionID(spanID, 0), "", st.Message(), "")
+		b = t.appendException(b, exceptionID(spanID, 0), "", st.Message(), "", e)
 	}
 	return append(b, ']', '}')
 }
 
-func (t *Translator) appendException(b []byte, id [8]byte, typ, msg, stack string) []byte {
+// appendException writes one exception, and adds it to e's cause when e is
+// not nil.
+func (t *Translator) appendException(b []byte, id [8]byte, typ, msg, stack string, e *segment.Entity) []byte {
 	b = append(b, '{')
 	b = hexField(b, "id", id[:])
 	if typ != "" {
@@ -59,6 +64,17 @@ func (t *Translator) appendException(b []byte, id [8]byte, typ, msg, stack strin
 		b = strField(b, "message", t.cut(msg))
 	}
 	frames, truncated := parseStack(stack, t.res.language)
+	if e != nil {
+		x := segment.Exception{ID: hex.EncodeToString(id[:]), Type: t.dstr(t.cut(typ)), Message: t.dstr(t.cut(msg))}
+		if len(frames) > 0 {
+			x.Stack = make([]segment.StackFrame, len(frames))
+			for i, f := range frames {
+				x.Stack[i] = segment.StackFrame{Path: t.dstr(f.path), Line: f.line, Label: t.dstr(f.label)}
+			}
+			x.Truncated = truncated
+		}
+		e.Cause.Exceptions = append(e.Cause.Exceptions, x)
+	}
 	if len(frames) > 0 {
 		b = append(key(b, "stack"), '[')
 		for i, f := range frames {

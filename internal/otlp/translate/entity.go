@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"hash/fnv"
+	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/counterspy/counterspy/internal/jsonenc"
 	"github.com/counterspy/counterspy/internal/segment"
+	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
 // Attribute names the mapping reads beyond the semantic conventions' own.
@@ -36,7 +40,7 @@ const (
 // writeDocument writes the document that starts at span r.
 func (t *Translator) writeDocument(b []byte, r int) []byte {
 	sp := t.spans[r].span
-	if !startsSegment(sp) {
+	if !t.spans[r].entry {
 		return t.writeEntity(b, r, 0, roleIndependent)
 	}
 	k := sp.Kind()
@@ -57,17 +61,30 @@ func (t *Translator) writeServiceSegment(b []byte, r int) []byte {
 	id := serviceSegmentID(ref.spanID)
 	t.docSynth++
 	start, end := t.times(r)
+	prev := t.beginEntity()
+	e := t.ent()
+	name := sanitizeName(t.res.service, sp.Name())
 	b = append(b, '{')
-	b = strField(b, "name", sanitizeName(t.res.service, sp.Name()))
+	b = strField(b, "name", name)
 	b = hexField(b, "id", id[:])
 	b = appendTraceID(key(b, "trace_id"), ref.traceID)
-	if pid := sp.ParentSpanID(); !pid.IsEmpty() {
+	pid := sp.ParentSpanID()
+	if !pid.IsEmpty() {
 		b = hexField(b, "parent_id", pid[:])
 	}
-	b = appendSeconds(key(b, "start_time"), start)
-	b = appendSeconds(key(b, "end_time"), end)
-	b = t.segmentFields(b, pcommon.NewMap())
-	fl := t.flags(sp)
+	var ts, te float64
+	b, ts = appendSecondsValue(key(b, "start_time"), start)
+	b, te = appendSecondsValue(key(b, "end_time"), end)
+	if e != nil {
+		e.Name, e.ID, e.Start, e.End = name, segmentID(id), ts, te
+		t.dg.traceID = ref.traceID
+		t.dg.parentID = segmentID(pid)
+		t.dg.synth, t.dg.synthID = true, id
+	}
+	b = t.segmentFields(b, &noAttrs, e)
+	t.sa.index(sp.Attributes())
+	fl := t.flags(sp, &t.sa)
+	fl.digest(e)
 	b = fl.append(b)
 	b = append(key(b, "metadata"), '{')
 	b = append(key(b, "otel"), '{')
@@ -76,6 +93,7 @@ func (t *Translator) writeServiceSegment(b []byte, r int) []byte {
 	b = append(b, '}', '}')
 	b = append(key(b, "subsegments"), '[')
 	b = t.writeEntity(b, r, 1, roleNested)
+	t.endEntity(prev)
 	return append(b, ']', '}')
 }
 
@@ -83,12 +101,15 @@ func (t *Translator) writeServiceSegment(b []byte, r int) []byte {
 // origin, the aws object (from the resource, plus a Lambda invocation's
 // request ID and function ARN from the span, as the Lambda instrumentation
 // sets them) and the service version.
-func (t *Translator) segmentFields(b []byte, attrs pcommon.Map) []byte {
+func (t *Translator) segmentFields(b []byte, attrs *spanAttrs, e *segment.Entity) []byte {
 	if t.res.origin != "" {
 		b = strField(b, "origin", t.res.origin)
+		if e != nil {
+			e.Origin = t.res.origin
+		}
 	}
-	reqID, hasReq := attrStr(attrs, "faas.invocation_id", "faas.execution", "aws.request_id")
-	arn, hasARN := attrStr(attrs, "cloud.resource_id", "faas.id")
+	reqID, hasReq := attrs.str(kFaaSInvocationID, kFaaSExecution, kAWSRequestID)
+	arn, hasARN := attrs.str(kCloudResourceID, kFaaSID)
 	hasARN = hasARN && !t.res.hasARN && t.res.origin == OriginLambda
 	if len(t.res.aws) > 2 || hasReq || hasARN {
 		b = append(key(b, "aws"), t.res.aws[:len(t.res.aws)-1]...)
@@ -99,6 +120,19 @@ func (t *Translator) segmentFields(b []byte, attrs pcommon.Map) []byte {
 			b = strField(b, "function_arn", arn)
 		}
 		b = append(b, '}')
+		if e != nil {
+			e.AWS = t.res.awsDigest
+			e.AWS.LogGroups = slices.Clone(e.AWS.LogGroups)
+			if t.res.awsSlow {
+				t.dg.slow = true
+			}
+			if hasReq {
+				e.AWS.RequestID = t.dstr(reqID)
+			}
+			if hasARN {
+				e.AWS.FunctionARN = t.dstr(arn)
+			}
+		}
 	}
 	if t.res.serviceVersion != "" {
 		b = append(key(b, "service"), '{')
@@ -115,43 +149,66 @@ func (t *Translator) writeEntity(b []byte, i, depth int, ro role) []byte {
 	t.docSpans++
 	t.docMembers = append(t.docMembers, i)
 	t.docIDs[ref.spanID] = true
-	attrs := sp.Attributes()
+	t.sa.index(sp.Attributes())
+	attrs := &t.sa // good until appendChildren, which indexes the children
 	start, end := t.times(i)
+	prev := t.beginEntity()
+	e := t.ent()
 
+	name := t.name(sp, attrs, ro)
 	b = append(b, '{')
-	b = strField(b, "name", t.name(sp, ro))
+	b = strField(b, "name", name)
 	b = hexField(b, "id", ref.spanID[:])
 	if ro != roleNested {
 		b = appendTraceID(key(b, "trace_id"), ref.traceID)
-		if pid := sp.ParentSpanID(); !pid.IsEmpty() {
+		pid := sp.ParentSpanID()
+		if !pid.IsEmpty() {
 			b = hexField(b, "parent_id", pid[:])
+		}
+		if e != nil {
+			t.dg.traceID = ref.traceID
+			t.dg.parentID = segmentID(pid)
+			t.dg.independent = ro == roleIndependent
 		}
 	}
 	if ro == roleIndependent {
 		b = strField(b, "type", "subsegment")
 	}
-	b = appendSeconds(key(b, "start_time"), start)
-	b = appendSeconds(key(b, "end_time"), end)
+	var ts, te float64
+	b, ts = appendSecondsValue(key(b, "start_time"), start)
+	b, te = appendSecondsValue(key(b, "end_time"), end)
+	if e != nil {
+		e.Name, e.ID, e.Start, e.End = name, segmentID(ref.spanID), ts, te
+	}
 	if ro == roleSegment {
-		b = t.segmentFields(b, attrs)
-	} else if ns := namespace(sp); ns != "" {
+		b = t.segmentFields(b, attrs, e)
+	} else if ns := namespace(sp, attrs); ns != "" {
 		b = strField(b, "namespace", ns)
+		if e != nil {
+			e.Namespace = ns
+		}
 	}
-	fl := t.flags(sp)
+	fl := t.flags(sp, attrs)
+	fl.digest(e)
 	b = fl.append(b)
-	if v, ok := attrStr(attrs, "enduser.id"); ok {
+	if v, ok := attrs.str(kEnduserID); ok {
 		b = strField(b, "user", v)
+		if e != nil {
+			e.User = t.dstr(v)
+		}
 	}
-	b = t.appendHTTP(b, sp)
+	b = t.appendHTTP(b, sp, attrs, e)
 	if ro != roleSegment {
-		b = appendAWS(b, attrs)
+		b = t.appendAWS(b, attrs, e)
 	}
-	b = t.appendSQL(b, attrs)
-	b = t.appendCause(b, sp, ref.spanID)
-	b = t.appendAnnotations(b, sp, ro != roleNested)
-	b = t.appendLinks(b, sp)
+	b = t.appendSQL(b, attrs, e)
+	b = t.appendCause(b, sp, ref.spanID, e)
+	b = t.appendAnnotations(b, sp, attrs, ro != roleNested, e)
+	b = t.appendLinks(b, sp, ro != roleNested)
 	b = t.appendMetadata(b, i, ro != roleNested)
+	// e is not good past here: nested entities grow the digest.
 	b = t.appendChildren(b, i, depth)
+	t.endEntity(prev)
 	return append(b, '}')
 }
 
@@ -214,48 +271,47 @@ func (t *Translator) times(i int) (start, end uint64) {
 
 // name picks the entity name as the awsxray exporter does: segments are
 // named after their service, subsegments after what they call.
-func (t *Translator) name(sp ptrace.Span, ro role) string {
-	a := sp.Attributes()
+func (t *Translator) name(sp ptrace.Span, a *spanAttrs, ro role) string {
 	k := sp.Kind()
 	if ro == roleSegment {
-		if v, ok := attrStr(a, "aws.local.service"); ok {
+		if v, ok := a.str(kAWSLocalService); ok {
 			return sanitizeName(v, sp.Name())
 		}
 		return sanitizeName(t.res.service, sp.Name())
 	}
 	if k == ptrace.SpanKindClient || k == ptrace.SpanKindProducer || k == ptrace.SpanKindConsumer {
-		if v, ok := attrStr(a, "aws.remote.service"); ok {
+		if v, ok := a.str(kAWSRemoteService); ok {
 			if isAWSAPI(a) {
 				v = strings.TrimPrefix(strings.TrimPrefix(v, "AWS.SDK."), "AWS::")
 			}
 			return sanitizeName(v, sp.Name())
 		}
 	}
-	if v, ok := attrStr(a, "peer.service"); ok {
+	if v, ok := a.str(kPeerService); ok {
 		return sanitizeName(v, sp.Name())
 	}
-	if v, ok := attrStr(a, "aws.service"); ok {
+	if v, ok := a.str(kAWSService); ok {
 		return sanitizeName(v, sp.Name())
 	}
 	if isAWSAPI(a) {
-		if v, ok := attrStr(a, "rpc.service"); ok {
+		if v, ok := a.str(kRPCService); ok {
 			return sanitizeName(v, sp.Name())
 		}
 	}
-	if db, ok := attrStr(a, "db.namespace", "db.name"); ok {
+	if db, ok := a.str(kDBNamespace, kDBName); ok {
 		if host := dbHost(a); host != "" {
 			db += "@" + host
 		}
 		return sanitizeName(db, sp.Name())
 	}
-	if v, ok := attrStr(a, "rpc.service"); ok {
+	if v, ok := a.str(kRPCService); ok {
 		return sanitizeName(v, sp.Name())
 	}
 	if k == ptrace.SpanKindClient || k == ptrace.SpanKindProducer {
-		if v, ok := attrStr(a, "server.address", "http.host", "net.peer.name"); ok {
+		if v, ok := a.str(kServerAddress, kHTTPHost, kNetPeerName); ok {
 			return sanitizeName(v, sp.Name())
 		}
-		if u, ok := attrStr(a, "url.full", "http.url"); ok {
+		if u, ok := a.str(kURLFull, kHTTPURL); ok {
 			if h := urlHost(u); h != "" {
 				return sanitizeName(h, sp.Name())
 			}
@@ -264,26 +320,25 @@ func (t *Translator) name(sp ptrace.Span, ro role) string {
 	return sanitizeName(sp.Name(), "")
 }
 
-func isAWSAPI(a pcommon.Map) bool {
-	v, ok := a.Get("rpc.system")
+func isAWSAPI(a *spanAttrs) bool {
+	v, ok := a.get(kRPCSystem)
 	return ok && v.Str() == "aws-api"
 }
 
 // namespace is "aws" for AWS SDK calls, "remote" for other outgoing calls
 // and for database calls, else none.
-func namespace(sp ptrace.Span) string {
-	a := sp.Attributes()
+func namespace(sp ptrace.Span, a *spanAttrs) string {
 	if isAWSAPI(a) {
 		return "aws"
 	}
-	if _, ok := a.Get("aws.service"); ok {
+	if _, ok := a.get(kAWSService); ok {
 		return "aws"
 	}
 	switch sp.Kind() {
 	case ptrace.SpanKindClient:
 		return "remote"
 	case ptrace.SpanKindProducer, ptrace.SpanKindConsumer:
-		if _, ok := a.Get("aws.remote.service"); ok {
+		if _, ok := a.get(kAWSRemoteService); ok {
 			return "remote"
 		}
 	}
@@ -341,6 +396,13 @@ func nameRune(r rune) bool {
 // flagSet is the error, fault and throttle flags of an entity.
 type flagSet struct{ err, fault, throttle bool }
 
+// digest sets the flags on e (when not nil).
+func (f flagSet) digest(e *segment.Entity) {
+	if e != nil {
+		e.Error, e.Fault, e.Throttle = f.err, f.fault, f.throttle
+	}
+}
+
 func (f flagSet) append(b []byte) []byte {
 	if f.err {
 		b = append(key(b, "error"), "true"...)
@@ -357,9 +419,9 @@ func (f flagSet) append(b []byte) []byte {
 // flags derives error/fault/throttle as the translator's makeCause does: an
 // HTTP status decides when there is one (429 throttle and error, 4xx error,
 // 5xx fault); otherwise an error status is a fault.
-func (t *Translator) flags(sp ptrace.Span) flagSet {
+func (t *Translator) flags(sp ptrace.Span, a *spanAttrs) flagSet {
 	var f flagSet
-	if st, ok := attrInt(sp.Attributes(), "http.response.status_code", "http.status_code"); ok && st >= 400 && st < 600 {
+	if st, ok := a.int(kHTTPResponseStatusCode, kHTTPStatusCode); ok && st >= 400 && st < 600 {
 		switch {
 		case st == 429:
 			f.err, f.throttle = true, true
@@ -403,9 +465,9 @@ func serviceSegmentID(span [8]byte) [8]byte {
 // in Options.Annotations (and, on a document's root, "otel.resource.K"
 // names). Only strings, numbers and booleans can be annotations; keys keep
 // only the letters, digits and underscores X-Ray's filters accept.
-func (t *Translator) appendAnnotations(b []byte, sp ptrace.Span, root bool) []byte {
+func (t *Translator) appendAnnotations(b []byte, sp ptrace.Span, attrs *spanAttrs, root bool, e *segment.Entity) []byte {
 	a := sp.Attributes()
-	listed := attrStrings(a, attrAnnotations)
+	listed := attrs.strings(kAWSXRayAnnotations)
 	if len(t.indexed) == 0 && len(listed) == 0 {
 		return b
 	}
@@ -443,6 +505,9 @@ func (t *Translator) appendAnnotations(b []byte, sp ptrace.Span, root bool) []by
 			b = t.appendValue(b, v, 0)
 		}
 		n++
+		if e != nil {
+			t.digestAnnotation(e, fk, v)
+		}
 	}
 	a.Range(func(k string, v pcommon.Value) bool {
 		if k != attrAnnotations && wantKey(k) {
@@ -459,9 +524,41 @@ func (t *Translator) appendAnnotations(b []byte, sp ptrace.Span, root bool) []by
 		})
 	}
 	if n == 0 {
+		if e != nil {
+			e.Annotations = nil
+		}
 		return b[:start]
 	}
 	return append(b, '}')
+}
+
+// digestAnnotation adds annotation k = v to e as the decoder reads it from
+// the document: a key written twice keeps its first place and its last
+// value; numbers are read back as floats (a non-finite one is text).
+func (t *Translator) digestAnnotation(e *segment.Entity, k string, v pcommon.Value) {
+	a := segment.Annotation{Key: k}
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		a.Type, a.String = segment.AnnotationString, t.dstr(v.Str())
+	case pcommon.ValueTypeInt:
+		a.Type, a.Number = segment.AnnotationNumber, float64(v.Int())
+	case pcommon.ValueTypeDouble:
+		if f := v.Double(); math.IsNaN(f) || math.IsInf(f, 0) {
+			a.Type, a.String = segment.AnnotationString, strconv.FormatFloat(f, 'g', -1, 64)
+		} else {
+			a.Type, a.Number = segment.AnnotationNumber, f
+		}
+	case pcommon.ValueTypeBool:
+		a.Type, a.Bool = segment.AnnotationBool, v.Bool()
+	}
+	for i := range e.Annotations {
+		if e.Annotations[i].Key == k {
+			a.Key = e.Annotations[i].Key
+			e.Annotations[i] = a
+			return
+		}
+	}
+	e.Annotations = append(e.Annotations, a)
 }
 
 // annotationKey maps a key to X-Ray's annotation alphabet (letters, digits,
@@ -485,7 +582,7 @@ func annotationKey(k string) string {
 
 // appendLinks writes the span's links as X-Ray trace links (at most the 20
 // X-Ray takes; all of them stay in metadata.otel.links).
-func (t *Translator) appendLinks(b []byte, sp ptrace.Span) []byte {
+func (t *Translator) appendLinks(b []byte, sp ptrace.Span, root bool) []byte {
 	ls := sp.Links()
 	if ls.Len() == 0 {
 		return b
@@ -507,11 +604,15 @@ func (t *Translator) appendLinks(b []byte, sp ptrace.Span) []byte {
 			b = append(b, ',')
 		}
 		n++
+		if root && t.dg.on {
+			// Only a document's root carries the segment's links.
+			t.dg.links = append(t.dg.links, segment.Link{TraceID: xrayid.TraceID(tid), ID: segmentID(sid)})
+		}
 		b = append(b, '{')
 		b = appendTraceID(key(b, "trace_id"), tid)
 		b = hexField(b, "id", sid[:])
 		if l.Attributes().Len() > 0 {
-			b = append(key(b, "attributes"), t.appendMap(nil, l.Attributes(), 0)...)
+			b = t.appendMap(key(b, "attributes"), l.Attributes(), 0)
 		}
 		b = append(b, '}')
 	}
@@ -534,7 +635,7 @@ func (t *Translator) appendMetadata(b []byte, i int, root bool) []byte {
 	// its document's trace and its parent entity's ID as parent; the span
 	// ID is the entity's "id" unless it had to be made up.
 	tid, sid := sp.TraceID(), sp.SpanID()
-	shown := !root && t.parentIndex(i) >= 0
+	shown := !root && ref.parent >= 0
 	if !shown || tid != ref.traceID {
 		b = hexField(b, "trace_id", tid[:])
 	}
@@ -561,7 +662,7 @@ func (t *Translator) appendMetadata(b []byte, i int, root bool) []byte {
 		b = append(b, '}')
 	}
 	if sp.Attributes().Len() > 0 {
-		b = append(key(b, "attributes"), t.appendMap(nil, sp.Attributes(), 0)...)
+		b = t.appendMap(key(b, "attributes"), sp.Attributes(), 0)
 	}
 	if n := sp.DroppedAttributesCount(); n > 0 {
 		b = intField(b, "dropped_attributes_count", int64(n))
@@ -577,7 +678,7 @@ func (t *Translator) appendMetadata(b []byte, i int, root bool) []byte {
 			b = strField(b, "name", t.cut(ev.Name()))
 			b = intField(b, "time_unix_nano", int64(ev.Timestamp()))
 			if ev.Attributes().Len() > 0 {
-				b = append(key(b, "attributes"), t.appendMap(nil, ev.Attributes(), 0)...)
+				b = t.appendMap(key(b, "attributes"), ev.Attributes(), 0)
 			}
 			if n := ev.DroppedAttributesCount(); n > 0 {
 				b = intField(b, "dropped_attributes_count", int64(n))
@@ -607,7 +708,7 @@ func (t *Translator) appendMetadata(b []byte, i int, root bool) []byte {
 				b = intField(b, "flags", int64(f))
 			}
 			if l.Attributes().Len() > 0 {
-				b = append(key(b, "attributes"), t.appendMap(nil, l.Attributes(), 0)...)
+				b = t.appendMap(key(b, "attributes"), l.Attributes(), 0)
 			}
 			if n := l.DroppedAttributesCount(); n > 0 {
 				b = intField(b, "dropped_attributes_count", int64(n))
@@ -630,14 +731,6 @@ func (t *Translator) appendMetadata(b []byte, i int, root bool) []byte {
 	return append(b, '}', '}')
 }
 
-func (t *Translator) parentScope(i int) int {
-	ref := &t.spans[i]
-	if p, ok := t.byID[spanKey{ref.traceID, ref.span.ParentSpanID()}]; ok {
-		return t.spans[p].scope
-	}
-	return -1
-}
-
 func (t *Translator) appendScope(b []byte, ss ptrace.ScopeSpans) []byte {
 	sc := ss.Scope()
 	b = append(key(b, "scope"), '{')
@@ -646,7 +739,7 @@ func (t *Translator) appendScope(b []byte, ss ptrace.ScopeSpans) []byte {
 		b = strField(b, "version", sc.Version())
 	}
 	if sc.Attributes().Len() > 0 {
-		b = append(key(b, "attributes"), t.appendMap(nil, sc.Attributes(), 0)...)
+		b = t.appendMap(key(b, "attributes"), sc.Attributes(), 0)
 	}
 	if n := sc.DroppedAttributesCount(); n > 0 {
 		b = intField(b, "dropped_attributes_count", int64(n))
@@ -655,4 +748,18 @@ func (t *Translator) appendScope(b []byte, ss ptrace.ScopeSpans) []byte {
 		b = strField(b, "schema_url", u)
 	}
 	return append(b, '}')
+}
+
+// parentScope is the scope of the span named as span i's parent, or -1.
+func (t *Translator) parentScope(i int) int {
+	ref := &t.spans[i]
+	if ref.parent >= 0 {
+		return t.spans[ref.parent].scope
+	}
+	// A span under a service segment starts its document: its parent
+	// may still be in the request.
+	if p, ok := t.byID[spanKey{ref.traceID, ref.span.ParentSpanID()}]; ok {
+		return t.spans[p].scope
+	}
+	return -1
 }

@@ -59,6 +59,7 @@ func FuzzTranslate(f *testing.F) {
 		if entities != st.Stored+st.Synthetic {
 			t.Fatalf("%d entities for %d stored spans and %d service segments", entities, st.Stored, st.Synthetic)
 		}
+		checkDigest(t, segs)
 		if st.Documents != len(segs) {
 			t.Fatalf("%d documents counted, %d returned", st.Documents, len(segs))
 		}

@@ -1,9 +1,12 @@
 package translate
 
 import (
+	"unicode/utf8"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/counterspy/counterspy/internal/jsonenc"
+	"github.com/counterspy/counterspy/internal/segment"
 )
 
 // Origins, as the awsxray exporter's translator sets them (determineAwsOrigin)
@@ -26,8 +29,12 @@ type resourceInfo struct {
 	origin         string
 	language       string // telemetry.sdk.language, for stack trace parsing
 	hasARN         bool   // the aws object has the function ARN already
-	// aws is the resource part of a segment's aws object, written once.
-	aws []byte
+	// aws is the resource part of a segment's aws object, written once;
+	// awsDigest is what the decoder reads from it, and awsSlow says it holds
+	// text jsonenc changes (digest.go).
+	aws       []byte
+	awsDigest segment.AWS
+	awsSlow   bool
 }
 
 func readResource(r pcommon.Resource) resourceInfo {
@@ -37,7 +44,11 @@ func readResource(r pcommon.Resource) resourceInfo {
 	ri.serviceVersion, _ = attrStr(a, "service.version")
 	ri.language, _ = attrStr(a, "telemetry.sdk.language")
 	ri.origin = origin(a)
-	ri.aws = resourceAWS(nil, a, ri.origin)
+	ri.aws = resourceAWS(nil, a, ri.origin, &ri.awsDigest)
+	d := &ri.awsDigest
+	for _, s := range append([]string{d.AccountID, d.Region, d.InstanceID, d.AvailabilityZone, d.FunctionARN, d.FunctionName}, d.LogGroups...) {
+		ri.awsSlow = ri.awsSlow || !utf8.ValidString(s)
+	}
 	_, ri.hasARN = attrStr(a, "cloud.resource_id", "faas.id")
 	ri.hasARN = ri.hasARN && ri.origin == OriginLambda
 	return ri
@@ -76,13 +87,15 @@ func origin(a pcommon.Map) string {
 // resourceAWS writes the fields of a segment's aws object that come from the
 // resource (without braces): account, region, placement, the Lambda
 // function, log groups and the SDK, as the translator's makeAws does.
-func resourceAWS(b []byte, a pcommon.Map, origin string) []byte {
+func resourceAWS(b []byte, a pcommon.Map, origin string, d *segment.AWS) []byte {
 	b = append(b, '{')
 	if v, ok := attrStr(a, "cloud.account.id"); ok {
 		b = strField(b, "account_id", v)
+		d.AccountID = v
 	}
 	if v, ok := attrStr(a, "cloud.region"); ok {
 		b = strField(b, "region", v)
+		d.Region = v
 	}
 	zone, _ := attrStr(a, "cloud.availability_zone")
 	switch origin {
@@ -90,6 +103,7 @@ func resourceAWS(b []byte, a pcommon.Map, origin string) []byte {
 		b = append(key(b, "ec2"), '{')
 		if v, ok := attrStr(a, "host.id"); ok {
 			b = strField(b, "instance_id", v)
+			d.InstanceID = v
 		}
 		if v, ok := attrStr(a, "host.type"); ok {
 			b = strField(b, "instance_size", v)
@@ -99,6 +113,7 @@ func resourceAWS(b []byte, a pcommon.Map, origin string) []byte {
 		}
 		if zone != "" {
 			b = strField(b, "availability_zone", zone)
+			d.AvailabilityZone = zone
 		}
 		b = append(b, '}')
 	case OriginECS, OriginECSEC2, OriginECSFargate:
@@ -117,6 +132,7 @@ func resourceAWS(b []byte, a pcommon.Map, origin string) []byte {
 		}
 		if zone != "" {
 			b = strField(b, "availability_zone", zone)
+			d.AvailabilityZone = zone
 		}
 		b = append(b, '}')
 	case OriginEKS:
@@ -134,9 +150,11 @@ func resourceAWS(b []byte, a pcommon.Map, origin string) []byte {
 	case OriginLambda:
 		if v, ok := attrStr(a, "cloud.resource_id", "faas.id"); ok {
 			b = strField(b, "function_arn", v)
+			d.FunctionARN = v
 		}
 		if v, ok := attrStr(a, "faas.name"); ok {
 			b = strField(b, "function_name", v)
+			d.FunctionName = v
 		}
 	}
 	if groups := attrStrings(a, "aws.log.group.names"); len(groups) > 0 {
@@ -147,6 +165,7 @@ func resourceAWS(b []byte, a pcommon.Map, origin string) []byte {
 			}
 			b = append(strField(append(b, '{'), "log_group", g), '}')
 		}
+		d.LogGroups = groups
 		b = append(b, ']')
 	}
 	lang, _ := attrStr(a, "telemetry.sdk.language")
@@ -176,7 +195,7 @@ func resourceAWS(b []byte, a pcommon.Map, origin string) []byte {
 // appendResource writes the lossless copy of the resource.
 func (t *Translator) appendResource(b []byte, r pcommon.Resource, schemaURL string) []byte {
 	b = append(key(b, "resource"), '{')
-	b = append(key(b, "attributes"), t.appendMap(nil, r.Attributes(), 0)...)
+	b = t.appendMap(key(b, "attributes"), r.Attributes(), 0)
 	if n := r.DroppedAttributesCount(); n > 0 {
 		b = intField(b, "dropped_attributes_count", int64(n))
 	}

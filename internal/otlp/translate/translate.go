@@ -1,8 +1,9 @@
 // Package translate maps OpenTelemetry spans (OTLP, decoded with the
-// collector's pdata) onto X-Ray segment documents, and decodes those with the
-// segment package, so that everything downstream of decoding (summaries,
-// filters, the service graph, BatchGetTraces, the console and the CLI) sees
-// OTel data exactly as it sees X-Ray SDK segments.
+// collector's pdata) onto X-Ray segment documents, with the segment
+// package's digest of each (filled in while writing, digest.go), so that
+// everything downstream of decoding (summaries, filters, the service graph,
+// BatchGetTraces, the console and the CLI) sees OTel data exactly as it sees
+// X-Ray SDK segments.
 //
 // The mapping follows AWS's own: the awsxray exporter's translator in
 // opentelemetry-collector-contrib (exporter/awsxrayexporter/internal/translator)
@@ -147,6 +148,13 @@ type Translator struct {
 	res       resourceInfo
 	// timesFixed remembers the spans whose timestamps were counted as fixed.
 	timesFixed []bool
+
+	// sa indexes the attributes of the span being written.
+	sa spanAttrs
+	// dg is the decoded form of the document being written (digest.go);
+	// noDigest turns it off, so that tests can compare with the decoder.
+	dg       digest
+	noDigest bool
 }
 
 type spanRef struct {
@@ -156,6 +164,10 @@ type spanRef struct {
 	// fixed IDs (after replacing zero IDs)
 	traceID [16]byte
 	spanID  [8]byte
+	// entry is startsSegment(span), read once.
+	entry bool
+	// parent is parentIndex, set once the resource's spans are all known.
+	parent int
 }
 
 type spanKey struct {
@@ -202,7 +214,7 @@ func (t *Translator) resourceSpans(dst []segment.Segment, rs ptrace.ResourceSpan
 		spans := ss.Spans()
 		for j := 0; j < spans.Len(); j++ {
 			sp := spans.At(j)
-			ref := spanRef{span: sp, scope: i, ss: ss, traceID: sp.TraceID(), spanID: sp.SpanID()}
+			ref := spanRef{span: sp, scope: i, ss: ss, traceID: sp.TraceID(), spanID: sp.SpanID(), entry: startsSegment(sp)}
 			t.stats.Spans++
 			if ref.traceID == ([16]byte{}) {
 				// No trace to join: give the span a trace of its own, stable
@@ -231,6 +243,7 @@ func (t *Translator) resourceSpans(dst []segment.Segment, rs ptrace.ResourceSpan
 	t.roots = t.roots[:0]
 	for i := range t.spans {
 		p := t.parentIndex(i)
+		t.spans[i].parent = p
 		if p < 0 {
 			t.roots = append(t.roots, i)
 			continue
@@ -254,11 +267,10 @@ func (t *Translator) resourceSpans(dst []segment.Segment, rs ptrace.ResourceSpan
 // or -1 when i starts a document.
 func (t *Translator) parentIndex(i int) int {
 	ref := &t.spans[i]
-	sp := ref.span
-	if startsSegment(sp) {
+	if ref.entry {
 		return -1
 	}
-	pid := sp.ParentSpanID()
+	pid := ref.span.ParentSpanID()
 	if pid.IsEmpty() {
 		return -1
 	}
@@ -353,15 +365,23 @@ func (t *Translator) write(r int) {
 	t.docSynth = 0
 	clear(t.docIDs)
 	t.done[r] = false
+	t.startDigest(r)
 	t.buf = t.writeDocument(t.buf[:0], r)
 }
 
-// decode decodes t.buf and appends the result to dst, counting it as stored;
-// on error dst is unchanged and nothing is counted.
+// decode appends the segment of the document in t.buf to dst, counting it
+// as stored: the digest filled in while writing it, or else what the
+// decoder makes of it. On error dst is unchanged and nothing is counted.
 func (t *Translator) decode(dst []segment.Segment) ([]segment.Segment, error) {
 	// The decoded segment keeps Raw: it needs bytes of its own.
 	raw := make([]byte, len(t.buf))
 	copy(raw, t.buf)
+	if seg, ok := t.digestSegment(raw); ok {
+		t.stats.Documents++
+		t.stats.Stored += t.docSpans
+		t.stats.Synthetic += t.docSynth
+		return append(dst, seg), nil
+	}
 	n := len(dst)
 	// The document is strict JSON by construction (jsonenc strings,
 	// finite numbers; FuzzTranslate checks it), so the decoder's validation

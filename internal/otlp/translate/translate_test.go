@@ -68,6 +68,7 @@ func translate(t *testing.T, opts Options, td ptrace.Traces) ([]segment.Segment,
 	if len(st.Rejected) > 0 {
 		t.Fatalf("rejected: %v", st.Rejected)
 	}
+	checkDigest(t, segs)
 	return segs, st
 }
 

@@ -129,38 +129,40 @@ func intField(b []byte, k string, v int64) []byte {
 func attrStr(m pcommon.Map, keys ...string) (string, bool) {
 	for _, k := range keys {
 		if v, ok := m.Get(k); ok {
-			switch v.Type() {
-			case pcommon.ValueTypeStr:
-				if s := v.Str(); s != "" {
-					return s, true
-				}
-			case pcommon.ValueTypeInt, pcommon.ValueTypeDouble, pcommon.ValueTypeBool:
-				return v.AsString(), true
+			if s, ok := valueStr(v); ok {
+				return s, true
 			}
 		}
 	}
 	return "", false
 }
 
-// attrInt returns the attribute as an integer (an int, or a string of digits
-// as some SDKs send HTTP status codes).
-func attrInt(m pcommon.Map, keys ...string) (int64, bool) {
-	for _, k := range keys {
-		v, ok := m.Get(k)
-		if !ok {
-			continue
+// valueStr is a value as attrStr reads it.
+func valueStr(v pcommon.Value) (string, bool) {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		if s := v.Str(); s != "" {
+			return s, true
 		}
-		switch v.Type() {
-		case pcommon.ValueTypeInt:
-			return v.Int(), true
-		case pcommon.ValueTypeDouble:
-			if f := v.Double(); f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-				return int64(f), true
-			}
-		case pcommon.ValueTypeStr:
-			if n, err := strconv.ParseInt(v.Str(), 10, 64); err == nil {
-				return n, true
-			}
+	case pcommon.ValueTypeInt, pcommon.ValueTypeDouble, pcommon.ValueTypeBool:
+		return v.AsString(), true
+	}
+	return "", false
+}
+
+// valueInt returns a value as an integer (an int, or a string of digits as
+// some SDKs send HTTP status codes).
+func valueInt(v pcommon.Value) (int64, bool) {
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		return v.Int(), true
+	case pcommon.ValueTypeDouble:
+		if f := v.Double(); f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			return int64(f), true
+		}
+	case pcommon.ValueTypeStr:
+		if n, err := strconv.ParseInt(v.Str(), 10, 64); err == nil {
+			return n, true
 		}
 	}
 	return 0, false
@@ -172,6 +174,11 @@ func attrStrings(m pcommon.Map, k string) []string {
 	if !ok {
 		return nil
 	}
+	return valueStrings(v)
+}
+
+// valueStrings is a value as attrStrings reads it.
+func valueStrings(v pcommon.Value) []string {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		if v.Str() != "" {
