@@ -287,6 +287,14 @@ type SummaryScan struct {
 	// decode): what a caller counts as examined (X-Ray's
 	// TracesProcessedCount) must not depend on which backend pushed down.
 	Where []FieldCond
+	// Fold, when positive, lets a backend that skips rows by Where fold a
+	// run of consecutive skipped rows into one SummaryRow (SummaryRow.Folded),
+	// so that a scan in which nothing matches does not send every position
+	// one by one. Only the first Fold rows of the scan may be folded (a
+	// fold counts as its rows): the caller counts rows against a budget
+	// (query.Options.MaxExamined) and stops exactly at it, which no fold may
+	// straddle. Zero: every row is yielded on its own.
+	Fold int
 }
 
 // SummaryRow is one scanned summary. Summary is only valid until the
@@ -295,6 +303,11 @@ type SummaryRow struct {
 	Pos     Position
 	TraceID xrayid.TraceID
 	Summary []byte
+	// Folded, when above 1, makes a row with a nil Summary stand for that
+	// many consecutive rows skipped by Where (SummaryScan.Fold): Pos and
+	// TraceID are the last of them in scan order, so that a scan resumed
+	// before Pos goes on exactly after the run. 0 or 1: one row.
+	Folded int
 }
 
 // Trace is what a backend holds for one trace ID.
