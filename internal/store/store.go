@@ -230,7 +230,38 @@ type SummaryFields struct {
 	Services []string
 	// AnnotationKeys are the distinct annotation keys set in the trace.
 	AnnotationKeys []string
+	// Edges are the calls between services of the trace (not those from
+	// the client), one per pair of names the caller and the callee are
+	// known by (a node's name and its other names, as service() and
+	// edge() match them), with the flags of those calls; HasEdges says
+	// that the writer filled them (rows written before they existed are
+	// never skipped on them).
+	Edges    []EdgeField
+	HasEdges bool
 }
+
+// EdgeField is an edge of SummaryFields: EdgeKey(caller, callee) and the
+// flags its calls had.
+type EdgeField struct {
+	Key   string
+	Flags EdgeFlags
+}
+
+// EdgeFlags are flags of an edge's calls, or'ed.
+type EdgeFlags uint8
+
+// Edge flags: a call of the edge had an error (4xx), a fault (5xx), was
+// throttled (429).
+const (
+	EdgeError EdgeFlags = 1 << iota
+	EdgeFault
+	EdgeThrottle
+)
+
+// EdgeKey names the edge from a service named from to one named to. Two
+// pairs may share a key only if a name holds a 0xff byte, which UTF-8
+// never does; a shared key would only make a scan yield more rows.
+func EdgeKey(from, to string) string { return from + "\xff" + to }
 
 // Term is an index term: a kind in the top byte and a hash of the indexed
 // value below it (see package index). Collisions only cost extra candidates.

@@ -302,6 +302,7 @@ func Fields(sum *summary.Summary, names []string) (store.SummaryFields, []string
 		}
 	}
 	f.AnnotationKeys = names[start:len(names):len(names)]
+	f.Edges, f.HasEdges = edgeFields(sum), true
 	return f, names
 }
 
