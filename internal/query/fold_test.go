@@ -43,20 +43,24 @@ func (s *folding) ScanSummaries(ctx context.Context, q store.SummaryScan) iter.S
 }
 
 // TestFoldedScan pages through dense seconds (20 traces each, few of them
-// matching) on ClickHouse, which folds the runs of rows its Where skips,
+// matching, some far apart) on ClickHouse, which folds the runs of rows its Where skips,
 // and on Pebble without push-down: every page is the same (results,
 // traces examined, NextToken), with budgets that end pages inside runs,
 // serial and fanned out.
 func TestFoldedScan(t *testing.T) {
 	peb := openStore(t)
 	var sums []*summary.Summary
-	for i := range 600 {
+	for i := range 1200 {
 		var opts []opt
 		if i%97 == 0 || i >= 400 && i < 410 {
 			opts = append(opts, fault)
 		}
-		if i%50 == 7 {
+		switch {
+		case i%50 == 7:
 			opts = append(opts, request("GET", "https://shop/cart"))
+		case i == 150 || i == 1000 || i == 1001:
+			// Far apart: a run of more than a page between them.
+			opts = append(opts, request("GET", "https://shop/rare"))
 		}
 		sums = append(sums, mk(i, float64(i/20)+float64(i%20)/40, opts...))
 	}
@@ -89,10 +93,10 @@ func TestFoldedScan(t *testing.T) {
 	} {
 		plain := query.New(struct{ store.SummaryReader }{peb}, o)
 		folded := query.New(fch, o)
-		for _, expr := range []string{"fault", `http.url CONTAINS "/no-such-page"`, `http.url = "https://shop/cart"`, "!fault"} {
+		for _, expr := range []string{"fault", `http.url CONTAINS "/no-such-page"`, `http.url = "https://shop/cart"`, `http.url = "https://shop/rare"`} {
 			for _, tr := range []query.TimeRange{query.TraceID, query.Event} {
 				name := fmt.Sprintf("%q (%v, %+v)", expr, tr, o)
-				q := query.Query{Start: at(1), End: at(29), TimeRange: tr, Filter: parse(t, expr)}
+				q := query.Query{Start: at(1), End: at(59), TimeRange: tr, Filter: parse(t, expr)}
 				got, gotPages := pageAll(t, folded, q)
 				want, wantPages := pageAll(t, plain, q)
 				if exp := expected(t, sums, q); !slices.Equal(want, exp) {

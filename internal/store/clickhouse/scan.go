@@ -187,8 +187,9 @@ func (sc *scanner) pages(ctx context.Context, lo, hi int64) (n int, more bool) {
 // traces and those that meet the conditions; a second in which none does
 // is one folded row (its rows are consecutive in scan order: a second's
 // rows are ordered by trace ID within it), and runs of the other seconds
-// are read as pages. A fold that would reach past sc.fold rows is not
-// made. n is the number of entries yielded; more is false when the scan
+// are read as pages, with the stretches of failing seconds between them
+// that hold less than a page. A fold that would reach past sc.fold rows
+// is not made. n is the number of entries yielded; more is false when the scan
 // ends.
 func (sc *scanner) foldSlice(ctx context.Context, lo, hi int64) (n int, more bool) {
 	secs, err := sc.s.scanSeconds(ctx, sc.order, lo, hi, sc.before, sc.terms, sc.ok)
@@ -199,8 +200,17 @@ func (sc *scanner) foldSlice(ctx context.Context, lo, hi int64) (n int, more boo
 		return n, sc.fail(err)
 	}
 	// run is the range of seconds [runLo, runHi) waiting to be read as
-	// pages, newest first.
+	// pages, newest first; gap the seconds after it in which nothing
+	// matched, waiting to be folded.
 	var runLo, runHi int64
+	var gap []secondRow
+	gapRows := 0
+	extend := func(r secondRow) {
+		if runHi == runLo {
+			runHi = r.sec + 1
+		}
+		runLo = r.sec
+	}
 	flush := func() bool {
 		if runHi == runLo {
 			return true
@@ -210,22 +220,47 @@ func (sc *scanner) foldSlice(ctx context.Context, lo, hi int64) (n int, more boo
 		runLo, runHi = 0, 0
 		return more
 	}
-	for _, r := range secs {
-		if r.matched == 0 && !flush() { // the run's rows count toward sc.fold
-			return n, false
+	// settle folds the gap's seconds after the run (whose rows count
+	// toward sc.fold), or, when absorb and they hold less than a page,
+	// adds them to the run: a page query costs less than a run cut in two.
+	// Seconds past sc.fold join the run.
+	settle := func(absorb bool) bool {
+		defer func() { gap, gapRows = gap[:0], 0 }()
+		if absorb && gapRows < pageSize {
+			for _, g := range gap {
+				extend(g)
+			}
+			return true
 		}
-		if r.matched == 0 && sc.yielded+r.rows <= sc.fold {
-			row := store.SummaryRow{Pos: store.Position{Sec: r.sec, TraceID: r.last}, TraceID: r.last, Folded: r.rows}
+		if !flush() {
+			return false
+		}
+		for _, g := range gap {
+			if runHi != runLo || sc.yielded+g.rows > sc.fold {
+				extend(g)
+				continue
+			}
+			row := store.SummaryRow{Pos: store.Position{Sec: g.sec, TraceID: g.last}, TraceID: g.last, Folded: g.rows}
 			if !sc.emit(row) {
-				return n, false
+				return false
 			}
 			n++
+		}
+		return true
+	}
+	for _, r := range secs {
+		if r.matched == 0 {
+			gap = append(gap, r)
+			gapRows += r.rows
 			continue
 		}
-		if runHi == runLo {
-			runHi = r.sec + 1
+		if len(gap) > 0 && !settle(true) {
+			return n, false
 		}
-		runLo = r.sec
+		extend(r)
+	}
+	if !settle(false) {
+		return n, false
 	}
 	return n, flush()
 }
