@@ -179,7 +179,7 @@ const probeCap = 4
 // (so that the seconds [lo, hi) are counted whole), or every row when the
 // window holds fewer. It stops at probeCap·ProbeRows rows within a second.
 func (e *Engine) probe(ctx context.Context, w *window, before *store.Position) (n int, lo int64, err error) {
-	scan := store.SummaryScan{Order: w.order, From: w.from, To: w.to, Before: before}
+	scan := store.SummaryScan{Order: w.order, From: w.from, To: w.to, Before: before, Positions: true}
 	lo = w.from
 	var last int64
 	for row, err := range e.st.ScanSummaries(ctx, scan) {

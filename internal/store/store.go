@@ -326,10 +326,15 @@ type SummaryScan struct {
 	// (query.Options.MaxExamined) and stops exactly at it, which no fold may
 	// straddle. Zero: every row is yielded on its own.
 	Fold int
+	// Positions: the caller reads only the rows' positions (the query
+	// planner's probe), so a backend may yield every row with a nil
+	// Summary and save reading them.
+	Positions bool
 }
 
 // SummaryRow is one scanned summary. Summary is only valid until the
-// iteration continues; it is nil for a row skipped by SummaryScan.Where.
+// iteration continues; it is nil for a row skipped by SummaryScan.Where
+// (and may be for any row of a SummaryScan.Positions scan).
 type SummaryRow struct {
 	Pos     Position
 	TraceID xrayid.TraceID

@@ -38,7 +38,10 @@ import (
 const (
 	firstSlice   = 16
 	sparseGrowth = 8
-	maxSlice     = 1 << 61
+	// foldBatch is about how many rows a folding scan reads row by row in
+	// one query.
+	foldBatch = 4 * pageSize
+	maxSlice  = 1 << 61
 )
 
 // clampSec keeps scan bounds within what the tables can hold, so that
@@ -81,6 +84,10 @@ func (s *Store) ScanSummaries(ctx context.Context, q store.SummaryScan) iter.Seq
 			terms = b.String()
 		}
 		sc := scanner{s: s, order: q.Order, terms: terms, ok: whereSQL(q.Where), before: q.Before, fold: q.Fold, yield: yield}
+		if q.Positions {
+			// No blob is read: every row is a position.
+			sc.ok, sc.fold = "0", 0
+		}
 		// Folding needs a condition the first query can test.
 		canFold := sc.ok != "1" && sc.fold > 0
 		hi := to
@@ -186,83 +193,80 @@ func (sc *scanner) pages(ctx context.Context, lo, hi int64) (n int, more bool) {
 // conditions folded by second: a first query counts, per second, the
 // traces and those that meet the conditions; a second in which none does
 // is one folded row (its rows are consecutive in scan order: a second's
-// rows are ordered by trace ID within it), and runs of the other seconds
-// are read as pages, with the stretches of failing seconds between them
-// that hold less than a page. A fold that would reach past sc.fold rows
-// is not made. n is the number of entries yielded; more is false when the scan
-// ends.
+// rows are ordered by trace ID within it). The rows of the other seconds
+// are read in batches of about foldBatch rows, one query (and one for
+// their blobs) for many seconds. A fold that would reach past sc.fold
+// rows is not made: those seconds are read as pages. n counts the folds
+// and the rows that met the conditions (what the next slice's width
+// depends on); more is false when the scan ends.
 func (sc *scanner) foldSlice(ctx context.Context, lo, hi int64) (n int, more bool) {
-	secs, err := sc.s.scanSeconds(ctx, sc.order, lo, hi, sc.before, sc.terms, sc.ok)
+	s := sc.s
+	secs, err := s.scanSeconds(ctx, sc.order, lo, hi, sc.before, sc.terms, sc.ok)
 	if err == nil {
-		err = sc.s.check(ctx)
+		err = s.check(ctx)
 	}
 	if err != nil {
 		return n, sc.fail(err)
 	}
-	// run is the range of seconds [runLo, runHi) waiting to be read as
-	// pages, newest first; gap the seconds after it in which nothing
-	// matched, waiting to be folded.
-	var runLo, runHi int64
-	var gap []secondRow
-	gapRows := 0
-	extend := func(r secondRow) {
-		if runHi == runLo {
-			runHi = r.sec + 1
-		}
-		runLo = r.sec
-	}
-	flush := func() bool {
-		if runHi == runLo {
-			return true
-		}
-		k, more := sc.pages(ctx, runLo, runHi)
-		n += k
-		runLo, runHi = 0, 0
-		return more
-	}
-	// settle folds the gap's seconds after the run (whose rows count
-	// toward sc.fold), or, when absorb and they hold less than a page,
-	// adds them to the run: a page query costs less than a run cut in two.
-	// Seconds past sc.fold join the run.
-	settle := func(absorb bool) bool {
-		defer func() { gap, gapRows = gap[:0], 0 }()
-		if absorb && gapRows < pageSize {
-			for _, g := range gap {
-				extend(g)
+	for i := 0; i < len(secs); {
+		j, rows := i, 0
+		var read []int64
+		for ; j < len(secs) && rows < foldBatch; j++ {
+			if secs[j].matched > 0 {
+				read = append(read, secs[j].sec)
+				rows += secs[j].rows
 			}
-			return true
 		}
-		if !flush() {
-			return false
+		var got []scanRow
+		var blobs map[placed][]byte
+		if len(read) > 0 {
+			got, err = s.scanRows(ctx, scanSQL(s, sc.order, lo, hi, sc.before, sc.terms, sc.ok, read)+" ORDER BY pos DESC, trace_id DESC")
+			if err == nil {
+				blobs, err = s.pageSummaries(ctx, got)
+			}
+			if err != nil {
+				return n, sc.fail(err)
+			}
 		}
-		for _, g := range gap {
-			if runHi != runLo || sc.yielded+g.rows > sc.fold {
-				extend(g)
+		for _, r := range secs[i:j] {
+			if r.matched == 0 && sc.yielded+r.rows <= sc.fold {
+				row := store.SummaryRow{Pos: store.Position{Sec: r.sec, TraceID: r.last}, TraceID: r.last, Folded: r.rows}
+				if !sc.emit(row) {
+					return n, false
+				}
+				n++
 				continue
 			}
-			row := store.SummaryRow{Pos: store.Position{Sec: g.sec, TraceID: g.last}, TraceID: g.last, Folded: g.rows}
-			if !sc.emit(row) {
-				return false
+			if r.matched == 0 { // past sc.fold: row by row
+				k, more := sc.pages(ctx, r.sec, r.sec+1)
+				if n += k; !more {
+					return n, false
+				}
+				continue
 			}
-			n++
+			for len(got) > 0 && got[0].pos == r.sec {
+				g := got[0]
+				got = got[1:]
+				row := store.SummaryRow{Pos: store.Position{Sec: g.pos, TraceID: g.id}, TraceID: g.id}
+				if g.ok {
+					b, found := blobs[placed{g.id, g.place}]
+					if !found {
+						continue // dropped by retention since the first query
+					}
+					row.Summary = b
+					n++
+				}
+				if err := s.check(ctx); err != nil {
+					return n, sc.fail(err)
+				}
+				if !sc.emit(row) {
+					return n, false
+				}
+			}
 		}
-		return true
+		i = j
 	}
-	for _, r := range secs {
-		if r.matched == 0 {
-			gap = append(gap, r)
-			gapRows += r.rows
-			continue
-		}
-		if len(gap) > 0 && !settle(true) {
-			return n, false
-		}
-		extend(r)
-	}
-	if !settle(false) {
-		return n, false
-	}
-	return n, flush()
+	return n, true
 }
 
 // secondRow is a row of foldSlice's first query.
@@ -278,7 +282,7 @@ type secondRow struct {
 // second's last trace ID in scan order (its lowest), newest second first.
 func (s *Store) scanSeconds(ctx context.Context, order store.Order, lo, hi int64, before *store.Position, terms, ok string) ([]secondRow, error) {
 	sql := fmt.Sprintf("SELECT pos, count(), sum(ok), min(trace_id) FROM (%s) GROUP BY pos ORDER BY pos DESC",
-		scanSQL(s, order, lo, hi, before, terms, ok))
+		scanSQL(s, order, lo, hi, before, terms, ok, nil))
 	var out []secondRow
 	err := s.query(ctx, "count the scanned summaries by second", sql, func(scan func(...any) error) error {
 		var id string
@@ -300,7 +304,12 @@ func (s *Store) scanSeconds(ctx context.Context, order store.Order, lo, hi int64
 
 // scanPage runs a page's first query over the slice [lo, hi).
 func (s *Store) scanPage(ctx context.Context, order store.Order, lo, hi int64, before *store.Position, terms, ok string) ([]scanRow, error) {
-	sql := scanSQL(s, order, lo, hi, before, terms, ok) + fmt.Sprintf(" ORDER BY pos DESC, trace_id DESC LIMIT %d", pageSize)
+	sql := scanSQL(s, order, lo, hi, before, terms, ok, nil) + fmt.Sprintf(" ORDER BY pos DESC, trace_id DESC LIMIT %d", pageSize)
+	return s.scanRows(ctx, sql)
+}
+
+// scanRows runs a query of scanSQL's rows.
+func (s *Store) scanRows(ctx context.Context, sql string) ([]scanRow, error) {
 	var rows []scanRow
 	err := s.query(ctx, "scan summaries", sql, func(scan func(...any) error) error {
 		var id string
@@ -368,19 +377,36 @@ func (s *Store) pageSummaries(ctx context.Context, rows []scanRow) (map[placed][
 	return out, err
 }
 
-// scanSQL selects the traces of the slice [lo, hi) after before, one row
-// per trace: trace_id, pos (its position second), place and ok (whether
-// its newest revision may meet the conditions).
-func scanSQL(s *Store, order store.Order, lo, hi int64, before *store.Position, terms, ok string) string {
-	var cond string
+// scanSQL selects the traces of the slice [lo, hi) after before (and in
+// the seconds secs, if any), one row per trace: trace_id, pos (its
+// position second), place and ok (whether its newest revision may meet
+// the conditions).
+func scanSQL(s *Store, order store.Order, lo, hi int64, before *store.Position, terms, ok string, secs []int64) string {
+	var cond, in string
 	if before != nil {
 		bs := clampSec(before.Sec)
 		cond = fmt.Sprintf(" AND (pos < %d OR pos = %d AND trace_id < unhex('%x'))", bs, bs, before.TraceID[:])
 	}
+	if len(secs) > 0 {
+		var b strings.Builder
+		for i, sec := range secs {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "%d", sec)
+		}
+		in = b.String()
+		if order == store.ByEnd {
+			cond += " AND pos IN (" + in + ")"
+		}
+	}
 	if order == store.ByStart {
 		var restrict string
+		if in != "" {
+			restrict = " AND place IN (" + in + ")"
+		}
 		if terms != "" {
-			restrict = fmt.Sprintf(" AND trace_id IN (SELECT trace_id FROM %s WHERE term IN (%s) AND place >= %d AND place < %d)", s.local("terms"), terms, lo, hi)
+			restrict += fmt.Sprintf(" AND trace_id IN (SELECT trace_id FROM %s WHERE term IN (%s) AND place >= %d AND place < %d)", s.local("terms"), terms, lo, hi)
 		}
 		return fmt.Sprintf("SELECT trace_id, place AS pos, place, %s AS ok FROM summaries WHERE place >= %d AND place < %d%s"+
 			" GROUP BY trace_id, place HAVING 1%s", ok, lo, hi, restrict, cond)
