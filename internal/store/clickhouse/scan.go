@@ -194,9 +194,10 @@ func (sc *scanner) pages(ctx context.Context, lo, hi int64) (n int, more bool) {
 // traces and those that meet the conditions; a second in which none does
 // is one folded row (its rows are consecutive in scan order: a second's
 // rows are ordered by trace ID within it). The rows of the other seconds
-// are read in batches of about foldBatch rows, one query (and one for
-// their blobs) for many seconds. A fold that would reach past sc.fold
-// rows is not made: those seconds are read as pages. n counts the folds
+// are read in batches of about foldBatch rows (or a page of rows that
+// meet the conditions), one query (and one for their blobs) for many
+// seconds. A fold that would reach past sc.fold rows is not made: those
+// seconds are read as pages. n counts the folds
 // and the rows that met the conditions (what the next slice's width
 // depends on); more is false when the scan ends.
 func (sc *scanner) foldSlice(ctx context.Context, lo, hi int64) (n int, more bool) {
@@ -209,12 +210,16 @@ func (sc *scanner) foldSlice(ctx context.Context, lo, hi int64) (n int, more boo
 		return n, sc.fail(err)
 	}
 	for i := 0; i < len(secs); {
-		j, rows := i, 0
+		// A batch ends at foldBatch rows, or at a page of rows that meet
+		// the conditions: their blobs are what a page costs, and a
+		// caller whose page fills reads no more.
+		j, rows, matched := i, 0, 0
 		var read []int64
-		for ; j < len(secs) && rows < foldBatch; j++ {
+		for ; j < len(secs) && rows < foldBatch && matched < pageSize; j++ {
 			if secs[j].matched > 0 {
 				read = append(read, secs[j].sec)
 				rows += secs[j].rows
+				matched += secs[j].matched
 			}
 		}
 		var got []scanRow
