@@ -1,6 +1,7 @@
 package summarize
 
 import (
+	"bytes"
 	"slices"
 
 	"github.com/counterspy/counterspy/internal/store"
@@ -14,7 +15,14 @@ import (
 // from the client are left out (edge() names the client only with a type,
 // which the push-down does not use).
 func edgeFields(sum *summary.Summary) []store.EdgeField {
-	var out []store.EdgeField
+	// The keys are built in one buffer and share one string: a summary
+	// has a few dozen of them, written on every revision.
+	type span struct {
+		lo, hi int
+		fl     store.EdgeFlags
+	}
+	var buf []byte
+	var spans []span
 	for i := range sum.Edges {
 		e := &sum.Edges[i]
 		from, to := nodeAt(sum, e.From), nodeAt(sum, e.To)
@@ -31,30 +39,46 @@ func edgeFields(sum *summary.Summary) []store.EdgeField {
 		if e.Throttle {
 			fl |= store.EdgeThrottle
 		}
-		for _, a := range nodeNames(from) {
-			for _, b := range nodeNames(to) {
-				k := store.EdgeKey(a, b)
-				if j := slices.IndexFunc(out, func(x store.EdgeField) bool { return x.Key == k }); j >= 0 {
-					out[j].Flags |= fl
+		for fi := -1; fi < len(from.Names); fi++ {
+			a, ok := nameAt(from, fi)
+			if !ok {
+				continue
+			}
+			for ti := -1; ti < len(to.Names); ti++ {
+				b, ok := nameAt(to, ti)
+				if !ok {
 					continue
 				}
-				out = append(out, store.EdgeField{Key: k, Flags: fl})
+				lo := len(buf)
+				buf = append(append(append(buf, a...), store.EdgeKey("", "")...), b...)
+				k := buf[lo:]
+				if at := slices.IndexFunc(spans, func(x span) bool { return bytes.Equal(buf[x.lo:x.hi], k) }); at >= 0 {
+					spans[at].fl |= fl
+					buf = buf[:lo]
+					continue
+				}
+				spans = append(spans, span{lo, len(buf), fl})
 			}
 		}
+	}
+	if len(spans) == 0 {
+		return nil
+	}
+	keys := string(buf)
+	out := make([]store.EdgeField, len(spans))
+	for i, sp := range spans {
+		out[i] = store.EdgeField{Key: keys[sp.lo:sp.hi], Flags: sp.fl}
 	}
 	return out
 }
 
-// nodeNames are the names a node is matched by: its Name, then its other
-// Names.
-func nodeNames(n *summary.Node) []string {
-	names := []string{n.Name}
-	for _, s := range n.Names {
-		if !slices.Contains(names, s) {
-			names = append(names, s)
-		}
+// nameAt is a name node n is matched by: its Name for i = -1, else
+// Names[i] unless that is its Name (ok false: already given).
+func nameAt(n *summary.Node, i int) (string, bool) {
+	if i < 0 {
+		return n.Name, true
 	}
-	return names
+	return n.Names[i], n.Names[i] != n.Name
 }
 
 func nodeAt(s *summary.Summary, i int32) *summary.Node {
@@ -62,4 +86,12 @@ func nodeAt(s *summary.Summary, i int32) *summary.Node {
 		return nil
 	}
 	return &s.Nodes[i]
+}
+
+// pushesEdges reports whether st uses SummaryFields.Edges (store.PushDown
+// of store.FieldEdge); building them costs ~10 % of a summary's time, for
+// nothing on a store that does not.
+func pushesEdges(st Reader) bool {
+	pd, ok := st.(store.PushDown)
+	return ok && pd.PushesDown(store.FieldEdge)
 }
