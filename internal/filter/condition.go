@@ -17,7 +17,9 @@ const (
 	// FlagThrottle).
 	CondNode ConditionKind = iota + 1
 	// CondEdge: some edge goes from a node matching Node (or from the
-	// client, when Node.MatchClient) to a node matching To.
+	// client, when Node.MatchClient) to a node matching To (and, when
+	// NodeFlag is set, had a call with that flag: FlagError, FlagFault or
+	// FlagThrottle).
 	CondEdge
 	// CondAnnotation: the trace has annotation Annotation.Key; when
 	// Annotation.Type is set, with that value (of that type).
@@ -92,7 +94,7 @@ func (c Condition) Holds(s *summary.Summary) bool {
 		for i := range s.Edges {
 			e := &s.Edges[i]
 			to := nodeAt(s, e.To)
-			if to == nil || !c.To.Match(to) {
+			if to == nil || !c.To.Match(to) || !edgeHasFlag(e, c.NodeFlag) {
 				continue
 			}
 			if from := nodeAt(s, e.From); e.From == -1 && c.Node.MatchClient(to) || from != nil && c.Node.Match(from) {
@@ -139,6 +141,18 @@ func nodeHasFlag(n *summary.Node, f Flag) bool {
 	return true
 }
 
+func edgeHasFlag(e *summary.Edge, f Flag) bool {
+	switch f {
+	case FlagError:
+		return e.Error
+	case FlagFault:
+		return e.Fault
+	case FlagThrottle:
+		return e.Throttle
+	}
+	return true
+}
+
 func sameValue(a, b *segment.Annotation) bool {
 	return a.Type == b.Type && a.String == b.String && a.Number == b.Number && a.Bool == b.Bool
 }
@@ -174,6 +188,9 @@ func (c Condition) String() string {
 		}
 		return "node " + c.Node.String()
 	case CondEdge:
+		if c.NodeFlag != 0 {
+			return "edge " + c.Node.String() + " -> " + c.To.String() + " with " + flagNames[c.NodeFlag]
+		}
 		return "edge " + c.Node.String() + " -> " + c.To.String()
 	case CondAnnotation:
 		if c.Annotation.Type == 0 {

@@ -54,7 +54,8 @@ func necessary(n *node, neg bool, sc scopeKind) []Condition {
 		}
 		// service(x) { fault }: the node itself has the flag, which is what
 		// a per-node flag index finds.
-		if f := flagOf[n.kw]; sc == scNode && n.b != neg && (f == FlagError || f == FlagFault || f == FlagThrottle) {
+		// In an edge's block, the edge had it (kEdge takes it).
+		if f := flagOf[n.kw]; (sc == scNode || sc == scEdge) && n.b != neg && (f == FlagError || f == FlagFault || f == FlagThrottle) {
 			return []Condition{{Kind: CondNode, NodeFlag: f}}
 		}
 	case kNum:
@@ -80,7 +81,8 @@ func necessary(n *node, neg bool, sc scopeKind) []Condition {
 		}
 	case kEdge:
 		if !neg {
-			out := []Condition{{Kind: CondEdge, Node: n.from.NodeRef, To: n.to.NodeRef}, {Kind: CondNode, Node: n.to.NodeRef}}
+			out := []Condition{{Kind: CondEdge, Node: n.from.NodeRef, To: n.to.NodeRef, NodeFlag: edgeFlag(n.block())},
+				{Kind: CondNode, Node: n.to.NodeRef}}
 			if n.from.Type != "client" { // a real node, not the client
 				out = append(out, Condition{Kind: CondNode, Node: n.from.NodeRef})
 			}
@@ -209,4 +211,19 @@ func nodeConditions(r NodeRef, block *node) []Condition {
 		}
 	}
 	return append([]Condition{{Kind: CondNode, Node: r, NodeFlag: flag}}, rest...)
+}
+
+// edgeFlag is a flag (FlagError, FlagFault, FlagThrottle) the edge an
+// edge block finds must have had, or 0. The block's other conditions
+// are about the edge, not the trace, and are left out.
+func edgeFlag(block *node) Flag {
+	if block == nil {
+		return 0
+	}
+	for _, c := range necessary(block, false, scEdge) {
+		if c.Kind == CondNode && c.NodeFlag != 0 && c.Node.IsZero() {
+			return c.NodeFlag
+		}
+	}
+	return 0
 }

@@ -67,7 +67,9 @@ func TestNecessary(t *testing.T) {
 	f(`service("a") { name != "b" }`, `node id(name: "a")`)
 	f(`service("a") { !(type != "T") }`, `node id(name: "a", type: "T")`)
 	f(`service("a") { annotation.k = 1 AND user = "u" AND responsetime > 5 }`, `node id(name: "a")`, "annotation k = 1", `user "u"`)
-	f(`edge("a", "b") { fault }`, `edge id(name: "a") -> id(name: "b")`, `node id(name: "b")`, `node id(name: "a")`)
+	f(`edge("a", "b") { fault }`, `edge id(name: "a") -> id(name: "b") with fault`, `node id(name: "b")`, `node id(name: "a")`)
+	f(`edge("a", "b") { !error }`, `edge id(name: "a") -> id(name: "b")`, `node id(name: "b")`, `node id(name: "a")`)
+	f(`edge("a", "b") { error OR fault }`, `edge id(name: "a") -> id(name: "b")`, `node id(name: "b")`, `node id(name: "a")`)
 	f(`edge(id(type: "client"), "b")`, `edge id(type: "client") -> id(name: "b")`, `node id(name: "b")`)
 
 	// Through AND, OR, NOT and groups.

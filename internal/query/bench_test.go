@@ -33,6 +33,7 @@ var (
 	benchDir     = flag.String("query.dir", "", "directory of the BenchmarkFirstPage store, reused when it holds the same load (default: a new temporary directory)")
 	benchWorkers = flag.Int("query.workers", 0, "Options.Workers of the BenchmarkFirstPage engine (default GOMAXPROCS)")
 	benchRatio   = flag.Float64("query.indexratio", 0, "Options.IndexRatio of the BenchmarkFirstPage engine (default 0.1)")
+	benchPush    = flag.Bool("query.pushdown", true, "let the BenchmarkFirstPage engine push conditions down to a store that can (false: hide store.PushDown, to compare)")
 	benchCH      = flag.String("query.clickhouse", "", "run BenchmarkFirstPage on a ClickHouse store instead of Pebble: a clickhouse-server (COUNTERSPY_CLICKHOUSE) is started on free ports with its data in this directory, reused by later runs")
 )
 
@@ -72,6 +73,9 @@ func benchTraceStart(i int) time.Time {
 func BenchmarkFirstPage(b *testing.B) {
 	n := *benchTraces
 	st := benchStore(b, n)
+	if !*benchPush {
+		st = struct{ store.SummaryReader }{st}
+	}
 	e := query.New(st, query.Options{Workers: *benchWorkers, IndexRatio: *benchRatio})
 	sc, err := loadgen.New("large", benchSeed)
 	if err != nil {

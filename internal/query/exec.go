@@ -23,6 +23,10 @@ const checkEvery = 64
 func (e *Engine) execute(ctx context.Context, q *Query, w *window, p Plan, before *store.Position) (*Page, error) {
 	pg := &pager{opts: &e.opts, page: &Page{Results: []Result{}, Plan: p}, started: e.opts.Now()}
 	scan := store.SummaryScan{Order: w.order, From: w.from, To: w.to, Before: before, Terms: p.Terms, Where: p.Where}
+	if len(p.Where) > 0 {
+		// Runs of rows skipped by Where may come folded, up to the budget.
+		scan.Fold = e.opts.MaxExamined
+	}
 	j := judge{q: q, w: w, checks: p.Checks, scratch: new(summary.Summary)}
 	handover := false
 	for row, err := range e.st.ScanSummaries(ctx, scan) {
@@ -34,6 +38,7 @@ func (e *Engine) execute(ctx context.Context, q *Query, w *window, p Plan, befor
 			break
 		}
 		v := j.row(row.Pos, row.TraceID, row.Summary)
+		v.folded = row.Folded
 		if err := pg.add(ctx, &v); err != nil {
 			return nil, err
 		}
@@ -44,6 +49,11 @@ func (e *Engine) execute(ctx context.Context, q *Query, w *window, p Plan, befor
 	}
 	if handover {
 		scan.Before = &pg.last
+		if scan.Fold > 0 {
+			// The rest of the budget: the fan-out's scan starts after
+			// the rows examined so far.
+			scan.Fold = max(0, e.opts.MaxExamined-int(pg.page.Examined))
+		}
 		if err := e.fanOut(ctx, scan, pg, q, w, p); err != nil {
 			return nil, err
 		}
@@ -70,6 +80,9 @@ type verdict struct {
 	// match is the decoded summary of a matching row.
 	match     *summary.Summary
 	eventTime time.Time
+	// folded is the number of skipped rows the row stands for when above
+	// 1 (store.SummaryRow.Folded).
+	folded int
 }
 
 // judge decides rows: window, sampling, filter. Not safe for concurrent
@@ -158,7 +171,7 @@ func (pg *pager) add(ctx context.Context, v *verdict) error {
 		return nil
 	}
 	p := pg.page
-	if p.Examined++; p.Examined >= int64(pg.opts.MaxExamined) {
+	if p.Examined += int64(max(1, v.folded)); p.Examined >= int64(pg.opts.MaxExamined) {
 		pg.stop = true
 	}
 	switch {

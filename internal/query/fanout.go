@@ -26,13 +26,14 @@ type chunk struct {
 	ids      []xrayid.TraceID
 	ends     []int  // ends[i] is where row i's bytes end in buf
 	skipped  []bool // skipped[i]: the backend skipped row i by Where (no bytes)
+	folded   []int  // folded[i]: the rows row i stands for (store.SummaryRow.Folded)
 	buf      []byte
 	verdicts []verdict
 }
 
 func (c *chunk) reset(seq int) {
 	c.seq = seq
-	c.pos, c.ids, c.ends, c.buf, c.skipped = c.pos[:0], c.ids[:0], c.ends[:0], c.buf[:0], c.skipped[:0]
+	c.pos, c.ids, c.ends, c.buf, c.skipped, c.folded = c.pos[:0], c.ids[:0], c.ends[:0], c.buf[:0], c.skipped[:0], c.folded[:0]
 	clear(c.verdicts) // drop the summaries the results took
 }
 
@@ -42,6 +43,7 @@ func (c *chunk) add(row store.SummaryRow) {
 	c.buf = append(c.buf, row.Summary...)
 	c.ends = append(c.ends, len(c.buf))
 	c.skipped = append(c.skipped, row.Summary == nil)
+	c.folded = append(c.folded, row.Folded)
 }
 
 // bytes is row i's summary: nil for a row the backend skipped (Where).
@@ -128,6 +130,7 @@ func (e *Engine) fanOut(ctx context.Context, scan store.SummaryScan, pg *pager, 
 						break // the merger has stopped: the verdicts are not read
 					}
 					c.verdicts[i] = j.row(c.pos[i], c.ids[i], c.bytes(i))
+					c.verdicts[i].folded = c.folded[i]
 				}
 				done <- c
 			}

@@ -179,7 +179,7 @@ const probeCap = 4
 // (so that the seconds [lo, hi) are counted whole), or every row when the
 // window holds fewer. It stops at probeCap·ProbeRows rows within a second.
 func (e *Engine) probe(ctx context.Context, w *window, before *store.Position) (n int, lo int64, err error) {
-	scan := store.SummaryScan{Order: w.order, From: w.from, To: w.to, Before: before}
+	scan := store.SummaryScan{Order: w.order, From: w.from, To: w.to, Before: before, Positions: true}
 	lo = w.from
 	var last int64
 	for row, err := range e.st.ScanSummaries(ctx, scan) {
@@ -224,7 +224,8 @@ func (e *Engine) estimate(ctx context.Context, terms []store.Term, from, to int6
 // implied by its condition, so that the store never leaves out a trace
 // the filter matches: ranges become closed bounds, trace flags equalities,
 // an annotation condition "has the key", an http.method or http.url
-// comparison the same comparison on the entry request's field.
+// comparison the same comparison on the entry request's field, an edge
+// between named services (with its block's flag) that edge's key.
 func (e *Engine) where(conds []filter.Condition) []store.FieldCond {
 	if e.pushDown == nil {
 		return nil
@@ -280,6 +281,23 @@ func (e *Engine) where(conds []filter.Condition) []store.FieldCond {
 			}
 		case filter.CondAnnotation:
 			add(store.FieldCond{Field: store.FieldAnnotationKey, Op: store.Has, Str: c.Annotation.Key})
+		case filter.CondEdge:
+			// Both ends named (the client is not an edge of the fields:
+			// a "client" type only matches it): the trace has an edge
+			// between the names, with the block's flag.
+			if c.Node.Name == "" || c.To.Name == "" || c.Node.Type == "client" {
+				continue
+			}
+			var fl store.EdgeFlags
+			switch c.NodeFlag {
+			case filter.FlagError:
+				fl = store.EdgeError
+			case filter.FlagFault:
+				fl = store.EdgeFault
+			case filter.FlagThrottle:
+				fl = store.EdgeThrottle
+			}
+			add(store.FieldCond{Field: store.FieldEdge, Op: store.Has, Str: store.EdgeKey(c.Node.Name, c.To.Name), Num: float64(fl)})
 		case filter.CondString:
 			var f store.Field
 			switch c.Field {

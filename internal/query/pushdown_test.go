@@ -109,6 +109,9 @@ func TestPushDown(t *testing.T) {
 			{`http.url CONTAINS "shop"`, 1, 0},
 			{`http.url CONTAINS "/no-such-page"`, 1, 0},
 			{`http.method = "POST" AND http.url BEGINSWITH "https://"`, 2, 0},
+			{`edge("web", "items") { fault }`, 1, 0},
+			{`edge("web", "items")`, 1, 0},
+			{`edge("web", "no-such-service") { error }`, 1, 0},
 		} {
 			where := backend.where(c.memWhere, c.peb)
 			for _, tr := range []query.TimeRange{query.TraceID, query.Event} {

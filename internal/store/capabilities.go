@@ -38,6 +38,9 @@ const (
 	FieldAnnotationKey
 	FieldHTTPMethod
 	FieldHTTPURL
+	// FieldEdge: the trace has a call between two named services, with
+	// flags (SummaryFields.Edges).
+	FieldEdge
 )
 
 // Op is a FieldCond's comparison.
@@ -46,7 +49,9 @@ type Op uint8
 // Comparisons. Flags (Fault, Error, Throttle, Partial) take Eq with Num 0
 // or 1; numbers take Eq, Ge, Le; Service and AnnotationKey take Has (the
 // trace has a service of that name, an annotation with that key); the
-// strings HTTPMethod and HTTPURL take Eq, Prefix and Contains with Str.
+// strings HTTPMethod and HTTPURL take Eq, Prefix and Contains with Str;
+// Edge takes Has with Str an EdgeKey and Num the EdgeFlags the edge must
+// have (all of them; 0 for any edge).
 const (
 	Eq Op = iota + 1
 	Ge
@@ -121,6 +126,15 @@ func (c FieldCond) Holds(f *SummaryFields) bool {
 		return str(f.HTTPMethod)
 	case FieldHTTPURL:
 		return str(f.HTTPURL)
+	case FieldEdge:
+		if c.Op != Has || !f.HasEdges {
+			return true // a writer that left Edges out: nothing to skip on
+		}
+		want := EdgeFlags(c.Num)
+		if float64(want) != c.Num {
+			return true // not a set of flags
+		}
+		return slices.ContainsFunc(f.Edges, func(e EdgeField) bool { return e.Key == c.Str && e.Flags&want == want })
 	}
 	return true
 }

@@ -230,7 +230,38 @@ type SummaryFields struct {
 	Services []string
 	// AnnotationKeys are the distinct annotation keys set in the trace.
 	AnnotationKeys []string
+	// Edges are the calls between services of the trace (not those from
+	// the client), one per pair of names the caller and the callee are
+	// known by (a node's name and its other names, as service() and
+	// edge() match them), with the flags of those calls; HasEdges says
+	// that the writer filled them (rows written before they existed are
+	// never skipped on them).
+	Edges    []EdgeField
+	HasEdges bool
 }
+
+// EdgeField is an edge of SummaryFields: EdgeKey(caller, callee) and the
+// flags its calls had.
+type EdgeField struct {
+	Key   string
+	Flags EdgeFlags
+}
+
+// EdgeFlags are flags of an edge's calls, or'ed.
+type EdgeFlags uint8
+
+// Edge flags: a call of the edge had an error (4xx), a fault (5xx), was
+// throttled (429).
+const (
+	EdgeError EdgeFlags = 1 << iota
+	EdgeFault
+	EdgeThrottle
+)
+
+// EdgeKey names the edge from a service named from to one named to. Two
+// pairs may share a key only if a name holds a 0xff byte, which UTF-8
+// never does; a shared key would only make a scan yield more rows.
+func EdgeKey(from, to string) string { return from + "\xff" + to }
 
 // Term is an index term: a kind in the top byte and a hash of the indexed
 // value below it (see package index). Collisions only cost extra candidates.
@@ -287,14 +318,32 @@ type SummaryScan struct {
 	// decode): what a caller counts as examined (X-Ray's
 	// TracesProcessedCount) must not depend on which backend pushed down.
 	Where []FieldCond
+	// Fold, when positive, lets a backend that skips rows by Where fold a
+	// run of consecutive skipped rows into one SummaryRow (SummaryRow.Folded),
+	// so that a scan in which nothing matches does not send every position
+	// one by one. Only the first Fold rows of the scan may be folded (a
+	// fold counts as its rows): the caller counts rows against a budget
+	// (query.Options.MaxExamined) and stops exactly at it, which no fold may
+	// straddle. Zero: every row is yielded on its own.
+	Fold int
+	// Positions: the caller reads only the rows' positions (the query
+	// planner's probe), so a backend may yield every row with a nil
+	// Summary and save reading them.
+	Positions bool
 }
 
 // SummaryRow is one scanned summary. Summary is only valid until the
-// iteration continues; it is nil for a row skipped by SummaryScan.Where.
+// iteration continues; it is nil for a row skipped by SummaryScan.Where
+// (and may be for any row of a SummaryScan.Positions scan).
 type SummaryRow struct {
 	Pos     Position
 	TraceID xrayid.TraceID
 	Summary []byte
+	// Folded, when above 1, makes a row with a nil Summary stand for that
+	// many consecutive rows skipped by Where (SummaryScan.Fold): Pos and
+	// TraceID are the last of them in scan order, so that a scan resumed
+	// before Pos goes on exactly after the run. 0 or 1: one row.
+	Folded int
 }
 
 // Trace is what a backend holds for one trace ID.

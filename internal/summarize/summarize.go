@@ -87,9 +87,12 @@ type Reader interface {
 // Summarizer implements ingest.Observer. It is not safe for concurrent use:
 // the pipeline calls it from its single writer goroutine.
 type Summarizer struct {
-	st   Reader
-	opts Options
-	log  *slog.Logger
+	st Reader
+	// edges: the store pushes edge conditions down, so SummaryFields.Edges
+	// are worth building (edges.go).
+	edges bool
+	opts  Options
+	log   *slog.Logger
 
 	traces   map[xrayid.TraceID]*trace
 	lru      list.List // of *trace, least recently touched at the front
@@ -152,6 +155,7 @@ func New(st Reader, opts Options, ms *metrics.Set, log *slog.Logger) *Summarizer
 		evictions:        ms.GetOrCreateCounter(`counterspy_summarizer_trace_evictions_total`),
 		summariesWritten: ms.GetOrCreateCounter(`counterspy_summarizer_summaries_written_total`),
 	}
+	s.edges = pushesEdges(st)
 	ms.NewGauge(`counterspy_summarizer_traces_in_memory`, func() float64 { return float64(s.inMemory.Load()) })
 	registerAssemblerNames(ms, s)
 	return s
@@ -276,7 +280,7 @@ func (s *Summarizer) summarize(tr *trace, b *store.Batch) store.SummaryRecord {
 // live in s.names until the next batch.
 func (s *Summarizer) fields(sum *summary.Summary) store.SummaryFields {
 	var f store.SummaryFields
-	f, s.names = Fields(sum, s.names)
+	f, s.names = fields(sum, s.names, s.edges)
 	return f
 }
 
@@ -284,6 +288,11 @@ func (s *Summarizer) fields(sum *summary.Summary) store.SummaryFields {
 // (store.SummaryFields), its string lists appended to names (returned
 // grown), which they share.
 func Fields(sum *summary.Summary, names []string) (store.SummaryFields, []string) {
+	return fields(sum, names, true)
+}
+
+// fields is Fields, with the edges only when edges is set.
+func fields(sum *summary.Summary, names []string, edges bool) (store.SummaryFields, []string) {
 	f := store.SummaryFields{
 		Duration: sum.Duration, ResponseTime: sum.ResponseTime,
 		Fault: sum.HasFault, Error: sum.HasError, Throttle: sum.HasThrottle, Partial: sum.IsPartial,
@@ -302,6 +311,9 @@ func Fields(sum *summary.Summary, names []string) (store.SummaryFields, []string
 		}
 	}
 	f.AnnotationKeys = names[start:len(names):len(names)]
+	if edges {
+		f.Edges, f.HasEdges = edgeFields(sum), true
+	}
 	return f, names
 }
 

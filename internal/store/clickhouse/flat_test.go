@@ -87,6 +87,13 @@ func TestPushDownEdges(t *testing.T) {
 		{f: store.SummaryFields{Services: []string{"web"}, HTTPStatus: -5}},
 		{f: store.SummaryFields{Services: []string{"web"}, HTTPStatus: 404, Duration: 2.5, Fault: true}},
 		{f: store.SummaryFields{Services: []string{"db"}, HTTPStatus: 0, Duration: 0.5, Error: true, AnnotationKeys: []string{"k"}}},
+		// Edges: with and without the error flag; none (but known); a
+		// writer that predates edges (never skipped on them).
+		{f: store.SummaryFields{Services: []string{"web"}, HasEdges: true, Edges: []store.EdgeField{
+			{Key: store.EdgeKey("web", "db"), Flags: store.EdgeError | store.EdgeThrottle}, {Key: store.EdgeKey("web", "auth")}}}},
+		{f: store.SummaryFields{Services: []string{"web"}, HasEdges: true, Edges: []store.EdgeField{{Key: store.EdgeKey("web", "db"), Flags: store.EdgeFault}}}},
+		{f: store.SummaryFields{Services: []string{"web"}, HasEdges: true}},
+		{f: store.SummaryFields{Services: []string{"web", "db"}, Fault: true}},
 	}
 	b := &store.Batch{}
 	ids := map[xrayid.TraceID]int{}
@@ -116,6 +123,11 @@ func TestPushDownEdges(t *testing.T) {
 		{Field: store.FieldService, Op: store.Has, Str: "db"},
 		{Field: store.FieldAnnotationKey, Op: store.Has, Str: "k"},
 		{Field: store.FieldAnnotationKey, Op: store.Has, Str: "it's"},
+		{Field: store.FieldEdge, Op: store.Has, Str: store.EdgeKey("web", "db")},
+		{Field: store.FieldEdge, Op: store.Has, Str: store.EdgeKey("web", "db"), Num: float64(store.EdgeError)},
+		{Field: store.FieldEdge, Op: store.Has, Str: store.EdgeKey("web", "db"), Num: float64(store.EdgeError | store.EdgeFault)},
+		{Field: store.FieldEdge, Op: store.Has, Str: store.EdgeKey("web", "auth"), Num: float64(store.EdgeFault)},
+		{Field: store.FieldEdge, Op: store.Has, Str: store.EdgeKey("web", "db"), Num: nan},
 	} {
 		for _, order := range []store.Order{store.ByStart, store.ByEnd} {
 			n := 0
@@ -127,7 +139,7 @@ func TestPushDownEdges(t *testing.T) {
 				i := ids[r.TraceID]
 				f := rows[i].f
 				holds := c.Holds(&f)
-				known := fieldsKnown(&f)
+				known := fieldsKnown(&f) && (c.Field != store.FieldEdge || f.HasEdges)
 				// http_status keeps 0 for every status up to 0 and 65535
 				// for every one from 65535 up.
 				clamped := c.Field == store.FieldHTTPStatus && (f.HTTPStatus <= 0 || f.HTTPStatus >= 65535)

@@ -40,6 +40,13 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		s.log.Info("clickhouse: migrated the schema from version 1 to 2", "database", s.opts.Database, "took", time.Since(began).Round(time.Millisecond))
 	}
+	if v >= 1 && v < 3 {
+		began := time.Now()
+		if err := s.migrateV3(ctx); err != nil {
+			return fmt.Errorf("clickhouse: migrate database %s from schema version %d to 3: %w", s.opts.Database, max(v, 2), err)
+		}
+		s.log.Info("clickhouse: migrated the schema to version 3", "database", s.opts.Database, "took", time.Since(began).Round(time.Millisecond))
+	}
 	if v < schemaVersion {
 		// A batch, not INSERT .. VALUES: over the native protocol 18.16
 		// waits for data blocks after any INSERT.
@@ -106,4 +113,37 @@ func (s *Store) hasTable(ctx context.Context, conn driver.Conn, table string) (b
 		return false, s.wrap(ctx, "list tables", err)
 	}
 	return n > 0, nil
+}
+
+// migrateV3 adds the edges and edge_flags columns to the summaries table
+// of every shard (empty in the rows written before: their fields value,
+// at most 1, says they have no edges, so no scan skips them on one) and,
+// in cluster mode, makes the Distributed table again over them. A column
+// already there (a crash between two steps, or a table migrateV2 just
+// made) is not added again.
+func (s *Store) migrateV3(ctx context.Context) error {
+	conns, addrs, suffix := s.partsConns()
+	for i, conn := range conns {
+		sums := "summaries" + suffix
+		var n uint64
+		q := "SELECT count() FROM system.columns WHERE database = " + quote(s.opts.Database) + " AND table = " + quote(sums) + " AND name = 'edges'"
+		if err := conn.QueryRow(ctx, q).Scan(&n); err != nil {
+			return fmt.Errorf("on %s: %s: %w", addrs[i], q, err)
+		}
+		var steps []string
+		if n == 0 {
+			steps = append(steps, fmt.Sprintf("ALTER TABLE %s ADD COLUMN edges Array(String), ADD COLUMN edge_flags Array(UInt8)", sums))
+		}
+		if s.opts.Cluster != "" {
+			steps = append(steps, "DROP TABLE IF EXISTS summaries", fmt.Sprintf(
+				"CREATE TABLE summaries AS summaries_local ENGINE = Distributed(%s, %s, summaries_local, %s)",
+				s.opts.Cluster, s.opts.Database, shardKeys["summaries"]))
+		}
+		for _, q := range steps {
+			if err := conn.Exec(ctx, q); err != nil {
+				return fmt.Errorf("on %s: %s: %w", addrs[i], q, err)
+			}
+		}
+	}
+	return nil
 }

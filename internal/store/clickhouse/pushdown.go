@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -15,7 +16,7 @@ func (s *Store) PushesDown(f store.Field) bool {
 	switch f {
 	case store.FieldFault, store.FieldError, store.FieldThrottle, store.FieldPartial, store.FieldDuration,
 		store.FieldResponseTime, store.FieldHTTPStatus, store.FieldService, store.FieldAnnotationKey,
-		store.FieldHTTPMethod, store.FieldHTTPURL:
+		store.FieldHTTPMethod, store.FieldHTTPURL, store.FieldEdge:
 		return true
 	}
 	return false
@@ -72,6 +73,8 @@ func condSQL(c store.FieldCond) string {
 		return "has(" + newest(col) + ", " + quote(c.Str) + ")"
 	case store.FieldHTTPMethod, store.FieldHTTPURL:
 		return stringSQL(c)
+	case store.FieldEdge:
+		return edgeSQL(c)
 	default:
 		return ""
 	}
@@ -145,4 +148,16 @@ func stringSQL(c store.FieldCond) string {
 		return "(position(" + col + ", " + v + ") > 0)"
 	}
 	return ""
+}
+
+// edgeSQL tests the edges and edge_flags columns (SummaryFields.Edges),
+// filled in the rows whose fields value is 2: the others, written before
+// schema version 3, are never skipped on an edge.
+func edgeSQL(c store.FieldCond) string {
+	want := store.EdgeFlags(c.Num)
+	if c.Op != store.Has || float64(want) != c.Num {
+		return ""
+	}
+	return fmt.Sprintf("(%s < 2 OR arrayExists((k, f) -> k = %s AND bitAnd(f, %d) = %d, %s, %s))",
+		newest("fields"), quote(c.Str), want, want, newest("edges"), newest("edge_flags"))
 }

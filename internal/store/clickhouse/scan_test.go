@@ -87,6 +87,20 @@ func TestScanPages(t *testing.T) {
 		if got := scan(nil, pageSize+3); !slices.Equal(got, expPos[:pageSize+3]) {
 			t.Fatalf("order %d, broken off: %d rows", order, len(got))
 		}
+		// A Positions scan yields the same positions and reads no summary.
+		var got []store.Position
+		for r, err := range s.ScanSummaries(ctx, store.SummaryScan{Order: order, From: now - 400*86400, To: now + 86400, Positions: true}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Summary != nil {
+				t.Fatalf("order %d: a Positions scan read the summary of %x", order, r.TraceID)
+			}
+			got = append(got, r.Pos)
+		}
+		if !slices.Equal(got, expPos) {
+			t.Fatalf("order %d, positions only: %d rows, want %d (first difference at %d)", order, len(got), len(exp), firstDiff(got, expPos))
+		}
 	}
 }
 

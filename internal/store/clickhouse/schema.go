@@ -9,8 +9,9 @@ package clickhouse
 // schemaVersion is the version of the tables below. Open creates them when
 // the database has no version yet and refuses a newer one.
 // Version 2 orders summaries by (place, trace_id) and adds summary_ends
-// and the fields column (migrate.go).
-const schemaVersion = 2
+// and the fields column; version 3 adds the edges and edge_flags columns
+// (migrate.go).
+const schemaVersion = 3
 
 var tables = []string{
 	`CREATE TABLE IF NOT EXISTS schema_version (version UInt32, applied UInt64) ENGINE = MergeTree ORDER BY version`,
@@ -33,7 +34,8 @@ var tables = []string{
 	// columns after summary are the writer's SummaryRecord.Fields (the
 	// backend never decodes the blob) that scans test for push-down;
 	// fields is 1 when the writer filled them (else they are zero and
-	// nothing is skipped on them).
+	// nothing is skipped on them), 2 when they include the edges (rows
+	// written before version 3 are never skipped on edges).
 	summariesDDL,
 	// The end second of every summary revision, ordered by it: a ByEnd
 	// page reads a slice of it to find its candidate traces.
@@ -60,7 +62,8 @@ const summariesDDL = `CREATE TABLE IF NOT EXISTS summaries (
 		trace_id FixedString(16), place Int64, end_sec Int64, seq UInt64, summary String,
 		duration Float64, response_time Float64, fault UInt8, error UInt8, throttle UInt8, partial UInt8,
 		http_status UInt16, http_method String, http_url String,
-		services Array(String), annotation_keys Array(String), fields UInt8
+		services Array(String), annotation_keys Array(String), fields UInt8,
+		edges Array(String), edge_flags Array(UInt8)
 	) ENGINE = ReplacingMergeTree(seq) PARTITION BY ` + placeDay + ` ORDER BY (place, trace_id) SETTINGS index_granularity = 256`
 
 const placeDay = "toUInt32(greatest(intDiv(place, 86400), 0))"

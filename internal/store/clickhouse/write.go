@@ -93,7 +93,7 @@ func (s *Store) write(ctx context.Context, b *store.Batch) error {
 					if err := app(string(r.TraceID[:]), places[r.TraceID], r.End, sumSeq+uint64(i), string(r.Summary),
 						f.Duration, f.ResponseTime, b2u(f.Fault), b2u(f.Error), b2u(f.Throttle), b2u(f.Partial),
 						uint16(min(max(f.HTTPStatus, 0), 65535)), f.HTTPMethod, f.HTTPURL, nonNil(f.Services), nonNil(f.AnnotationKeys),
-						b2u(fieldsKnown(f))); err != nil {
+						fieldsVersion(f), edgeKeys(f), edgeFlags(f)); err != nil {
 						return err
 					}
 				}
@@ -374,6 +374,36 @@ func b2u(b bool) uint8 {
 func fieldsKnown(f *store.SummaryFields) bool {
 	return len(f.Services) > 0 || len(f.AnnotationKeys) > 0 || f.Fault || f.Error || f.Throttle || f.Partial ||
 		f.Duration != 0 || f.ResponseTime != 0 || f.HTTPStatus != 0 || f.HTTPMethod != "" || f.HTTPURL != ""
+}
+
+// fieldsVersion is the fields column of a row (schema.go): 0 when the
+// writer filled no Fields, 2 when they include the edges, else 1.
+func fieldsVersion(f *store.SummaryFields) uint8 {
+	switch {
+	case !fieldsKnown(f):
+		return 0
+	case f.HasEdges:
+		return 2
+	}
+	return 1
+}
+
+// edgeKeys and edgeFlags are the edges and edge_flags columns: f.Edges'
+// keys and flags, in the same order.
+func edgeKeys(f *store.SummaryFields) []string {
+	out := make([]string, len(f.Edges))
+	for i, e := range f.Edges {
+		out[i] = e.Key
+	}
+	return out
+}
+
+func edgeFlags(f *store.SummaryFields) []uint8 {
+	out := make([]uint8, len(f.Edges))
+	for i, e := range f.Edges {
+		out[i] = uint8(e.Flags)
+	}
+	return out
 }
 
 // fieldsKnownSQL is fieldsKnown over a row of the version 1 summaries

@@ -300,6 +300,7 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 func cloneFields(f store.SummaryFields) store.SummaryFields {
 	f.Services = slices.Clone(f.Services)
 	f.AnnotationKeys = slices.Clone(f.AnnotationKeys)
+	f.Edges = slices.Clone(f.Edges)
 	return f
 }
 

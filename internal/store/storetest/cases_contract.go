@@ -310,6 +310,12 @@ func testWhere(t *testing.T, h *harness) {
 			Duration: float64(i) / 4, Fault: i%2 == 0, Error: i%3 == 0, HTTPStatus: 200 + 100*(i%4),
 			Services: []string{"web", []string{"db", "queue"}[i%2]}, AnnotationKeys: []string{"k" + string(rune('a'+i%3))},
 			HTTPMethod: []string{"GET", "POST", ""}[i%3], HTTPURL: []string{"https://shop/cart?id=1", "https://shop/api/v2/items", "http://h/%27it's\\ok"}[i%3],
+			// Edges: web → db with an error on some, none on others; a
+			// writer that predates edges on a few.
+			HasEdges: i%5 != 4,
+		}
+		if i%2 == 1 && i%5 != 4 {
+			f.Edges = []store.EdgeField{{Key: store.EdgeKey("web", "db"), Flags: store.EdgeFlags(i % 4 / 2)}, {Key: store.EdgeKey("web", "it's")}}
 		}
 		batch.Summaries[len(batch.Summaries)-1].Fields = f
 		fields[id] = f
@@ -327,6 +333,9 @@ func testWhere(t *testing.T, h *harness) {
 		{{Field: store.FieldHTTPURL, Op: store.Contains, Str: "'it's\\"}},
 		{{Field: store.FieldHTTPURL, Op: store.Contains, Str: ""}, {Field: store.FieldHTTPURL, Op: store.Prefix, Str: ""}},
 		{{Field: store.FieldHTTPURL, Op: store.Eq, Str: "https://shop/cart?id"}},
+		{{Field: store.FieldEdge, Op: store.Has, Str: store.EdgeKey("web", "db")}},
+		{{Field: store.FieldEdge, Op: store.Has, Str: store.EdgeKey("web", "db"), Num: float64(store.EdgeError)}},
+		{{Field: store.FieldEdge, Op: store.Has, Str: store.EdgeKey("web", "it's"), Num: float64(store.EdgeFault)}},
 	}
 	for _, where := range wheres {
 		for _, q := range []store.SummaryScan{
@@ -370,6 +379,48 @@ func testWhere(t *testing.T, h *harness) {
 				}
 				checkRows(t, describeScan(q), kept, want)
 			}
+			for _, fold := range []int{1000, 3} {
+				checkFolded(t, s, q, fold, got, where)
+			}
 		}
+	}
+}
+
+// checkFolded scans q with SummaryScan.Fold: expanded, its rows are
+// those of the same scan without (got); a folded row stands for rows
+// that fail where, ends at the last of them and within the first fold
+// rows.
+func checkFolded(t *testing.T, s store.SummaryReader, q store.SummaryScan, fold int, got []store.SummaryRow, where []store.FieldCond) {
+	t.Helper()
+	q.Fold = fold
+	var pos []store.Position
+	for r, err := range s.ScanSummaries(context.Background(), q) {
+		if err != nil {
+			t.Fatalf("%s where %+v, fold %d: %v", describeScan(q), where, fold, err)
+		}
+		if r.Folded <= 1 {
+			pos = append(pos, r.Pos)
+			continue
+		}
+		n := len(pos)
+		if r.Summary != nil || n+r.Folded > fold || n+r.Folded > len(got) {
+			t.Fatalf("%s where %+v, fold %d: a fold of %d rows after %d (summary %v)", describeScan(q), where, fold, r.Folded, n, r.Summary != nil)
+		}
+		for _, g := range got[n : n+r.Folded] {
+			pos = append(pos, g.Pos)
+			if g.Summary != nil {
+				t.Fatalf("%s where %+v, fold %d: folded %s, which the scan without reads", describeScan(q), where, fold, describeRow(g))
+			}
+		}
+		if r.Pos != pos[len(pos)-1] {
+			t.Fatalf("%s where %+v, fold %d: a fold ends at %v, want its last row's %v", describeScan(q), where, fold, r.Pos, pos[len(pos)-1])
+		}
+	}
+	want := make([]store.Position, len(got))
+	for i, r := range got {
+		want[i] = r.Pos
+	}
+	if !slices.Equal(pos, want) {
+		t.Fatalf("%s where %+v, fold %d: %d positions, want %d", describeScan(q), where, fold, len(pos), len(want))
 	}
 }

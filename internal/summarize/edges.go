@@ -1,0 +1,97 @@
+package summarize
+
+import (
+	"bytes"
+	"slices"
+
+	"github.com/counterspy/counterspy/internal/store"
+	"github.com/counterspy/counterspy/internal/summary"
+)
+
+// edgeFields are the edges of SummaryFields (store.SummaryFields.Edges):
+// for each edge between two services, every pair of names the caller and
+// the callee are matched by (filter.NodeRef: a node's Name and Names), with
+// the flags of the edge's calls; one entry per pair, flags or'ed. Edges
+// from the client are left out (edge() names the client only with a type,
+// which the push-down does not use).
+func edgeFields(sum *summary.Summary) []store.EdgeField {
+	// The keys are built in one buffer and share one string: a summary
+	// has a few dozen of them, written on every revision.
+	type span struct {
+		lo, hi int
+		fl     store.EdgeFlags
+	}
+	var buf []byte
+	var spans []span
+	for i := range sum.Edges {
+		e := &sum.Edges[i]
+		from, to := nodeAt(sum, e.From), nodeAt(sum, e.To)
+		if from == nil || to == nil {
+			continue
+		}
+		var fl store.EdgeFlags
+		if e.Error {
+			fl |= store.EdgeError
+		}
+		if e.Fault {
+			fl |= store.EdgeFault
+		}
+		if e.Throttle {
+			fl |= store.EdgeThrottle
+		}
+		for fi := -1; fi < len(from.Names); fi++ {
+			a, ok := nameAt(from, fi)
+			if !ok {
+				continue
+			}
+			for ti := -1; ti < len(to.Names); ti++ {
+				b, ok := nameAt(to, ti)
+				if !ok {
+					continue
+				}
+				lo := len(buf)
+				buf = append(append(append(buf, a...), store.EdgeKey("", "")...), b...)
+				k := buf[lo:]
+				if at := slices.IndexFunc(spans, func(x span) bool { return bytes.Equal(buf[x.lo:x.hi], k) }); at >= 0 {
+					spans[at].fl |= fl
+					buf = buf[:lo]
+					continue
+				}
+				spans = append(spans, span{lo, len(buf), fl})
+			}
+		}
+	}
+	if len(spans) == 0 {
+		return nil
+	}
+	keys := string(buf)
+	out := make([]store.EdgeField, len(spans))
+	for i, sp := range spans {
+		out[i] = store.EdgeField{Key: keys[sp.lo:sp.hi], Flags: sp.fl}
+	}
+	return out
+}
+
+// nameAt is a name node n is matched by: its Name for i = -1, else
+// Names[i] unless that is its Name (ok false: already given).
+func nameAt(n *summary.Node, i int) (string, bool) {
+	if i < 0 {
+		return n.Name, true
+	}
+	return n.Names[i], n.Names[i] != n.Name
+}
+
+func nodeAt(s *summary.Summary, i int32) *summary.Node {
+	if i < 0 || int(i) >= len(s.Nodes) {
+		return nil
+	}
+	return &s.Nodes[i]
+}
+
+// pushesEdges reports whether st uses SummaryFields.Edges (store.PushDown
+// of store.FieldEdge); building them costs ~10 % of a summary's time, for
+// nothing on a store that does not.
+func pushesEdges(st Reader) bool {
+	pd, ok := st.(store.PushDown)
+	return ok && pd.PushesDown(store.FieldEdge)
+}
