@@ -90,6 +90,7 @@ flag can also be set as COUNTERSPY_ + its name in upper case with _ for -.`,
 	if memLimit > 0 {
 		debug.SetMemoryLimit(int64(memLimit))
 	}
+	defer tuneGC(log)()
 	dataDirGiven := false
 	fs.Visit(func(f *flag.Flag) { dataDirGiven = dataDirGiven || f.Name == "data-dir" })
 	if _, ok := os.LookupEnv("COUNTERSPY_DATA_DIR"); ok {
