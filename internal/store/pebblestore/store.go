@@ -127,7 +127,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
 	}
-	c, err := newCodec(opts.ZstdLevel)
+	c, err := newCodec(opts.ZstdLevel, opts.FrameSize)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
