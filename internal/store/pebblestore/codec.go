@@ -2,7 +2,6 @@ package pebblestore
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -35,7 +34,13 @@ func newCodec(level, frameSize int) (*codec, error) {
 		// Frames written with one still decode: the decoder reads the
 		// frame header's flag.
 		zstd.WithEncoderCRC(false),
-		zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)))
+		// One encoder: frames are compressed by the ingest pipeline's one
+		// writer goroutine, and EncodeAll hands out its encoders in turn,
+		// so with one per CPU each frame found the other's tables and
+		// history cold in the cache (one encoder: ~20 % less time in
+		// EncodeAll in BenchmarkExportHTTP, 2026-12-07). Concurrent
+		// Writes take turns for the few milliseconds a batch's frames take.
+		zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		return nil, fmt.Errorf("zstd encoder at level %d: %w", level, err)
 	}
