@@ -70,7 +70,7 @@ flag can also be set as COUNTERSPY_ + its name in upper case with _ for -.`,
 		memLimit = 0
 	}
 	fs.Var(&memLimit, "memory-limit",
-		"soft limit on the server's Go memory (`size`: bytes, or with KiB, MiB, GiB): the garbage collector works harder near it, so a flood costs CPU rather than RSS (Pebble's cache and memtables come on top); 0 leaves it to GOMEMLIMIT")
+		"soft limit on the server's Go memory (`size`: bytes, or with KiB, MiB, GiB): the garbage collector works harder near it, so a flood costs CPU rather than RSS (Pebble's cache and memtables come on top); 0 leaves it to GOMEMLIMIT. While little is live the heap may grow to half of it between collections, for less GC CPU (the GOGC environment variable turns that off)")
 	fs.Var((*byteSize)(&cfg.Pebble.MinFreeBytes), "min-free-space",
 		"free disk space (`size`) below which writes are refused (503 ThrottlingException, UDP drops counted) until space returns; 0 = the default, two memtables + 32 MiB (96 MiB); see docs/durability.md")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
@@ -90,6 +90,7 @@ flag can also be set as COUNTERSPY_ + its name in upper case with _ for -.`,
 	if memLimit > 0 {
 		debug.SetMemoryLimit(int64(memLimit))
 	}
+	defer tuneGC(log)()
 	dataDirGiven := false
 	fs.Visit(func(f *flag.Flag) { dataDirGiven = dataDirGiven || f.Name == "data-dir" })
 	if _, ok := os.LookupEnv("COUNTERSPY_DATA_DIR"); ok {

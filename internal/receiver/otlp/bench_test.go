@@ -8,11 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime/metrics"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/VictoriaMetrics/metrics"
+	vmmetrics "github.com/VictoriaMetrics/metrics"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
@@ -67,13 +68,13 @@ func benchmarkExportHTTP(b *testing.B, w3c bool) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	ms := metrics.NewSet()
+	ms := vmmetrics.NewSet()
 	p := ingest.New(st, ingest.Options{Observer: summarize.New(st, summarize.Options{}, ms, log)}, ms, log)
 	defer p.Close(context.Background())
 	h := New(p, Options{}, ms, log).HTTPHandler()
 
 	b.ReportAllocs()
-	cpu0 := cpuTime(b)
+	cpu0, gc0 := cpuTime(b), gcCPUTime()
 	b.ResetTimer()
 	for i := range b.N {
 		req := httptest.NewRequest(http.MethodPost, TracesPath, bytes.NewReader(bodies[i]))
@@ -85,9 +86,23 @@ func benchmarkExportHTTP(b *testing.B, w3c bool) {
 		}
 	}
 	b.StopTimer()
-	cpu := cpuTime(b) - cpu0
+	cpu, gc := cpuTime(b)-cpu0, gcCPUTime()-gc0
 	b.ReportMetric(float64(spans)/b.Elapsed().Seconds(), "spans/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(spans), "cpu-ns/span")
+	// The collector's share (marking, assists, pauses, as the runtime
+	// estimates it): the part a GC setting (GOGC, internal/gctune) changes.
+	b.ReportMetric(gc.Seconds()*1e9/float64(spans), "gc-cpu-ns/span")
+}
+
+// gcCPUTime is the runtime's estimate of the CPU time its collector has
+// spent so far.
+func gcCPUTime() time.Duration {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64 {
+		return 0
+	}
+	return time.Duration(s[0].Value.Float64() * 1e9)
 }
 
 // cpuTime is the process's user + system CPU time so far.
@@ -99,8 +114,6 @@ func cpuTime(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// randomTraceIDs replaces each trace's epoch part with a hash of the rest,
-// as random as a W3C ID's.
 // xrayTraceIDs gives the scenario's random (W3C) trace IDs an X-Ray-style
 // epoch second first, as the X-Ray ID generator does.
 func xrayTraceIDs(td ptrace.Traces, at time.Time) {

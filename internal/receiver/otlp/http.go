@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/klauspost/compress/gzip"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
@@ -43,8 +42,10 @@ func (r *Receiver) serveTraces(w http.ResponseWriter, req *http.Request) {
 			fmt.Sprintf("unsupported content type %q: send %s or %s", req.Header.Get("Content-Type"), contentProto, contentJSON))
 		return
 	}
-	body, code, err := r.readBody(req)
+	buf := getBodyBuffer()
+	body, code, err := r.readBody(req, buf)
 	if err != nil {
+		putBodyBuffer(buf)
 		r.rejectBody(w, ct, code, codes.InvalidArgument, err.Error())
 		return
 	}
@@ -54,6 +55,9 @@ func (r *Receiver) serveTraces(w http.ResponseWriter, req *http.Request) {
 	} else {
 		err = ereq.UnmarshalJSON(body)
 	}
+	// pdata copies what it keeps (strings, IDs, bytes values) out of the
+	// body, so the buffer can serve the next request.
+	putBodyBuffer(buf)
 	if err != nil {
 		r.rejectBody(w, ct, http.StatusBadRequest, codes.InvalidArgument, "the body is not an OTLP ExportTraceServiceRequest: "+err.Error())
 		return
@@ -87,30 +91,30 @@ func (r *Receiver) serveTraces(w http.ResponseWriter, req *http.Request) {
 	w.Write(out)
 }
 
-// readBody reads the body, gunzipping it when Content-Encoding says gzip,
-// and refuses more than MaxBodyBytes.
-func (r *Receiver) readBody(req *http.Request) ([]byte, int, error) {
+// readBody reads the body into buf, gunzipping it when Content-Encoding says
+// gzip, and refuses more than MaxBodyBytes. The body returned aliases buf.
+func (r *Receiver) readBody(req *http.Request, buf *bytes.Buffer) ([]byte, int, error) {
 	limit := int64(r.opts.MaxBodyBytes)
 	var src io.Reader = http.MaxBytesReader(nil, req.Body, limit+1)
 	switch enc := req.Header.Get("Content-Encoding"); enc {
 	case "", "identity":
 	case "gzip":
-		zr, err := gzip.NewReader(src)
+		zr, err := getGzipReader(src)
 		if err != nil {
 			return nil, http.StatusBadRequest, fmt.Errorf("gzip body: %w", err)
 		}
-		defer zr.Close()
+		defer putGzipReader(zr)
 		src = zr
 	default:
 		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("unsupported content encoding %q: send gzip or none", enc)
 	}
-	var buf bytes.Buffer
 	if req.ContentLength > 0 {
 		// One allocation for an uncompressed body instead of doubling
-		// from 512 bytes (a gzipped body grows from there).
-		buf.Grow(int(min(req.ContentLength, limit+1)))
+		// from 512 bytes (a gzipped body grows from there); ReadFrom wants
+		// MinRead bytes free to see the end, so that much more.
+		buf.Grow(int(min(req.ContentLength, limit+1)) + bytes.MinRead)
 	}
-	n, err := io.Copy(&buf, io.LimitReader(src, limit+1))
+	n, err := io.Copy(buf, io.LimitReader(src, limit+1))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

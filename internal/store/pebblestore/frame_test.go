@@ -12,7 +12,7 @@ import (
 
 func testCodec(t testing.TB) *codec {
 	t.Helper()
-	c, err := newCodec(3)
+	c, err := newCodec(3, 128<<10)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,6 +78,8 @@ type Store struct {
 	dense denseTracker
 
 	records atomic.Int64
+	// sums bounds where summaries are (summaryrange.go).
+	sums summaryRange
 
 	fs vfs.FS
 	// degraded is set while the database is open read-only for want of
@@ -127,7 +129,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
 	}
-	c, err := newCodec(opts.ZstdLevel)
+	c, err := newCodec(opts.ZstdLevel, opts.FrameSize)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -144,6 +146,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		fs:        po.FS,
 		redirects: redirectCache{limit: opts.RedirectCacheSize},
 	}
+	s.sums.v.Store(emptySummaryRange) // load widens it to what is stored
 	err = s.load()
 	if err == nil {
 		err = s.loadRedirectFilter()
@@ -232,6 +235,9 @@ func (s *Store) load() error {
 		}
 	}
 
+	if err := s.loadSummaryRange(); err != nil {
+		return err
+	}
 	n, err := s.sumCounts(0, ^uint32(0))
 	if err != nil {
 		return err

@@ -65,8 +65,10 @@ func (s *Store) summaryByID(id xrayid.TraceID, dst []byte) (sec uint32, v []byte
 		return 0, dst, false, err
 	}
 	defer s.end()
-	if v, found, err = s.getSummary(id.Epoch(), id, dst); err != nil || found {
-		return id.Epoch(), v, found, err
+	if s.sums.mayHold(id.Epoch()) {
+		if v, found, err = s.getSummary(id.Epoch(), id, dst); err != nil || found {
+			return id.Epoch(), v, found, err
+		}
 	}
 	sec, ok, err := s.redirectOf(id)
 	if err != nil || !ok || sec == id.Epoch() {

@@ -302,6 +302,7 @@ func (s *Store) placeAll(p *writePlan, now int64, lines int) (uint64, error) {
 			return 0, err
 		}
 		t.sec, t.writeRedirect = sec, writeRedirect
+		s.sums.widen(sec)
 	}
 	seq := max(uint64(now), s.lastSeq+1)
 	s.lastSeq = seq + uint64(len(p.frameEnds)+lines) - 1
