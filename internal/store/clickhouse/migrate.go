@@ -89,17 +89,33 @@ func (s *Store) migrateV2(ctx context.Context) error {
 			fmt.Sprintf("INSERT INTO %s (%s, fields) SELECT %s, %s FROM %s", sums, summaryColumns, summaryColumns, fieldsKnownSQL, old),
 			fmt.Sprintf("INSERT INTO %s (end_sec, place, trace_id) SELECT end_sec, place, trace_id FROM %s", ends, old),
 			"DROP TABLE "+old)
-		if s.opts.Cluster != "" {
-			// The Distributed table copied the old columns: make it
-			// again over the new local table.
-			steps = append(steps, "DROP TABLE IF EXISTS summaries", fmt.Sprintf(
-				"CREATE TABLE summaries AS summaries_local ENGINE = Distributed(%s, %s, summaries_local, %s)",
-				s.opts.Cluster, s.opts.Database, shardKeys["summaries"]))
+		// The Distributed table copied the old columns: make it again
+		// over the new local table.
+		steps = append(steps, s.remakeDistributedSummaries()...)
+		if err := execSteps(ctx, conn, addrs[i], steps); err != nil {
+			return err
 		}
-		for _, q := range steps {
-			if err := conn.Exec(ctx, q); err != nil {
-				return fmt.Errorf("on %s: %s: %w", addrs[i], q, err)
-			}
+	}
+	return nil
+}
+
+// remakeDistributedSummaries are the statements that make the cluster's
+// Distributed summaries table again over summaries_local after its
+// columns changed (none outside cluster mode).
+func (s *Store) remakeDistributedSummaries() []string {
+	if s.opts.Cluster == "" {
+		return nil
+	}
+	return []string{"DROP TABLE IF EXISTS summaries", fmt.Sprintf(
+		"CREATE TABLE summaries AS summaries_local ENGINE = Distributed(%s, %s, summaries_local, %s)",
+		s.opts.Cluster, s.opts.Database, shardKeys["summaries"])}
+}
+
+// execSteps runs a migration's statements on one server in order.
+func execSteps(ctx context.Context, conn driver.Conn, addr string, steps []string) error {
+	for _, q := range steps {
+		if err := conn.Exec(ctx, q); err != nil {
+			return fmt.Errorf("on %s: %s: %w", addr, q, err)
 		}
 	}
 	return nil
@@ -134,15 +150,9 @@ func (s *Store) migrateV3(ctx context.Context) error {
 		if n == 0 {
 			steps = append(steps, fmt.Sprintf("ALTER TABLE %s ADD COLUMN edges Array(String), ADD COLUMN edge_flags Array(UInt8)", sums))
 		}
-		if s.opts.Cluster != "" {
-			steps = append(steps, "DROP TABLE IF EXISTS summaries", fmt.Sprintf(
-				"CREATE TABLE summaries AS summaries_local ENGINE = Distributed(%s, %s, summaries_local, %s)",
-				s.opts.Cluster, s.opts.Database, shardKeys["summaries"]))
-		}
-		for _, q := range steps {
-			if err := conn.Exec(ctx, q); err != nil {
-				return fmt.Errorf("on %s: %s: %w", addrs[i], q, err)
-			}
+		steps = append(steps, s.remakeDistributedSummaries()...)
+		if err := execSteps(ctx, conn, addrs[i], steps); err != nil {
+			return err
 		}
 	}
 	return nil
