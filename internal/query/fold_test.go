@@ -3,19 +3,12 @@ package query_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"iter"
-	"log/slog"
 	"slices"
 	"testing"
-	"time"
 
-	"github.com/counterspy/counterspy/internal/index"
 	"github.com/counterspy/counterspy/internal/query"
 	"github.com/counterspy/counterspy/internal/store"
-	"github.com/counterspy/counterspy/internal/store/clickhouse"
-	"github.com/counterspy/counterspy/internal/store/clickhouse/chtest"
-	"github.com/counterspy/counterspy/internal/summarize"
 	"github.com/counterspy/counterspy/internal/summary"
 )
 
@@ -65,25 +58,8 @@ func TestFoldedScan(t *testing.T) {
 		sums = append(sums, mk(i, float64(i/20)+float64(i%20)/40, opts...))
 	}
 	write(t, peb, sums...)
-	srv := chtest.StartTest(t)
-	ch, err := clickhouse.Open(context.Background(), clickhouse.Options{Addr: srv.Addr, Database: "folded",
-		EpochPast: 50 * 365 * 24 * time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ch.Close()
-	b := &store.Batch{}
-	var names []string
-	for _, s := range sums {
-		r := roundTrip(t, s)
-		var f store.SummaryFields
-		f, names = summarize.Fields(r, names)
-		b.Summaries = append(b.Summaries, store.SummaryRecord{TraceID: s.TraceID, End: endSecond(s),
-			Summary: s.AppendBinary(nil), Terms: index.Terms(r, nil), Fields: f})
-	}
-	if err := ch.Write(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
+	ch := openClickHouse(t, "folded")
+	write(t, ch, sums...)
 	fch := &folding{pushStore: ch}
 	for _, o := range []query.Options{
 		{PageSize: 5, MaxExamined: 45, Workers: 1},

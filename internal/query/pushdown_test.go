@@ -10,13 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/counterspy/counterspy/internal/index"
 	"github.com/counterspy/counterspy/internal/query"
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/store/clickhouse"
 	"github.com/counterspy/counterspy/internal/store/clickhouse/chtest"
 	"github.com/counterspy/counterspy/internal/store/memstore"
-	"github.com/counterspy/counterspy/internal/summarize"
 )
 
 // pushStore is a backend that evaluates Where natively.
@@ -57,30 +55,11 @@ func TestPushDown(t *testing.T) {
 	peb, _, sums := planStore(t)
 	mem := memstore.Open(memstore.NewDataWith(memstore.Options{EpochPast: 50 * 365 * 24 * time.Hour}))
 	defer mem.Close()
-	b := &store.Batch{}
-	var names []string
-	for _, s := range sums {
-		r := roundTrip(t, s)
-		var f store.SummaryFields
-		f, names = summarize.Fields(r, names)
-		b.Summaries = append(b.Summaries, store.SummaryRecord{TraceID: s.TraceID, End: endSecond(s),
-			Summary: s.AppendBinary(nil), Terms: index.Terms(r, nil), Fields: f})
-	}
-	if err := mem.Write(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
+	write(t, mem, sums...)
 	// ClickHouse evaluates Where on every field, like the memory backend,
 	// in SQL over the newest revision's flat columns.
-	srv := chtest.StartTest(t)
-	ch, err := clickhouse.Open(context.Background(), clickhouse.Options{Addr: srv.Addr, Database: "pushdown",
-		EpochPast: 50 * 365 * 24 * time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ch.Close()
-	if err := ch.Write(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
+	ch := openClickHouse(t, "pushdown")
+	write(t, ch, sums...)
 	// Without the capability: the wrapper hides PushDown.
 	plain := query.New(struct{ store.SummaryReader }{peb}, query.Options{ProbeRows: 100, IndexRatio: 0.5, PageSize: 25})
 	for _, backend := range []struct {
@@ -154,4 +133,18 @@ func TestPushDown(t *testing.T) {
 			}
 		}
 	}
+}
+
+// openClickHouse opens database db on a ClickHouse server started for the
+// test, accepting the test summaries' old epochs; it is closed at the end.
+func openClickHouse(t *testing.T, db string) *clickhouse.Store {
+	t.Helper()
+	srv := chtest.StartTest(t)
+	ch, err := clickhouse.Open(context.Background(), clickhouse.Options{Addr: srv.Addr, Database: db,
+		EpochPast: 50 * 365 * 24 * time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ch.Close() })
+	return ch
 }
