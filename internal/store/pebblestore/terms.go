@@ -502,29 +502,7 @@ func (h *cursorHeap) pop() {
 // and a new key). Terms of traces dropped with the last partial hour before
 // a DropBefore cutoff may be counted until the next one.
 func (s *Store) CountTerm(ctx context.Context, term store.Term, from, to int64, limit int) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	if err := s.begin(); err != nil {
-		return 0, err
-	}
-	defer s.end()
-	r, ok := newScanRange(store.SummaryScan{From: from, To: to})
-	if !ok || limit <= 0 {
-		return 0, nil
-	}
-	it, err := s.db.NewIterWithContext(ctx, &termIterBounds)
-	if err != nil {
-		return 0, fmt.Errorf("count term %x: %w", uint64(term), err)
-	}
-	n, err := countTerm(ctx, it, term, r, limit)
-	if cerr := it.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return n, fmt.Errorf("count term %x in [%d, %d): %w", uint64(term), from, to, err)
-	}
-	return n, nil
+	return s.EstimateTerms(ctx, []store.Term{term}, from, to, limit)
 }
 
 // EstimateTerms implements store.TermEstimator: CountTerm's sum over the
