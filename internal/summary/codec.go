@@ -12,7 +12,7 @@ import (
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
-// Binary format, version 1 (all integers uvarints unless said otherwise):
+// Binary format, version 2 (all integers uvarints unless said otherwise):
 //
 //	version byte (1)
 //	string table: count, each string's length, then their bytes back to
@@ -32,9 +32,21 @@ import (
 // call is the entry segment, an inferred node's request is its edge's call)
 // is stored as a reference to that request; an HTTP block equal to the
 // trace's is stored as one byte.
+//
+// Calls carry no segment ID (version 1 stored 8 bytes per call): nothing
+// reads a stored call's ID — the summarizer rebuilds a trace from its
+// documents, and graphs and filters use a call's times, flags and status —
+// and at 8 random bytes per call the IDs were the largest incompressible
+// part of an encoding (~30 % of it after zstd on the large scenario,
+// docs/scaling.md). Decoded calls have ID 0; the encoder still uses the
+// IDs it is given to tell which edge call is which node request.
 
-// FormatVersion is the version byte AppendBinary writes.
-const FormatVersion = 1
+// FormatVersion is the version byte AppendBinary writes. UnmarshalBinary
+// also reads version 1, whose calls hold their IDs.
+const FormatVersion = 2
+
+// formatWithCallIDs is the last version that stored call IDs.
+const formatWithCallIDs = 1
 
 var encoders = sync.Pool{New: func() any { return new(encoder) }}
 
@@ -254,7 +266,6 @@ func (e *encoder) calls(cs []Call, base float64) {
 }
 
 func (e *encoder) call(c *Call, base float64) {
-	e.body = binary.LittleEndian.AppendUint64(e.body, uint64(c.ID))
 	f := flags(c.InProgress, c.Error, c.Fault, c.Throttle, c.End == 0 && !math.Signbit(c.End), c.Status != 0)
 	e.byte(f)
 	e.time(c.Start, base)

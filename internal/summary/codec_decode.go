@@ -24,10 +24,10 @@ func (s *Summary) UnmarshalBinary(b []byte) error {
 	if len(b) == 0 {
 		return fmt.Errorf("%w: empty", ErrCorrupt)
 	}
-	if b[0] != FormatVersion {
-		return fmt.Errorf("summary: unknown format version %d (this build reads version %d)", b[0], FormatVersion)
+	if b[0] != FormatVersion && b[0] != formatWithCallIDs {
+		return fmt.Errorf("summary: unknown format version %d (this build reads versions %d and %d)", b[0], formatWithCallIDs, FormatVersion)
 	}
-	d := decoder{b: b, off: 1}
+	d := decoder{b: b, off: 1, callIDs: b[0] == formatWithCallIDs}
 	d.table()
 	d.summary(s)
 	if d.err == nil && d.off != len(b) {
@@ -43,6 +43,8 @@ type decoder struct {
 	off    int
 	err    error
 	nNodes int
+	// callIDs is set for version 1, whose calls start with their ID.
+	callIDs bool
 	// The string table. Most summaries have fewer than len(strs) distinct
 	// strings; an array in the (stack-allocated) decoder costs no allocation.
 	nStrs int
@@ -352,7 +354,10 @@ func (d *decoder) calls(dst []Call, base float64) []Call {
 }
 
 func (d *decoder) call(c *Call, base float64) {
-	c.ID = xrayid.SegmentID(d.fixed64())
+	c.ID = 0
+	if d.callIDs {
+		c.ID = xrayid.SegmentID(d.fixed64())
+	}
 	f := d.byte()
 	c.InProgress, c.Error, c.Fault, c.Throttle = f&callInProgress != 0, f&callError != 0, f&callFault != 0, f&callThrottle != 0
 	c.Start = d.time(base)

@@ -21,7 +21,7 @@ import (
 // 12 bytes per trace. Values without it (written by earlier versions, or for
 // records whose Fields were left empty) still read, and are never skipped.
 // The marker tells them apart: encoded summaries start with their format
-// version byte (summary.FormatVersion, 1; internal/summary pins that they
+// version byte (1 or 2, summary.FormatVersion; internal/summary pins that they
 // never start with the marker).
 const (
 	fieldHeaderMarker = 0xF5

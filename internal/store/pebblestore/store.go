@@ -29,8 +29,10 @@ import (
 // keys, merged: a version 3 build would merge them as record counts)
 // instead of 16-byte IDs (i keys); a version 3 store keeps its i keys,
 // which scans and counts still read until retention drops them, and is
-// upgraded in place on Open.
-const formatVersion = 4
+// upgraded in place on Open. Version 5 writes summaries in summary format
+// version 2 (calls without segment IDs), which a version 4 build cannot
+// decode; version 1 summaries of an upgraded store still read.
+const formatVersion = 5
 
 // Store is the embedded backend. It is safe for concurrent use.
 type Store struct {
