@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/counterspy/counterspy/internal/filter"
-	"github.com/counterspy/counterspy/internal/index"
 	"github.com/counterspy/counterspy/internal/store"
 )
 
@@ -106,7 +106,7 @@ func (e *Engine) plan(ctx context.Context, q *Query, w *window, before *store.Po
 	p.Where = e.where(conds)
 	var cands []candidate
 	for i, c := range conds {
-		terms, ok := index.ForCondition(c)
+		terms, ok := e.index.ForCondition(c)
 		if !ok {
 			continue
 		}
@@ -232,7 +232,8 @@ func (e *Engine) where(conds []filter.Condition) []store.FieldCond {
 	}
 	var out []store.FieldCond
 	add := func(c store.FieldCond) {
-		if e.pushDown.PushesDown(c.Field) {
+		// Necessary may name a node both as itself and as an edge's end.
+		if e.pushDown.PushesDown(c.Field) && !slices.Contains(out, c) {
 			out = append(out, c)
 		}
 	}
@@ -281,7 +282,22 @@ func (e *Engine) where(conds []filter.Condition) []store.FieldCond {
 			}
 		case filter.CondAnnotation:
 			add(store.FieldCond{Field: store.FieldAnnotationKey, Op: store.Has, Str: c.Annotation.Key})
+		case filter.CondNode:
+			// A named node: the trace has a service known by that name
+			// (Services holds every name, as service() matches).
+			if c.Node.Name != "" {
+				add(store.FieldCond{Field: store.FieldService, Op: store.Has, Str: c.Node.Name})
+			}
 		case filter.CondEdge:
+			// Both ends are nodes known by their names: the callee (what
+			// the index term of an edge, Node(To.Name), says too), and
+			// the caller, a node, or the client, which is named after the
+			// node it calls (filter.NodeRef.MatchClient).
+			for _, name := range []string{c.Node.Name, c.To.Name} {
+				if name != "" {
+					add(store.FieldCond{Field: store.FieldService, Op: store.Has, Str: name})
+				}
+			}
 			// Both ends named (the client is not an edge of the fields:
 			// a "client" type only matches it): the trace has an edge
 			// between the names, with the block's flag.

@@ -376,17 +376,32 @@ func fieldsKnown(f *store.SummaryFields) bool {
 		f.Duration != 0 || f.ResponseTime != 0 || f.HTTPStatus != 0 || f.HTTPMethod != "" || f.HTTPURL != ""
 }
 
-// fieldsVersion is the fields column of a row (schema.go): 0 when the
-// writer filled no Fields, 2 when they include the edges, else 1.
+// fieldsVersion is the fields column of a row (schema.go), what its
+// flat columns can be trusted for: 0 when the writer filled no Fields,
+// 1 the flat values, 2 also the edges (schema 3), 3 also every name of
+// every node in services (SummaryFields.ServiceNames), 4 those names
+// without the edges. Rows written before 3 and 4 existed hold 0 to 2.
 func fieldsVersion(f *store.SummaryFields) uint8 {
 	switch {
 	case !fieldsKnown(f):
 		return 0
+	case f.HasEdges && f.ServiceNames:
+		return 3
 	case f.HasEdges:
 		return 2
+	case f.ServiceNames:
+		return 4
 	}
 	return 1
 }
+
+// The fields values whose rows hold the edges (fieldsEdges) and every
+// service name (fieldsNames): the push-down skips only those rows on an
+// edge or a service.
+const (
+	fieldsEdges = "2, 3"
+	fieldsNames = "3, 4"
+)
 
 // edgeKeys and edgeFlags are the edges and edge_flags columns: f.Edges'
 // keys and flags, in the same order.

@@ -313,6 +313,13 @@ func testWhere(t *testing.T, h *harness) {
 			// Edges: web → db with an error on some, none on others; a
 			// writer that predates edges on a few.
 			HasEdges: i%5 != 4,
+			// Services with every name (an alias, mq, for queue) on
+			// most; primary names only on a few (a writer before
+			// ServiceNames), with or without edges.
+			ServiceNames: i%7 != 2,
+		}
+		if f.ServiceNames && i%2 == 1 {
+			f.Services = append(f.Services, "mq")
 		}
 		if i%2 == 1 && i%5 != 4 {
 			f.Edges = []store.EdgeField{{Key: store.EdgeKey("web", "db"), Flags: store.EdgeFlags(i % 4 / 2)}, {Key: store.EdgeKey("web", "it's")}}
@@ -327,6 +334,7 @@ func testWhere(t *testing.T, h *harness) {
 		{{Field: store.FieldService, Op: store.Has, Str: "queue"}, {Field: store.FieldHTTPStatus, Op: store.Le, Num: 300}},
 		{{Field: store.FieldAnnotationKey, Op: store.Has, Str: "kb"}},
 		{{Field: store.FieldService, Op: store.Has, Str: "nowhere"}},
+		{{Field: store.FieldService, Op: store.Has, Str: "mq"}, {Field: store.FieldFault, Op: store.Eq, Num: 0}},
 		{{Field: store.FieldHTTPMethod, Op: store.Eq, Str: "POST"}},
 		{{Field: store.FieldHTTPURL, Op: store.Prefix, Str: "https://shop/"}, {Field: store.FieldHTTPMethod, Op: store.Eq, Str: "GET"}},
 		{{Field: store.FieldHTTPURL, Op: store.Contains, Str: "/v2/"}},
