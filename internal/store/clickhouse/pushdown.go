@@ -38,7 +38,7 @@ func (s *Store) Unindexed(f store.Field) bool {
 }
 
 var (
-	_ store.PushDown  = (*Store)(nil)
+	_ store.PushDown    = (*Store)(nil)
 	_ store.IndexPolicy = (*Store)(nil)
 )
 
