@@ -139,11 +139,11 @@ func Duration(seconds float64) store.Term { return timeTerm(KindDuration, bucket
 // term the store was not given: it scans with the pushed-down condition
 // instead.
 type Policy struct {
-	// Left out: the trace flags fault, error, throttle and partial (not
-	// inferred, which no store pushes down), the time buckets, HTTP
-	// status, annotation keys (not annotation values), node names (not
-	// node flags: no column holds them, and they are rare).
+	// Left out: the trace flags, the time buckets, HTTP status,
+	// annotation keys (not annotation values), node names (not node
+	// flags: no column holds them, and they are rare).
 	fault, err, throttle, partial  bool
+	inferred                       bool
 	duration, responseTime, status bool
 	annotationKey, node            bool
 }
@@ -160,6 +160,7 @@ func For(st any) Policy {
 	return Policy{
 		fault: u.Unindexed(store.FieldFault), err: u.Unindexed(store.FieldError),
 		throttle: u.Unindexed(store.FieldThrottle), partial: u.Unindexed(store.FieldPartial),
+		inferred: u.Unindexed(store.FieldInferred),
 		duration: u.Unindexed(store.FieldDuration), responseTime: u.Unindexed(store.FieldResponseTime),
 		status: u.Unindexed(store.FieldHTTPStatus), annotationKey: u.Unindexed(store.FieldAnnotationKey),
 		node: u.Unindexed(store.FieldService),
@@ -187,6 +188,8 @@ func (p Policy) Indexes(k Kind, f filter.Flag) bool {
 			return !p.throttle
 		case filter.FlagPartial:
 			return !p.partial
+		case filter.FlagInferred:
+			return !p.inferred
 		}
 	case KindResponseTime:
 		return !p.responseTime

@@ -256,6 +256,8 @@ func (e *Engine) where(conds []filter.Condition) []store.FieldCond {
 				add(flag(store.FieldThrottle, c.Want))
 			case filter.FlagPartial:
 				add(flag(store.FieldPartial, c.Want))
+			case filter.FlagInferred:
+				add(flag(store.FieldInferred, c.Want))
 			case filter.FlagOK:
 				if c.Want { // ok: neither fault nor error
 					add(flag(store.FieldFault, false))

@@ -27,7 +27,7 @@ func TestWhereSound(t *testing.T) {
 	names := []string{"web", "auth", "db", "queue", "web.example.com"}
 	exprs := []string{
 		`fault`, `error`, `ok`, `!fault AND responsetime >= 0.5`, `http.status >= 500`,
-		`http.url CONTAINS "/a"`, `annotation.k = 1`,
+		`http.url CONTAINS "/a"`, `annotation.k = 1`, `inferred`, `!inferred`, `inferred AND !partial`, `partial OR inferred`,
 	}
 	for _, a := range names {
 		for _, b := range names {
@@ -119,6 +119,7 @@ func hasPrimary(s *summary.Summary, name string) bool {
 // random flags, and random trace-level values.
 func randomTrace(r *rand.Rand, names []string) *summary.Summary {
 	s := &summary.Summary{Entry: 0, HasFault: r.IntN(2) == 0, HasError: r.IntN(2) == 0, HasThrottle: r.IntN(3) == 0,
+		HasInferred: r.IntN(2) == 0, IsPartial: r.IntN(3) == 0,
 		ResponseTime: r.Float64(), Duration: r.Float64()}
 	s.HTTP.Status = []int{0, 200, 404, 500}[r.IntN(4)]
 	s.HTTP.URL = []string{"", "/a", "/b/a", "/c"}[r.IntN(4)]

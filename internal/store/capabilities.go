@@ -41,12 +41,14 @@ const (
 	// FieldEdge: the trace has a call between two named services, with
 	// flags (SummaryFields.Edges).
 	FieldEdge
+	// FieldInferred: the trace has an inferred node (SummaryFields.Inferred).
+	FieldInferred
 )
 
 // Op is a FieldCond's comparison.
 type Op uint8
 
-// Comparisons. Flags (Fault, Error, Throttle, Partial) take Eq with Num 0
+// Comparisons. Flags (Fault, Error, Throttle, Partial, Inferred) take Eq with Num 0
 // or 1; numbers take Eq, Ge, Le; Service and AnnotationKey take Has (the
 // trace has a service of that name, an annotation with that key); the
 // strings HTTPMethod and HTTPURL take Eq, Prefix and Contains with Str;
@@ -112,6 +114,11 @@ func (c FieldCond) Holds(f *SummaryFields) bool {
 		return flag(f.Throttle)
 	case FieldPartial:
 		return flag(f.Partial)
+	case FieldInferred:
+		if !f.ServiceNames {
+			return true // a writer before Inferred: nothing to skip on
+		}
+		return flag(f.Inferred)
 	case FieldDuration:
 		return num(f.Duration)
 	case FieldResponseTime:

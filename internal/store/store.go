@@ -233,6 +233,10 @@ type SummaryFields struct {
 	// nothing is skipped on a service.
 	Services     []string
 	ServiceNames bool
+	// Inferred: the trace has an inferred node (X-Ray's inferred keyword).
+	// The writers that fill ServiceNames fill it, so ServiceNames also
+	// says it is known (without, nothing is skipped on it).
+	Inferred bool
 	// AnnotationKeys are the distinct annotation keys set in the trace.
 	AnnotationKeys []string
 	// Edges are the calls between services of the trace (not those from

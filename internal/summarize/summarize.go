@@ -299,7 +299,7 @@ func Fields(sum *summary.Summary, names []string) (store.SummaryFields, []string
 func fields(sum *summary.Summary, names []string, edges bool) (store.SummaryFields, []string) {
 	f := store.SummaryFields{
 		Duration: sum.Duration, ResponseTime: sum.ResponseTime,
-		Fault: sum.HasFault, Error: sum.HasError, Throttle: sum.HasThrottle, Partial: sum.IsPartial,
+		Fault: sum.HasFault, Error: sum.HasError, Throttle: sum.HasThrottle, Partial: sum.IsPartial, Inferred: sum.HasInferred,
 		HTTPStatus: sum.HTTP.Status, HTTPMethod: sum.HTTP.Method, HTTPURL: sum.HTTP.URL,
 	}
 	// Every name a node is matched by (service() and edge() match its

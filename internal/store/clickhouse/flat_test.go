@@ -98,7 +98,10 @@ func TestPushDownEdges(t *testing.T) {
 		// without); the rows above hold primary names only (a writer
 		// before ServiceNames: never skipped on a service).
 		{f: store.SummaryFields{Services: []string{"web", "web-alias"}, ServiceNames: true, HasEdges: true}},
-		{f: store.SummaryFields{Services: []string{"db"}, ServiceNames: true, Error: true}},
+		{f: store.SummaryFields{Services: []string{"db"}, ServiceNames: true, Error: true, Inferred: true}},
+		{f: store.SummaryFields{Services: []string{"db"}, ServiceNames: true, Inferred: true, Partial: true}},
+		// Inferred without ServiceNames: not known (never skipped on it).
+		{f: store.SummaryFields{Services: []string{"db"}, Inferred: true, Partial: true}},
 		{f: store.SummaryFields{Services: []string{"auth", "it's"}, ServiceNames: true, HasEdges: true, Edges: []store.EdgeField{{Key: store.EdgeKey("auth", "db")}}}},
 	}
 	b := &store.Batch{}
@@ -129,6 +132,10 @@ func TestPushDownEdges(t *testing.T) {
 		{Field: store.FieldService, Op: store.Has, Str: "db"},
 		{Field: store.FieldService, Op: store.Has, Str: "web-alias"},
 		{Field: store.FieldService, Op: store.Has, Str: "it's"},
+		{Field: store.FieldInferred, Op: store.Eq, Num: 1},
+		{Field: store.FieldInferred, Op: store.Eq, Num: 0},
+		{Field: store.FieldPartial, Op: store.Eq, Num: 1},
+		{Field: store.FieldPartial, Op: store.Eq, Num: 0},
 		{Field: store.FieldAnnotationKey, Op: store.Has, Str: "k"},
 		{Field: store.FieldAnnotationKey, Op: store.Has, Str: "it's"},
 		{Field: store.FieldEdge, Op: store.Has, Str: store.EdgeKey("web", "db")},
@@ -147,7 +154,7 @@ func TestPushDownEdges(t *testing.T) {
 				i := ids[r.TraceID]
 				f := rows[i].f
 				holds := c.Holds(&f)
-				known := fieldsKnown(&f) && (c.Field != store.FieldEdge || f.HasEdges) && (c.Field != store.FieldService || f.ServiceNames)
+				known := fieldsKnown(&f) && (c.Field != store.FieldEdge || f.HasEdges) && (c.Field != store.FieldService && c.Field != store.FieldInferred || f.ServiceNames)
 				// http_status keeps 0 for every status up to 0 and 65535
 				// for every one from 65535 up.
 				clamped := c.Field == store.FieldHTTPStatus && (f.HTTPStatus <= 0 || f.HTTPStatus >= 65535)

@@ -16,7 +16,7 @@ func (s *Store) PushesDown(f store.Field) bool {
 	switch f {
 	case store.FieldFault, store.FieldError, store.FieldThrottle, store.FieldPartial, store.FieldDuration,
 		store.FieldResponseTime, store.FieldHTTPStatus, store.FieldService, store.FieldAnnotationKey,
-		store.FieldHTTPMethod, store.FieldHTTPURL, store.FieldEdge:
+		store.FieldHTTPMethod, store.FieldHTTPURL, store.FieldEdge, store.FieldInferred:
 		return true
 	}
 	return false
@@ -31,7 +31,7 @@ func (s *Store) PushesDown(f store.Field) bool {
 func (s *Store) Unindexed(f store.Field) bool {
 	switch f {
 	case store.FieldFault, store.FieldError, store.FieldThrottle, store.FieldPartial, store.FieldDuration,
-		store.FieldResponseTime, store.FieldHTTPStatus, store.FieldService, store.FieldAnnotationKey:
+		store.FieldResponseTime, store.FieldHTTPStatus, store.FieldService, store.FieldAnnotationKey, store.FieldInferred:
 		return true
 	}
 	return false
@@ -72,8 +72,8 @@ func condSQL(c store.FieldCond) string {
 		col = "error"
 	case store.FieldThrottle:
 		col = "throttle"
-	case store.FieldPartial:
-		col = "partial"
+	case store.FieldPartial, store.FieldInferred:
+		return partialSQL(c)
 	case store.FieldDuration:
 		col = "duration"
 	case store.FieldResponseTime:
@@ -168,6 +168,20 @@ func stringSQL(c store.FieldCond) string {
 		return "(position(" + col + ", " + v + ") > 0)"
 	}
 	return ""
+}
+
+// partialSQL tests the partial column: bit 0 the partial flag, bit 1 the
+// inferred one (partialBits) in the rows whose fields value is in
+// fieldsNames; the others are never skipped on inferred.
+func partialSQL(c store.FieldCond) string {
+	if c.Op != store.Eq || c.Num != 0 && c.Num != 1 {
+		return ""
+	}
+	col := newest("partial")
+	if c.Field == store.FieldPartial {
+		return fmt.Sprintf("(bitAnd(%s, 1) = %d)", col, int(c.Num))
+	}
+	return fmt.Sprintf("(%s NOT IN (%s) OR bitAnd(%s, 2) = %d)", newest("fields"), fieldsNames, col, 2*int(c.Num))
 }
 
 // edgeSQL tests the edges and edge_flags columns (SummaryFields.Edges),

@@ -212,7 +212,7 @@ func (s *Store) PushesDown(store.Field) bool { return true }
 func (s *Store) Unindexed(f store.Field) bool {
 	switch f {
 	case store.FieldFault, store.FieldError, store.FieldThrottle, store.FieldPartial, store.FieldDuration,
-		store.FieldResponseTime, store.FieldHTTPStatus, store.FieldService, store.FieldAnnotationKey:
+		store.FieldResponseTime, store.FieldHTTPStatus, store.FieldService, store.FieldAnnotationKey, store.FieldInferred:
 		return true
 	}
 	return false

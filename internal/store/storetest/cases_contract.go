@@ -317,6 +317,8 @@ func testWhere(t *testing.T, h *harness) {
 			// most; primary names only on a few (a writer before
 			// ServiceNames), with or without edges.
 			ServiceNames: i%7 != 2,
+			// Inferred, known with ServiceNames.
+			Inferred: i%4 == 1, Partial: i%6 == 1,
 		}
 		if f.ServiceNames && i%2 == 1 {
 			f.Services = append(f.Services, "mq")
@@ -335,6 +337,9 @@ func testWhere(t *testing.T, h *harness) {
 		{{Field: store.FieldAnnotationKey, Op: store.Has, Str: "kb"}},
 		{{Field: store.FieldService, Op: store.Has, Str: "nowhere"}},
 		{{Field: store.FieldService, Op: store.Has, Str: "mq"}, {Field: store.FieldFault, Op: store.Eq, Num: 0}},
+		{{Field: store.FieldInferred, Op: store.Eq, Num: 1}},
+		{{Field: store.FieldInferred, Op: store.Eq, Num: 0}, {Field: store.FieldPartial, Op: store.Eq, Num: 0}},
+		{{Field: store.FieldPartial, Op: store.Eq, Num: 1}},
 		{{Field: store.FieldHTTPMethod, Op: store.Eq, Str: "POST"}},
 		{{Field: store.FieldHTTPURL, Op: store.Prefix, Str: "https://shop/"}, {Field: store.FieldHTTPMethod, Op: store.Eq, Str: "GET"}},
 		{{Field: store.FieldHTTPURL, Op: store.Contains, Str: "/v2/"}},
