@@ -99,7 +99,7 @@ func TestWhereSound(t *testing.T) {
 	if pushed < len(names)*len(names)*5 || edgeMatches < 1000 {
 		t.Errorf("weak sample: %d edge conditions pushed down, %d tested on %d matches", pushed, edgeMatches, matches)
 	}
-	if pushedServices < len(names)*len(names)*5 || serviceMatches < 1000 || aliasMatches < 100 {
+	if pushedServices < len(names)*5 || serviceMatches < 1000 || aliasMatches < 100 {
 		t.Errorf("weak sample: %d service conditions pushed down, %d tested on matches (%d by another name only)", pushedServices, serviceMatches, aliasMatches)
 	}
 }
