@@ -148,10 +148,11 @@ type Policy struct {
 	annotationKey, node            bool
 }
 
-// For is the Policy of a store: the terms of fields it declares
-// store.IndexPolicy.Unindexed are left out. It asks only that (not PushDown), so
-// that a reader that hides the push-down from a planner still agrees with
-// the writer on the terms.
+// For is the Policy of a store: the terms of the fields it declares
+// unindexed (store.IndexPolicy) are left out. It asks nothing else (not
+// PushDown), so that a planner given the store with its push-down hidden
+// still agrees with the writer on the terms; a wrapper must forward
+// IndexPolicy, or its planner would follow terms never written.
 func For(st any) Policy {
 	u, ok := st.(store.IndexPolicy)
 	if !ok {

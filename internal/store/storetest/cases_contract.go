@@ -299,6 +299,16 @@ func testEstimateTerms(t *testing.T, h *harness) {
 // with the summaries; backends without PushDown ignore them.
 func testWhere(t *testing.T, h *harness) {
 	s := h.open(t)
+	// A backend leaves out the index terms only of fields it pushes down
+	// (store.IndexPolicy): the planner scans with those conditions instead.
+	if u, ok := s.(store.IndexPolicy); ok {
+		p, _ := s.(store.PushDown)
+		for f := store.FieldFault; f <= store.FieldInferred; f++ {
+			if u.Unindexed(f) && (p == nil || !p.PushesDown(f)) {
+				t.Errorf("field %d: unindexed but not pushed down", f)
+			}
+		}
+	}
 	sm := newSumModel()
 	T := int64(sec(now()))
 	batch := &store.Batch{}
