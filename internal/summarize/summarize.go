@@ -91,6 +91,10 @@ type Summarizer struct {
 	// edges: the store pushes edge conditions down, so SummaryFields.Edges
 	// are worth building (edges.go).
 	edges bool
+	// allNames: the store pushes service conditions down, so Services
+	// hold every name of every node (ServiceNames); else the primary
+	// names, which cost less (Pebble ignores them).
+	allNames bool
 	// index is which terms the store is given (index.For): the planner
 	// reading it asks the same.
 	index index.Policy
@@ -159,6 +163,7 @@ func New(st Reader, opts Options, ms *metrics.Set, log *slog.Logger) *Summarizer
 		summariesWritten: ms.GetOrCreateCounter(`counterspy_summarizer_summaries_written_total`),
 	}
 	s.edges = pushesEdges(st)
+	s.allNames = pushes(st, store.FieldService)
 	s.index = index.For(st)
 	ms.NewGauge(`counterspy_summarizer_traces_in_memory`, func() float64 { return float64(s.inMemory.Load()) })
 	registerAssemblerNames(ms, s)
@@ -284,7 +289,7 @@ func (s *Summarizer) summarize(tr *trace, b *store.Batch) store.SummaryRecord {
 // live in s.names until the next batch.
 func (s *Summarizer) fields(sum *summary.Summary) store.SummaryFields {
 	var f store.SummaryFields
-	f, s.names = fields(sum, s.names, s.edges)
+	f, s.names = fields(sum, s.names, s.edges, s.allNames)
 	return f
 }
 
@@ -292,11 +297,12 @@ func (s *Summarizer) fields(sum *summary.Summary) store.SummaryFields {
 // (store.SummaryFields), its string lists appended to names (returned
 // grown), which they share.
 func Fields(sum *summary.Summary, names []string) (store.SummaryFields, []string) {
-	return fields(sum, names, true)
+	return fields(sum, names, true, true)
 }
 
-// fields is Fields, with the edges only when edges is set.
-func fields(sum *summary.Summary, names []string, edges bool) (store.SummaryFields, []string) {
+// fields is Fields, with the edges only when edges is set, and every name
+// of every node (else primary names) only when allNames is.
+func fields(sum *summary.Summary, names []string, edges, allNames bool) (store.SummaryFields, []string) {
 	f := store.SummaryFields{
 		Duration: sum.Duration, ResponseTime: sum.ResponseTime,
 		Fault: sum.HasFault, Error: sum.HasError, Throttle: sum.HasThrottle, Partial: sum.IsPartial, Inferred: sum.HasInferred,
@@ -308,16 +314,18 @@ func fields(sum *summary.Summary, names []string, edges bool) (store.SummaryFiel
 	start := len(names)
 	for i := range sum.Nodes {
 		n := &sum.Nodes[i]
-		for j := -1; j < len(n.Names); j++ {
+		for j := -1; j < len(n.Names) && (j < 0 || allNames); j++ {
 			if name, ok := nameAt(n, j); ok {
 				names = append(names, name)
 			}
 		}
 	}
-	// Sorted, so that many nodes cost n log n (and compress well).
-	slices.Sort(names[start:])
-	names = names[:start+len(slices.Compact(names[start:]))]
-	f.Services, f.ServiceNames = names[start:len(names):len(names)], true
+	if allNames {
+		// Sorted, so that many nodes cost n log n (and compress well).
+		slices.Sort(names[start:])
+		names = names[:start+len(slices.Compact(names[start:]))]
+	}
+	f.Services, f.ServiceNames = names[start:len(names):len(names)], allNames
 	start = len(names)
 	for i := range sum.Annotations {
 		// Annotations are distinct (key, value) pairs: a key may repeat.
