@@ -234,7 +234,9 @@ func (e *Engine) estimate(ctx context.Context, terms []store.Term, from, to int6
 // the filter matches: ranges become closed bounds, trace flags equalities,
 // an annotation condition "has the key", an http.method or http.url
 // comparison the same comparison on the entry request's field, an edge
-// between named services (with its block's flag) that edge's key.
+// between named services (with its block's flag) that edge's key, a named
+// node (or edge end, when its edge is not pushed down) "has a service of
+// that name".
 func (e *Engine) where(conds []filter.Condition) []store.FieldCond {
 	if e.pushDown == nil {
 		return nil
