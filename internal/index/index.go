@@ -131,9 +131,87 @@ func ResponseTime(seconds float64) store.Term { return timeTerm(KindResponseTime
 // Duration is the term of the bucket holding a duration (seconds).
 func Duration(seconds float64) store.Term { return timeTerm(KindDuration, bucketOf(seconds)) }
 
+// Policy is which terms a store is given: every term (the zero Policy,
+// Pebble's), or all but those whose conditions the store answers by
+// pushing them down without an index (store.IndexPolicy: ClickHouse, the
+// memory backend). The writer (Terms) and the planner (ForCondition) take
+// it from the same store with For, so that the planner never follows a
+// term the store was not given: it scans with the pushed-down condition
+// instead.
+type Policy struct {
+	// Left out: the trace flags, the time buckets, HTTP status,
+	// annotation keys (not annotation values), node names (not node
+	// flags: no column holds them, and they are rare).
+	fault, err, throttle, partial  bool
+	inferred                       bool
+	duration, responseTime, status bool
+	annotationKey, node            bool
+}
+
+// For is the Policy of a store: the terms of the fields it declares
+// unindexed (store.IndexPolicy) are left out. It asks nothing else (not
+// PushDown), so that a planner given the store with its push-down hidden
+// still agrees with the writer on the terms; a wrapper must forward
+// IndexPolicy, or its planner would follow terms never written.
+func For(st any) Policy {
+	u, ok := st.(store.IndexPolicy)
+	if !ok {
+		return Policy{}
+	}
+	return Policy{
+		fault: u.Unindexed(store.FieldFault), err: u.Unindexed(store.FieldError),
+		throttle: u.Unindexed(store.FieldThrottle), partial: u.Unindexed(store.FieldPartial),
+		inferred: u.Unindexed(store.FieldInferred),
+		duration: u.Unindexed(store.FieldDuration), responseTime: u.Unindexed(store.FieldResponseTime),
+		status: u.Unindexed(store.FieldHTTPStatus), annotationKey: u.Unindexed(store.FieldAnnotationKey),
+		node: u.Unindexed(store.FieldService),
+	}
+}
+
+// Full reports whether p gives every term.
+func (p Policy) Full() bool { return p == Policy{} }
+
+// Indexes reports whether terms of kind k (and, for KindTraceFlag, flag
+// f) are given to the store.
+func (p Policy) Indexes(k Kind, f filter.Flag) bool {
+	switch k {
+	case KindNode:
+		return !p.node
+	case KindAnnotationKey:
+		return !p.annotationKey
+	case KindTraceFlag:
+		switch f {
+		case filter.FlagFault:
+			return !p.fault
+		case filter.FlagError:
+			return !p.err
+		case filter.FlagThrottle:
+			return !p.throttle
+		case filter.FlagPartial:
+			return !p.partial
+		case filter.FlagInferred:
+			return !p.inferred
+		}
+	case KindResponseTime:
+		return !p.responseTime
+	case KindDuration:
+		return !p.duration
+	case KindHTTPStatus:
+		return !p.status
+	}
+	return true
+}
+
 // Terms returns every term of s, sorted and without duplicates, appended to
-// dst[:0].
-func Terms(s *summary.Summary, dst []store.Term) []store.Term {
+// dst[:0]: the terms of a store that is given all of them (Policy{}.Terms).
+func Terms(s *summary.Summary, dst []store.Term) []store.Term { return Policy{}.Terms(s, dst) }
+
+// ForCondition is Policy{}.ForCondition: for a store given every term.
+func ForCondition(c filter.Condition) (terms []store.Term, ok bool) { return Policy{}.ForCondition(c) }
+
+// Terms returns the terms of s that p gives, sorted and without
+// duplicates, appended to dst[:0].
+func (p Policy) Terms(s *summary.Summary, dst []store.Term) []store.Term {
 	dst = dst[:0]
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
@@ -145,7 +223,9 @@ func Terms(s *summary.Summary, dst []store.Term) []store.Term {
 					continue
 				}
 			}
-			dst = append(dst, Node(name))
+			if !p.node {
+				dst = append(dst, Node(name))
+			}
 			if n.Fault {
 				dst = append(dst, NodeFlag(name, filter.FlagFault))
 			}
@@ -159,7 +239,10 @@ func Terms(s *summary.Summary, dst []store.Term) []store.Term {
 	}
 	for i := range s.Annotations {
 		a := &s.Annotations[i]
-		dst = append(dst, AnnotationKey(a.Key), AnnotationValue(a.Value))
+		if !p.annotationKey {
+			dst = append(dst, AnnotationKey(a.Key))
+		}
+		dst = append(dst, AnnotationValue(a.Value))
 	}
 	for _, u := range s.Users {
 		if u.Name != "" {
@@ -171,22 +254,28 @@ func Terms(s *summary.Summary, dst []store.Term) []store.Term {
 		flag filter.Flag
 	}{{s.HasFault, filter.FlagFault}, {s.HasError, filter.FlagError}, {s.HasThrottle, filter.FlagThrottle},
 		{s.IsPartial, filter.FlagPartial}, {s.HasInferred, filter.FlagInferred}} {
-		if f.on {
+		if f.on && p.Indexes(KindTraceFlag, f.flag) {
 			dst = append(dst, TraceFlag(f.flag))
 		}
 	}
-	dst = append(dst, ResponseTime(s.ResponseTime), Duration(s.Duration))
-	if s.HTTP.Status != 0 {
+	if !p.responseTime {
+		dst = append(dst, ResponseTime(s.ResponseTime))
+	}
+	if !p.duration {
+		dst = append(dst, Duration(s.Duration))
+	}
+	if s.HTTP.Status != 0 && !p.status {
 		dst = append(dst, HTTPStatus(s.HTTP.Status))
 	}
 	slices.Sort(dst)
 	return slices.Compact(dst)
 }
 
-// ForCondition returns terms such that every trace meeting c is indexed
-// under at least one of them, or ok=false when the index cannot narrow c
-// (then the planner scans).
-func ForCondition(c filter.Condition) (terms []store.Term, ok bool) {
+// ForCondition returns terms, among those p gives, such that every trace
+// meeting c is indexed under at least one of them, or ok=false when the
+// index cannot narrow c (then the planner scans, with c pushed down when
+// the store left its terms out).
+func (p Policy) ForCondition(c filter.Condition) (terms []store.Term, ok bool) {
 	switch c.Kind {
 	case filter.CondNode:
 		if c.Node.Name == "" {
@@ -195,14 +284,20 @@ func ForCondition(c filter.Condition) (terms []store.Term, ok bool) {
 		if c.NodeFlag != 0 {
 			return []store.Term{NodeFlag(c.Node.Name, c.NodeFlag)}, true
 		}
+		if p.node {
+			return nil, false
+		}
 		return []store.Term{Node(c.Node.Name)}, true
 	case filter.CondEdge:
-		if c.To.Name == "" {
+		if c.To.Name == "" || p.node {
 			return nil, false
 		}
 		return []store.Term{Node(c.To.Name)}, true
 	case filter.CondAnnotation:
 		if c.Annotation.Type == 0 {
+			if p.annotationKey {
+				return nil, false
+			}
 			return []store.Term{AnnotationKey(c.Annotation.Key)}, true
 		}
 		return []store.Term{AnnotationValue(c.Annotation)}, true
@@ -214,7 +309,7 @@ func ForCondition(c filter.Condition) (terms []store.Term, ok bool) {
 	case filter.CondFlag:
 		switch c.Flag {
 		case filter.FlagFault, filter.FlagError, filter.FlagThrottle, filter.FlagPartial, filter.FlagInferred:
-			if c.Want {
+			if c.Want && p.Indexes(KindTraceFlag, c.Flag) {
 				return []store.Term{TraceFlag(c.Flag)}, true
 			}
 		}
@@ -222,10 +317,19 @@ func ForCondition(c filter.Condition) (terms []store.Term, ok bool) {
 	case filter.CondRange:
 		switch c.Field {
 		case filter.FieldResponseTime:
+			if p.responseTime {
+				return nil, false
+			}
 			return rangeTerms(KindResponseTime, c)
 		case filter.FieldDuration:
+			if p.duration {
+				return nil, false
+			}
 			return rangeTerms(KindDuration, c)
 		case filter.FieldHTTPStatus:
+			if p.status {
+				return nil, false
+			}
 			if c.Min == c.Max && c.Min > 0 && c.Min == math.Trunc(c.Min) && c.Min < 1e6 {
 				return []store.Term{HTTPStatus(int(c.Min))}, true
 			}

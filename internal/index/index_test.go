@@ -11,13 +11,14 @@ import (
 	"github.com/counterspy/counterspy/internal/summary"
 )
 
-// covered reports whether the index would find s for condition c.
-func covered(s *summary.Summary, c filter.Condition) (found, usable bool) {
-	want, ok := ForCondition(c)
+// covered reports whether the index of a store with policy p would find
+// s for condition c.
+func covered(p Policy, s *summary.Summary, c filter.Condition) (found, usable bool) {
+	want, ok := p.ForCondition(c)
 	if !ok {
 		return false, false
 	}
-	have := Terms(s, nil)
+	have := p.Terms(s, nil)
 	for _, t := range want {
 		if _, ok := slices.BinarySearch(have, t); ok {
 			return true, true
@@ -63,10 +64,73 @@ func randomSummary(r *rand.Rand) *summary.Summary {
 	return s
 }
 
+// unindexed is a store.IndexPolicy leaving out the terms of its fields.
+type unindexed map[store.Field]bool
+
+func (u unindexed) Unindexed(f store.Field) bool { return u[f] }
+
 // TestIndexFindsEveryMatch checks soundness: whenever a filter's necessary
 // condition holds for a trace, the trace is indexed under one of the
-// condition's terms. A miss here would make queries silently lose traces.
+// condition's terms, for a store given every term and for stores that
+// leave some out (store.IndexPolicy): the planner must never follow a term
+// the writer did not give. A miss here would make queries silently lose
+// traces.
 func TestIndexFindsEveryMatch(t *testing.T) {
+	all := unindexed{}
+	for f := store.FieldFault; f <= store.FieldInferred; f++ {
+		all[f] = true
+	}
+	policies := []Policy{{}, For(all), For(unindexed{store.FieldFault: true, store.FieldService: true}),
+		For(unindexed{store.FieldDuration: true, store.FieldAnnotationKey: true, store.FieldInferred: true})}
+	if !policies[0].Full() || policies[1].Full() || For(struct{}{}) != (Policy{}) {
+		t.Fatal("For: a store without IndexPolicy gets every term, one with it not")
+	}
+	for _, p := range policies {
+		testFindsEveryMatch(t, p)
+	}
+	// What each policy leaves out: no term of it, no term for it.
+	s := &summary.Summary{HasFault: true, HasError: true, HasInferred: true, Duration: 2, ResponseTime: 1,
+		HTTP: summary.HTTP{Status: 500}, Nodes: []summary.Node{{Name: "api", Names: []string{"api", "gw"}, Fault: true}},
+		Annotations: []summary.Annotation{{Key: "k", Value: segment.Annotation{Key: "k", Type: segment.AnnotationString, String: "v"}}}}
+	for i, c := range []struct {
+		p       Policy
+		gone    []store.Term
+		kept    []store.Term
+		noIndex []string
+	}{
+		{policies[1], []store.Term{TraceFlag(filter.FlagFault), TraceFlag(filter.FlagError), TraceFlag(filter.FlagInferred), Node("api"), Node("gw"),
+			AnnotationKey("k"), Duration(2), ResponseTime(1), HTTPStatus(500)},
+			[]store.Term{NodeFlag("api", filter.FlagFault), NodeFlag("gw", filter.FlagFault), AnnotationValue(s.Annotations[0].Value)},
+			[]string{`fault`, `error`, `inferred`, `service("gw")`, `edge("api", "gw")`, `annotation.k`, `duration > 1`, `responsetime < 1`, `http.status = 500`}},
+		{policies[2], []store.Term{TraceFlag(filter.FlagFault), Node("api")}, []store.Term{TraceFlag(filter.FlagError), TraceFlag(filter.FlagInferred), Duration(2)},
+			[]string{`fault`, `service("api")`}},
+	} {
+		have := c.p.Terms(s, nil)
+		for _, g := range c.gone {
+			if slices.Contains(have, g) {
+				t.Errorf("policy %d: term %#x of kind %d given", i, uint64(g), KindOf(g))
+			}
+		}
+		for _, k := range c.kept {
+			if !slices.Contains(have, k) {
+				t.Errorf("policy %d: term %#x of kind %d left out", i, uint64(k), KindOf(k))
+			}
+		}
+		for _, src := range c.noIndex {
+			e, err := filter.Parse(src, filter.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, cond := range e.Necessary() {
+				if terms, ok := c.p.ForCondition(cond); ok {
+					t.Errorf("policy %d: %s: %s followed by %d terms", i, src, cond, len(terms))
+				}
+			}
+		}
+	}
+}
+
+func testFindsEveryMatch(t *testing.T, p Policy) {
 	exprs := []string{
 		`service("api")`, `service("items") { fault }`, `service("orders") { error }`, `service("payments") { throttle }`,
 		`edge("api", "orders")`, `annotation.tier = "gold"`, `annotation.total = 1`, `annotation.hit = true`,
@@ -88,8 +152,8 @@ func TestIndexFindsEveryMatch(t *testing.T) {
 				if !c.Holds(s) {
 					continue
 				}
-				if found, usable := covered(s, c); usable && !found {
-					t.Fatalf("%s: condition %s holds for %+v but its terms miss the trace", src, c, s)
+				if found, usable := covered(p, s, c); usable && !found {
+					t.Fatalf("policy %+v: %s: condition %s holds for %+v but its terms miss the trace", p, src, c, s)
 				}
 				checked++
 			}

@@ -74,7 +74,15 @@ func BenchmarkFirstPage(b *testing.B) {
 	n := *benchTraces
 	st := benchStore(b, n)
 	if !*benchPush {
-		st = struct{ store.SummaryReader }{st}
+		// Without PushDown, but with the terms the store was given.
+		if u, ok := st.(store.IndexPolicy); ok {
+			st = struct {
+				store.SummaryReader
+				store.IndexPolicy
+			}{st, u}
+		} else {
+			st = struct{ store.SummaryReader }{st}
+		}
 	}
 	e := query.New(st, query.Options{Workers: *benchWorkers, IndexRatio: *benchRatio})
 	sc, err := loadgen.New("large", benchSeed)
@@ -227,6 +235,7 @@ func load(st store.Writer, n int) error {
 			dec := segment.NewDecoder(0)
 			var bl summary.Builder
 			var terms []store.Term
+			policy := index.For(st) // the terms the summarizer would give st
 			for first := range next {
 				if failed.Load() != nil {
 					continue // drain, so that the feeder ends
@@ -248,7 +257,7 @@ func load(st store.Writer, n int) error {
 						}
 					}
 					s := bl.Build(tr.ID, docs, 0)
-					terms = index.Terms(s, terms)
+					terms = policy.Terms(s, terms)
 					fields, _ := summarize.Fields(s, nil) // as the summarizer writes them
 					b.Summaries = append(b.Summaries, store.SummaryRecord{TraceID: tr.ID, End: int64(max(s.End, s.Start)),
 						Summary: s.AppendBinary(nil), Terms: slices.Clone(terms), Fields: fields})

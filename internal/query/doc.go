@@ -37,7 +37,9 @@
 // # Plans
 //
 // With a filter, Expr.Necessary lists conditions every matching trace
-// meets; index.ForCondition turns those it can into index terms. To choose,
+// meets; the index terms the store was given (index.For: a store that
+// pushes a field down, store.IndexPolicy, gets none for it, and the
+// condition is pushed down instead) turn those they can into terms. To choose,
 // the planner reads the newest rows of the (remaining) window without
 // decoding them (the probe, Options.ProbeRows), counts each candidate's
 // terms over the same seconds with store.CountTerm, and follows the

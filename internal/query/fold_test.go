@@ -18,6 +18,9 @@ type folding struct {
 	folds, folded int
 }
 
+// Unindexed forwards the store's (store.IndexPolicy).
+func (s *folding) Unindexed(f store.Field) bool { return unindexed(s.pushStore, f) }
+
 func (s *folding) ScanSummaries(ctx context.Context, q store.SummaryScan) iter.Seq2[store.SummaryRow, error] {
 	return func(yield func(store.SummaryRow, error) bool) {
 		for row, err := range s.pushStore.ScanSummaries(ctx, q) {
@@ -37,7 +40,7 @@ func (s *folding) ScanSummaries(ctx context.Context, q store.SummaryScan) iter.S
 
 // TestFoldedScan pages through dense seconds (20 traces each, few of them
 // matching, some far apart) on ClickHouse, which folds the runs of rows its Where skips,
-// and on Pebble without push-down: every page is the same (results,
+// and on Pebble without push-down (and with ClickHouse's index terms): every page is the same (results,
 // traces examined, NextToken), with budgets that end pages inside runs,
 // serial and fanned out.
 func TestFoldedScan(t *testing.T) {
@@ -57,9 +60,14 @@ func TestFoldedScan(t *testing.T) {
 		}
 		sums = append(sums, mk(i, float64(i/20)+float64(i%20)/40, opts...))
 	}
-	write(t, peb, sums...)
 	ch := openClickHouse(t, "folded")
 	write(t, ch, sums...)
+	// Pebble is given the terms ClickHouse is (store.IndexPolicy: no
+	// trace flags), so that both plan the same scans.
+	write(t, struct {
+		store.Writer
+		store.IndexPolicy
+	}{peb, ch}, sums...)
 	fch := &folding{pushStore: ch}
 	for _, o := range []query.Options{
 		{PageSize: 5, MaxExamined: 45, Workers: 1},
@@ -67,7 +75,10 @@ func TestFoldedScan(t *testing.T) {
 		{PageSize: 100, MaxExamined: 1000, Workers: 2, SerialRows: 30},
 		{PageSize: 3, MaxExamined: 100_000, Workers: 1},
 	} {
-		plain := query.New(struct{ store.SummaryReader }{peb}, o)
+		plain := query.New(struct {
+			store.SummaryReader
+			store.IndexPolicy
+		}{peb, ch}, o)
 		folded := query.New(fch, o)
 		for _, expr := range []string{"fault", `http.url CONTAINS "/no-such-page"`, `http.url = "https://shop/cart"`, `http.url = "https://shop/rare"`} {
 			for _, tr := range []query.TimeRange{query.TraceID, query.Event} {

@@ -118,9 +118,11 @@ func lastActivity(sec float64) opt {
 // endSecond is the ByEnd position second the ingest side gives a summary.
 func endSecond(s *summary.Summary) int64 { return int64(max(s.End, s.Start)) }
 
-// write stores summaries with their index terms.
+// write stores summaries with the index terms the store is given
+// (index.For), as the summarizer writes them.
 func write(t testing.TB, st store.Writer, sums ...*summary.Summary) {
 	t.Helper()
+	policy := index.For(st)
 	for chunk := range slices.Chunk(sums, 1000) {
 		b := &store.Batch{}
 		var names []string
@@ -131,7 +133,7 @@ func write(t testing.TB, st store.Writer, sums ...*summary.Summary) {
 			var f store.SummaryFields
 			f, names = summarize.Fields(r, names)
 			b.Summaries = append(b.Summaries, store.SummaryRecord{TraceID: s.TraceID, End: endSecond(s),
-				Summary: s.AppendBinary(nil), Terms: index.Terms(r, nil), Fields: f})
+				Summary: s.AppendBinary(nil), Terms: policy.Terms(r, nil), Fields: f})
 		}
 		if err := st.Write(context.Background(), b); err != nil {
 			t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/counterspy/counterspy/internal/filter"
+	"github.com/counterspy/counterspy/internal/index"
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/summary"
 	"github.com/counterspy/counterspy/internal/xrayid"
@@ -210,6 +211,9 @@ type Engine struct {
 	// The store's optional capabilities (package store), nil without.
 	estimator store.TermEstimator
 	pushDown  store.PushDown
+	// index is which terms the store was given (index.For), as the
+	// summarizer writing it asked.
+	index index.Policy
 }
 
 // New returns an Engine reading st.
@@ -218,6 +222,7 @@ func New(st store.SummaryReader, opts Options) *Engine {
 	e := &Engine{st: st, opts: opts}
 	e.estimator, _ = st.(store.TermEstimator)
 	e.pushDown, _ = st.(store.PushDown)
+	e.index = index.For(st)
 	return e
 }
 

@@ -14,7 +14,8 @@ import (
 
 // TestWhereSound is the property a push-down rests on: for random traces
 // (services known by several names, edges between them and from the
-// client, flags at random) and expressions, every condition the planner
+// client, flags at random) and expressions (edges, services by any of
+// their names), every condition the planner
 // pushes down (Engine.where over Necessary) holds, by its reference
 // semantics (store.FieldCond.Holds), for the Fields the summarizer writes
 // (summarize.Fields) of every trace the expression matches. An unsound
@@ -26,7 +27,7 @@ func TestWhereSound(t *testing.T) {
 	names := []string{"web", "auth", "db", "queue", "web.example.com"}
 	exprs := []string{
 		`fault`, `error`, `ok`, `!fault AND responsetime >= 0.5`, `http.status >= 500`,
-		`http.url CONTAINS "/a"`, `annotation.k = 1`,
+		`http.url CONTAINS "/a"`, `annotation.k = 1`, `inferred`, `!inferred`, `inferred AND !partial`, `partial OR inferred`,
 	}
 	for _, a := range names {
 		for _, b := range names {
@@ -39,6 +40,11 @@ func TestWhereSound(t *testing.T) {
 				fmt.Sprintf(`!edge(%q, %q) { error }`, a, b),
 				fmt.Sprintf(`edge(%q, %q) { error } OR service(%q)`, a, b, b))
 		}
+		// Services by any of their names (aliases in randomTrace), with
+		// a flag, a type, as the client, negated.
+		exprs = append(exprs, fmt.Sprintf(`service(%q)`, a), fmt.Sprintf(`service(%q) { fault }`, a),
+			fmt.Sprintf(`service(id(name: %q, type: "T1")) { error }`, a), fmt.Sprintf(`service(id(name: %q, type: "client"))`, a),
+			fmt.Sprintf(`!service(%q)`, a), fmt.Sprintf(`service(%q) AND fault`, a), fmt.Sprintf(`service(%q) OR error`, a))
 	}
 	r := rand.New(rand.NewPCG(14, 1))
 	type parsed struct {
@@ -47,7 +53,7 @@ func TestWhereSound(t *testing.T) {
 		where []store.FieldCond
 	}
 	var ps []parsed
-	pushed := 0
+	pushed, pushedServices := 0, 0
 	for _, src := range exprs {
 		f, err := filter.Parse(src, filter.Options{})
 		if err != nil {
@@ -55,13 +61,16 @@ func TestWhereSound(t *testing.T) {
 		}
 		w := e.where(f.Necessary())
 		for _, c := range w {
-			if c.Field == store.FieldEdge {
+			switch c.Field {
+			case store.FieldEdge:
 				pushed++
+			case store.FieldService:
+				pushedServices++
 			}
 		}
 		ps = append(ps, parsed{src, f, w})
 	}
-	matches, edgeMatches := 0, 0
+	matches, edgeMatches, serviceMatches, aliasMatches := 0, 0, 0, 0
 	for range 3000 {
 		s := randomTrace(r, names)
 		fields, _ := summarize.Fields(s, nil)
@@ -71,8 +80,14 @@ func TestWhereSound(t *testing.T) {
 			}
 			matches++
 			for _, c := range p.where {
-				if c.Field == store.FieldEdge {
+				switch c.Field {
+				case store.FieldEdge:
 					edgeMatches++
+				case store.FieldService:
+					serviceMatches++
+					if !hasPrimary(s, c.Str) {
+						aliasMatches++ // only another name of a node has it
+					}
 				}
 				if !c.Holds(&fields) {
 					t.Fatalf("%s matches a trace whose fields fail the pushed-down %+v:\ntrace %+v\nfields %+v", p.src, c, s, fields)
@@ -84,6 +99,19 @@ func TestWhereSound(t *testing.T) {
 	if pushed < len(names)*len(names)*5 || edgeMatches < 1000 {
 		t.Errorf("weak sample: %d edge conditions pushed down, %d tested on %d matches", pushed, edgeMatches, matches)
 	}
+	if pushedServices < len(names)*5 || serviceMatches < 1000 || aliasMatches < 100 {
+		t.Errorf("weak sample: %d service conditions pushed down, %d tested on matches (%d by another name only)", pushedServices, serviceMatches, aliasMatches)
+	}
+}
+
+// hasPrimary reports whether a node of s has name as its primary name.
+func hasPrimary(s *summary.Summary, name string) bool {
+	for i := range s.Nodes {
+		if s.Nodes[i].Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // randomTrace is a summary with a few services, each known by a name and
@@ -91,6 +119,7 @@ func TestWhereSound(t *testing.T) {
 // random flags, and random trace-level values.
 func randomTrace(r *rand.Rand, names []string) *summary.Summary {
 	s := &summary.Summary{Entry: 0, HasFault: r.IntN(2) == 0, HasError: r.IntN(2) == 0, HasThrottle: r.IntN(3) == 0,
+		HasInferred: r.IntN(2) == 0, IsPartial: r.IntN(3) == 0,
 		ResponseTime: r.Float64(), Duration: r.Float64()}
 	s.HTTP.Status = []int{0, 200, 404, 500}[r.IntN(4)]
 	s.HTTP.URL = []string{"", "/a", "/b/a", "/c"}[r.IntN(4)]

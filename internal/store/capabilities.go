@@ -41,12 +41,14 @@ const (
 	// FieldEdge: the trace has a call between two named services, with
 	// flags (SummaryFields.Edges).
 	FieldEdge
+	// FieldInferred: the trace has an inferred node (SummaryFields.Inferred).
+	FieldInferred
 )
 
 // Op is a FieldCond's comparison.
 type Op uint8
 
-// Comparisons. Flags (Fault, Error, Throttle, Partial) take Eq with Num 0
+// Comparisons. Flags (Fault, Error, Throttle, Partial, Inferred) take Eq with Num 0
 // or 1; numbers take Eq, Ge, Le; Service and AnnotationKey take Has (the
 // trace has a service of that name, an annotation with that key); the
 // strings HTTPMethod and HTTPURL take Eq, Prefix and Contains with Str;
@@ -112,6 +114,11 @@ func (c FieldCond) Holds(f *SummaryFields) bool {
 		return flag(f.Throttle)
 	case FieldPartial:
 		return flag(f.Partial)
+	case FieldInferred:
+		if !f.ServiceNames {
+			return true // a writer before Inferred: nothing to skip on
+		}
+		return flag(f.Inferred)
 	case FieldDuration:
 		return num(f.Duration)
 	case FieldResponseTime:
@@ -119,6 +126,9 @@ func (c FieldCond) Holds(f *SummaryFields) bool {
 	case FieldHTTPStatus:
 		return num(float64(f.HTTPStatus))
 	case FieldService:
+		if !f.ServiceNames {
+			return true // primary names only: a node's other names are missing
+		}
 		return has(f.Services)
 	case FieldAnnotationKey:
 		return has(f.AnnotationKeys)
@@ -147,4 +157,18 @@ type PushDown interface {
 	// PushesDown reports whether ScanSummaries uses Where conditions on f
 	// to skip rows.
 	PushesDown(f Field) bool
+}
+
+// IndexPolicy is implemented by a PushDown backend that wants no index terms
+// for the conditions it answers from some fields: its scans with Where skip
+// rows cheaply enough (ClickHouse tests its columns and folds the seconds
+// with no match) that those terms would cost more bytes than they save
+// time. The writer leaves the terms out and the planner never follows
+// them; package index decides which terms that is (index.For), for both.
+// A backend declares only fields it pushes down, and never changes its
+// answer for a store's data (terms left out are never added back).
+type IndexPolicy interface {
+	// Unindexed reports whether the terms of conditions on f are left
+	// out.
+	Unindexed(f Field) bool
 }

@@ -248,7 +248,7 @@ func (c *composed) Stats(ctx context.Context) (Stats, error) {
 	return st, nil
 }
 
-// TermEstimator and PushDown are the Traces part's, when it has them.
+// TermEstimator, PushDown and IndexPolicy are the Traces part's, when it has them.
 
 // EstimateTerms implements TermEstimator: the Traces part's estimate, or
 // the sum of CountTerm.
@@ -263,6 +263,13 @@ func (c *composed) EstimateTerms(ctx context.Context, terms []Term, from, to int
 func (c *composed) PushesDown(f Field) bool {
 	p, ok := c.p.Traces.(PushDown)
 	return ok && p.PushesDown(f)
+}
+
+// Unindexed implements IndexPolicy: what the Traces part leaves out (its
+// writer and its planner must agree, whatever wraps it).
+func (c *composed) Unindexed(f Field) bool {
+	u, ok := c.p.Traces.(IndexPolicy)
+	return ok && u.Unindexed(f)
 }
 
 // Close closes every distinct part once.

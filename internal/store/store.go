@@ -226,8 +226,17 @@ type SummaryFields struct {
 	HTTPStatus int
 	HTTPMethod string
 	HTTPURL    string
-	// Services are the names of the trace's services (real and inferred).
-	Services []string
+	// Services are the names of the trace's services (real and inferred):
+	// with ServiceNames, every name each node is matched by (its name and
+	// its other names, as service() and edge() match them); without, the
+	// primary names only (rows written before ServiceNames existed), and
+	// nothing is skipped on a service.
+	Services     []string
+	ServiceNames bool
+	// Inferred: the trace has an inferred node (X-Ray's inferred keyword).
+	// The writers that fill ServiceNames fill it, so ServiceNames also
+	// says it is known (without, nothing is skipped on it).
+	Inferred bool
 	// AnnotationKeys are the distinct annotation keys set in the trace.
 	AnnotationKeys []string
 	// Edges are the calls between services of the trace (not those from

@@ -91,7 +91,10 @@ func nodeAt(s *summary.Summary, i int32) *summary.Node {
 // pushesEdges reports whether st uses SummaryFields.Edges (store.PushDown
 // of store.FieldEdge); building them costs ~10 % of a summary's time, for
 // nothing on a store that does not.
-func pushesEdges(st Reader) bool {
+func pushesEdges(st Reader) bool { return pushes(st, store.FieldEdge) }
+
+// pushes reports whether st pushes conditions on f down (store.PushDown).
+func pushes(st Reader, f store.Field) bool {
 	pd, ok := st.(store.PushDown)
-	return ok && pd.PushesDown(store.FieldEdge)
+	return ok && pd.PushesDown(f)
 }

@@ -1,6 +1,7 @@
 package summarize_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -14,9 +15,10 @@ import (
 	"github.com/counterspy/counterspy/internal/summarize"
 )
 
-// TestEdgesWhenPushedDown: the summarizer builds SummaryFields.Edges for
-// a store that pushes edge conditions down (the memory backend) and not
-// for one that does not (Pebble), and the edges it builds are Fields'.
+// TestEdgesWhenPushedDown: the summarizer builds SummaryFields.Edges and
+// every service name for a store that pushes edge and service conditions
+// down (the memory backend) and not for one that does not (Pebble), and
+// the edges it builds are Fields'.
 func TestEdgesWhenPushedDown(t *testing.T) {
 	peb, err := pebblestore.Open(t.TempDir(), pebblestore.Options{NoSync: true, EpochPast: 50 * 365 * 24 * time.Hour, Logger: quiet})
 	if err != nil {
@@ -58,6 +60,10 @@ func TestEdgesWhenPushedDown(t *testing.T) {
 		f := b.Summaries[0].Fields
 		if f.HasEdges != c.edges || (len(f.Edges) > 0) != c.edges {
 			t.Errorf("%s: HasEdges %v with %d edges, want edges %v", c.name, f.HasEdges, len(f.Edges), c.edges)
+		}
+		// Every name of every node likewise (store.FieldService), sorted.
+		if f.ServiceNames != c.edges || c.edges && !slices.IsSorted(f.Services) || len(f.Services) == 0 {
+			t.Errorf("%s: ServiceNames %v, services %q", c.name, f.ServiceNames, f.Services)
 		}
 	}
 }

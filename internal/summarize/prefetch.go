@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/counterspy/counterspy/internal/index"
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/summary"
@@ -122,7 +121,7 @@ func (s *Summarizer) restore(tr *trace, stored []byte, records []store.Record) {
 	}
 	s.reloads.Inc()
 	tr.revision, tr.end = prev.Revision, endSecond(&prev)
-	tr.written = index.Terms(&prev, nil)
+	tr.written = s.index.Terms(&prev, nil)
 	if readable {
 		// What the stored revision counted, with today's groups (a group
 		// changed since then is re-attributed from this revision on).

@@ -91,6 +91,13 @@ type Summarizer struct {
 	// edges: the store pushes edge conditions down, so SummaryFields.Edges
 	// are worth building (edges.go).
 	edges bool
+	// allNames: the store pushes service conditions down, so Services
+	// hold every name of every node (ServiceNames); else the primary
+	// names, which cost less (Pebble ignores them).
+	allNames bool
+	// index is which terms the store is given (index.For): the planner
+	// reading it asks the same.
+	index index.Policy
 	opts  Options
 	log   *slog.Logger
 
@@ -156,6 +163,8 @@ func New(st Reader, opts Options, ms *metrics.Set, log *slog.Logger) *Summarizer
 		summariesWritten: ms.GetOrCreateCounter(`counterspy_summarizer_summaries_written_total`),
 	}
 	s.edges = pushesEdges(st)
+	s.allNames = pushes(st, store.FieldService)
+	s.index = index.For(st)
 	ms.NewGauge(`counterspy_summarizer_traces_in_memory`, func() float64 { return float64(s.inMemory.Load()) })
 	registerAssemblerNames(ms, s)
 	return s
@@ -249,7 +258,7 @@ func (s *Summarizer) Discard() {
 func (s *Summarizer) summarize(tr *trace, b *store.Batch) store.SummaryRecord {
 	sum := s.builder.Build(tr.id, tr.docs, tr.revision)
 	tr.revision = sum.Revision
-	s.terms = index.Terms(sum, s.terms)
+	s.terms = s.index.Terms(sum, s.terms)
 	var fresh []store.Term
 	for _, t := range s.terms {
 		if _, ok := slices.BinarySearch(tr.written, t); !ok {
@@ -280,7 +289,7 @@ func (s *Summarizer) summarize(tr *trace, b *store.Batch) store.SummaryRecord {
 // live in s.names until the next batch.
 func (s *Summarizer) fields(sum *summary.Summary) store.SummaryFields {
 	var f store.SummaryFields
-	f, s.names = fields(sum, s.names, s.edges)
+	f, s.names = fields(sum, s.names, s.edges, s.allNames)
 	return f
 }
 
@@ -288,21 +297,35 @@ func (s *Summarizer) fields(sum *summary.Summary) store.SummaryFields {
 // (store.SummaryFields), its string lists appended to names (returned
 // grown), which they share.
 func Fields(sum *summary.Summary, names []string) (store.SummaryFields, []string) {
-	return fields(sum, names, true)
+	return fields(sum, names, true, true)
 }
 
-// fields is Fields, with the edges only when edges is set.
-func fields(sum *summary.Summary, names []string, edges bool) (store.SummaryFields, []string) {
+// fields is Fields, with the edges only when edges is set, and every name
+// of every node (else primary names) only when allNames is.
+func fields(sum *summary.Summary, names []string, edges, allNames bool) (store.SummaryFields, []string) {
 	f := store.SummaryFields{
 		Duration: sum.Duration, ResponseTime: sum.ResponseTime,
-		Fault: sum.HasFault, Error: sum.HasError, Throttle: sum.HasThrottle, Partial: sum.IsPartial,
+		Fault: sum.HasFault, Error: sum.HasError, Throttle: sum.HasThrottle, Partial: sum.IsPartial, Inferred: sum.HasInferred,
 		HTTPStatus: sum.HTTP.Status, HTTPMethod: sum.HTTP.Method, HTTPURL: sum.HTTP.URL,
 	}
+	// Every name a node is matched by (service() and edge() match its
+	// name and its other names), each once: a store may then answer
+	// service("x") from them alone (ServiceNames).
 	start := len(names)
 	for i := range sum.Nodes {
-		names = append(names, sum.Nodes[i].Name)
+		n := &sum.Nodes[i]
+		for j := -1; j < len(n.Names) && (j < 0 || allNames); j++ {
+			if name, ok := nameAt(n, j); ok {
+				names = append(names, name)
+			}
+		}
 	}
-	f.Services = names[start:len(names):len(names)]
+	if allNames {
+		// Sorted, so that many nodes cost n log n (and compress well).
+		slices.Sort(names[start:])
+		names = names[:start+len(slices.Compact(names[start:]))]
+	}
+	f.Services, f.ServiceNames = names[start:len(names):len(names)], allNames
 	start = len(names)
 	for i := range sum.Annotations {
 		// Annotations are distinct (key, value) pairs: a key may repeat.

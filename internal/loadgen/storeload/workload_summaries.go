@@ -37,6 +37,8 @@ type SummaryWorkload struct {
 	traces map[xrayid.TraceID]*traceState
 	terms  []store.Term
 	segs   []segment.Segment
+	// index is which terms the store is given (ForStore); zero: all.
+	index index.Policy
 
 	// Totals, for benchmarks: summaries and terms emitted, encoded bytes.
 	Summaries, Terms, SummaryBytes int
@@ -49,6 +51,10 @@ type traceState struct {
 	terms []store.Term // sorted
 	last  int64
 }
+
+// ForStore makes the workload send the index terms the summarizer gives st
+// (index.For: a store that pushes some fields down gets none for them).
+func (w *SummaryWorkload) ForStore(st any) { w.index = index.For(st) }
 
 // NewSummaryWorkload returns a summary workload over NewWorkload(seed, start).
 func NewSummaryWorkload(seed uint64, start time.Time) *SummaryWorkload {
@@ -97,7 +103,7 @@ func (w *SummaryWorkload) Batch(n int) (*store.Batch, error) {
 			rec.End = s.LastSeen / int64(time.Second)
 		}
 		t.end = rec.End
-		w.terms = index.Terms(s, w.terms)
+		w.terms = w.index.Terms(s, w.terms)
 		for _, term := range w.terms {
 			if _, found := slices.BinarySearch(t.terms, term); !found {
 				rec.Terms = append(rec.Terms, term)

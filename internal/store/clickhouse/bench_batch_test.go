@@ -18,6 +18,7 @@ func BenchmarkWriteBatch(b *testing.B) {
 	srv := startServer(b)
 	s := openTest(b, srv, fmt.Sprintf("benchb_%d", dbs.Add(1)))
 	w := storeload.NewSummaryWorkload(1, time.Now().Add(-time.Hour))
+	w.ForStore(s) // the terms the summarizer gives ClickHouse
 	const batch = 50
 	batches := make([]*store.Batch, b.N)
 	for i := range batches {

@@ -72,8 +72,8 @@ func TestFlatColumns(t *testing.T) {
 // TestPushDownEdges scans with Where conditions over rows the conformance
 // suite does not write: a row without Fields (never skipped), HTTP
 // statuses beyond what http_status holds (clamped: never skipped on a
-// comparison they could meet), and NaN or infinite bounds (not pushed
-// down). A row meeting the conditions always has its summary; a row with
+// comparison they could meet), NaN or infinite bounds (not pushed
+// down), edges and service names from writers that did not fill them. A row meeting the conditions always has its summary; a row with
 // Fields and an exact status that fails them never has.
 func TestPushDownEdges(t *testing.T) {
 	srv := startServer(t)
@@ -94,6 +94,15 @@ func TestPushDownEdges(t *testing.T) {
 		{f: store.SummaryFields{Services: []string{"web"}, HasEdges: true, Edges: []store.EdgeField{{Key: store.EdgeKey("web", "db"), Flags: store.EdgeFault}}}},
 		{f: store.SummaryFields{Services: []string{"web"}, HasEdges: true}},
 		{f: store.SummaryFields{Services: []string{"web", "db"}, Fault: true}},
+		// Services with every name (fields 3 with the edges, 4
+		// without); the rows above hold primary names only (a writer
+		// before ServiceNames: never skipped on a service).
+		{f: store.SummaryFields{Services: []string{"web", "web-alias"}, ServiceNames: true, HasEdges: true}},
+		{f: store.SummaryFields{Services: []string{"db"}, ServiceNames: true, Error: true, Inferred: true}},
+		{f: store.SummaryFields{Services: []string{"db"}, ServiceNames: true, Inferred: true, Partial: true}},
+		// Inferred without ServiceNames: not known (never skipped on it).
+		{f: store.SummaryFields{Services: []string{"db"}, Inferred: true, Partial: true}},
+		{f: store.SummaryFields{Services: []string{"auth", "it's"}, ServiceNames: true, HasEdges: true, Edges: []store.EdgeField{{Key: store.EdgeKey("auth", "db")}}}},
 	}
 	b := &store.Batch{}
 	ids := map[xrayid.TraceID]int{}
@@ -121,6 +130,12 @@ func TestPushDownEdges(t *testing.T) {
 		{Field: store.FieldFault, Op: store.Eq, Num: 0},
 		{Field: store.FieldError, Op: store.Eq, Num: 1},
 		{Field: store.FieldService, Op: store.Has, Str: "db"},
+		{Field: store.FieldService, Op: store.Has, Str: "web-alias"},
+		{Field: store.FieldService, Op: store.Has, Str: "it's"},
+		{Field: store.FieldInferred, Op: store.Eq, Num: 1},
+		{Field: store.FieldInferred, Op: store.Eq, Num: 0},
+		{Field: store.FieldPartial, Op: store.Eq, Num: 1},
+		{Field: store.FieldPartial, Op: store.Eq, Num: 0},
 		{Field: store.FieldAnnotationKey, Op: store.Has, Str: "k"},
 		{Field: store.FieldAnnotationKey, Op: store.Has, Str: "it's"},
 		{Field: store.FieldEdge, Op: store.Has, Str: store.EdgeKey("web", "db")},
@@ -139,7 +154,7 @@ func TestPushDownEdges(t *testing.T) {
 				i := ids[r.TraceID]
 				f := rows[i].f
 				holds := c.Holds(&f)
-				known := fieldsKnown(&f) && (c.Field != store.FieldEdge || f.HasEdges)
+				known := fieldsKnown(&f) && (c.Field != store.FieldEdge || f.HasEdges) && (c.Field != store.FieldService && c.Field != store.FieldInferred || f.ServiceNames)
 				// http_status keeps 0 for every status up to 0 and 65535
 				// for every one from 65535 up.
 				clamped := c.Field == store.FieldHTTPStatus && (f.HTTPStatus <= 0 || f.HTTPStatus >= 65535)

@@ -35,7 +35,10 @@ var tables = []string{
 	// backend never decodes the blob) that scans test for push-down;
 	// fields is 1 when the writer filled them (else they are zero and
 	// nothing is skipped on them), 2 when they include the edges (rows
-	// written before version 3 are never skipped on edges).
+	// written before version 3 are never skipped on edges), 3 when
+	// services also holds every name of every node and partial's bit 1
+	// the inferred flag, 4 those without edges (fieldsVersion; rows with
+	// primary names only are never skipped on a service or inferred).
 	summariesDDL,
 	// The end second of every summary revision, ordered by it: a ByEnd
 	// page reads a slice of it to find its candidate traces.

@@ -91,7 +91,7 @@ func (s *Store) write(ctx context.Context, b *store.Batch) error {
 				for i, r := range b.Summaries {
 					f := &r.Fields
 					if err := app(string(r.TraceID[:]), places[r.TraceID], r.End, sumSeq+uint64(i), string(r.Summary),
-						f.Duration, f.ResponseTime, b2u(f.Fault), b2u(f.Error), b2u(f.Throttle), b2u(f.Partial),
+						f.Duration, f.ResponseTime, b2u(f.Fault), b2u(f.Error), b2u(f.Throttle), partialBits(f),
 						uint16(min(max(f.HTTPStatus, 0), 65535)), f.HTTPMethod, f.HTTPURL, nonNil(f.Services), nonNil(f.AnnotationKeys),
 						fieldsVersion(f), edgeKeys(f), edgeFlags(f)); err != nil {
 						return err
@@ -372,21 +372,47 @@ func b2u(b bool) uint8 {
 // names at least one service. Scans never skip a row on the zero values
 // of fields it never had (as the Pebble backend).
 func fieldsKnown(f *store.SummaryFields) bool {
-	return len(f.Services) > 0 || len(f.AnnotationKeys) > 0 || f.Fault || f.Error || f.Throttle || f.Partial ||
+	return len(f.Services) > 0 || len(f.AnnotationKeys) > 0 || f.Fault || f.Error || f.Throttle || f.Partial || f.Inferred ||
 		f.Duration != 0 || f.ResponseTime != 0 || f.HTTPStatus != 0 || f.HTTPMethod != "" || f.HTTPURL != ""
 }
 
-// fieldsVersion is the fields column of a row (schema.go): 0 when the
-// writer filled no Fields, 2 when they include the edges, else 1.
+// partialBits is the partial column: bit 0 the partial flag, bit 1 the
+// inferred one (known with the service names: fieldsNames).
+func partialBits(f *store.SummaryFields) uint8 {
+	b := b2u(f.Partial)
+	if f.ServiceNames && f.Inferred {
+		b |= 2
+	}
+	return b
+}
+
+// fieldsVersion is the fields column of a row (schema.go), what its
+// flat columns can be trusted for: 0 when the writer filled no Fields,
+// 1 the flat values, 2 also the edges (schema 3), 3 also every name of
+// every node in services (SummaryFields.ServiceNames) and the inferred
+// flag in partial's bit 1, 4 those without the edges. Rows written before
+// 3 and 4 existed hold 0 to 2.
 func fieldsVersion(f *store.SummaryFields) uint8 {
 	switch {
 	case !fieldsKnown(f):
 		return 0
+	case f.HasEdges && f.ServiceNames:
+		return 3
 	case f.HasEdges:
 		return 2
+	case f.ServiceNames:
+		return 4
 	}
 	return 1
 }
+
+// The fields values whose rows hold the edges (fieldsEdges), and every
+// service name and the inferred flag (fieldsNames): the push-down skips
+// only those rows on an edge, a service or inferred.
+const (
+	fieldsEdges = "2, 3"
+	fieldsNames = "3, 4"
+)
 
 // edgeKeys and edgeFlags are the edges and edge_flags columns: f.Edges'
 // keys and flags, in the same order.

@@ -299,6 +299,16 @@ func testEstimateTerms(t *testing.T, h *harness) {
 // with the summaries; backends without PushDown ignore them.
 func testWhere(t *testing.T, h *harness) {
 	s := h.open(t)
+	// A backend leaves out the index terms only of fields it pushes down
+	// (store.IndexPolicy): the planner scans with those conditions instead.
+	if u, ok := s.(store.IndexPolicy); ok {
+		p, _ := s.(store.PushDown)
+		for f := store.FieldFault; f <= store.FieldInferred; f++ {
+			if u.Unindexed(f) && (p == nil || !p.PushesDown(f)) {
+				t.Errorf("field %d: unindexed but not pushed down", f)
+			}
+		}
+	}
 	sm := newSumModel()
 	T := int64(sec(now()))
 	batch := &store.Batch{}
@@ -313,6 +323,15 @@ func testWhere(t *testing.T, h *harness) {
 			// Edges: web → db with an error on some, none on others; a
 			// writer that predates edges on a few.
 			HasEdges: i%5 != 4,
+			// Services with every name (an alias, mq, for queue) on
+			// most; primary names only on a few (a writer before
+			// ServiceNames), with or without edges.
+			ServiceNames: i%7 != 2,
+			// Inferred, known with ServiceNames.
+			Inferred: i%4 == 1, Partial: i%6 == 1,
+		}
+		if f.ServiceNames && i%2 == 1 {
+			f.Services = append(f.Services, "mq")
 		}
 		if i%2 == 1 && i%5 != 4 {
 			f.Edges = []store.EdgeField{{Key: store.EdgeKey("web", "db"), Flags: store.EdgeFlags(i % 4 / 2)}, {Key: store.EdgeKey("web", "it's")}}
@@ -327,6 +346,10 @@ func testWhere(t *testing.T, h *harness) {
 		{{Field: store.FieldService, Op: store.Has, Str: "queue"}, {Field: store.FieldHTTPStatus, Op: store.Le, Num: 300}},
 		{{Field: store.FieldAnnotationKey, Op: store.Has, Str: "kb"}},
 		{{Field: store.FieldService, Op: store.Has, Str: "nowhere"}},
+		{{Field: store.FieldService, Op: store.Has, Str: "mq"}, {Field: store.FieldFault, Op: store.Eq, Num: 0}},
+		{{Field: store.FieldInferred, Op: store.Eq, Num: 1}},
+		{{Field: store.FieldInferred, Op: store.Eq, Num: 0}, {Field: store.FieldPartial, Op: store.Eq, Num: 0}},
+		{{Field: store.FieldPartial, Op: store.Eq, Num: 1}},
 		{{Field: store.FieldHTTPMethod, Op: store.Eq, Str: "POST"}},
 		{{Field: store.FieldHTTPURL, Op: store.Prefix, Str: "https://shop/"}, {Field: store.FieldHTTPMethod, Op: store.Eq, Str: "GET"}},
 		{{Field: store.FieldHTTPURL, Op: store.Contains, Str: "/v2/"}},
