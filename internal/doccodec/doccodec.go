@@ -1,0 +1,440 @@
+// Package doccodec splits a stored segment document into parts that a
+// column store compresses better than the whole text, and joins them back
+// byte-for-byte.
+//
+// A document's text mixes three kinds of bytes that a general-purpose
+// compressor handles badly together: structure (keys, punctuation,
+// repeated from document to document), random identifiers in hex (8 bytes
+// of entropy written as 16 characters), and numbers (times in 17-digit
+// decimals). Split keeps the structure as a skeleton with one marker byte
+// where each value was, and moves the values to their own parts: hex IDs
+// and UUIDs as binary, numbers as varints (times as differences), other
+// strings in a few string parts chosen by their key. Stored in separate
+// columns, each part is compressed among its own kind (docs/scaling.md,
+// "Rows and bytes per segment").
+//
+// Any input bytes round-trip exactly, JSON or not: whatever Split cannot
+// rewrite exactly (an escaped or unterminated string, a number such as
+// 1e5, -0, 007 or with too many digits) stays in the skeleton as it was,
+// and literal bytes that would read as markers are escaped.
+package doccodec
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/counterspy/counterspy/internal/xrayid"
+)
+
+// Row is the identity of the stored row a document belongs to: values
+// equal to it are written as a marker alone, since the row keeps them
+// anyway.
+type Row struct {
+	TraceID   xrayid.TraceID
+	SegmentID xrayid.SegmentID
+}
+
+// The string parts. Keys whose values are near-random (request IDs),
+// long and varied (URLs) or varied in a vocabulary of their own (addresses,
+// instance IDs) get parts of their own, so that they do not spoil the
+// compression of the short repeated names and versions in the common part
+// (measured on the loadgen's large scenario: docs/scaling.md).
+const (
+	StrCommon = iota // every key not listed in strPart
+	StrHot           // near-random values: request IDs
+	StrURL           // URLs and queries
+	StrVaried        // addresses, instance and image IDs, users
+	NumStr           // the number of string parts
+)
+
+// strPart routes a string value by the key before it.
+func strPart(key []byte) int {
+	switch string(key) { // no allocation: the compiler compares the bytes
+	case "request_id":
+		return StrHot
+	case "url", "sanitized_query":
+		return StrURL
+	case "client_ip", "instance_id", "ami_id", "pod", "message_id", "user":
+		return StrVaried
+	}
+	return StrCommon
+}
+
+// Parts is a document split. The skeleton is the document with every
+// value taken out replaced by a marker; the other parts hold those values
+// in order.
+type Parts struct {
+	Skeleton []byte
+	// IDs are the hex strings (even length, 16 to 510 lowercase digits)
+	// and lowercase UUIDs, as binary.
+	IDs []byte
+	// Nums are the numbers' decimal mantissas (zigzag varints; the scale
+	// is in the skeleton), times as the difference from the previous time
+	// of the document (the first: from the trace ID's epoch second).
+	Nums []byte
+	// Strs are the other string values, each a uvarint length then the
+	// bytes between the quotes as written.
+	Strs [NumStr][]byte
+}
+
+// Reset empties p, keeping its buffers.
+func (p *Parts) Reset() {
+	p.Skeleton, p.IDs, p.Nums = p.Skeleton[:0], p.IDs[:0], p.Nums[:0]
+	for i := range p.Strs {
+		p.Strs[i] = p.Strs[i][:0]
+	}
+}
+
+// Marker bytes: control characters, which JSON allows only as whitespace
+// (tab, newline, carriage return: never markers) and never raw inside a
+// string. A literal control byte in the skeleton is preceded by mEsc.
+const (
+	mEsc   = 0x01 // the next byte is literal
+	mTrace = 0x02 // "<the row's trace ID>"
+	mSeg   = 0x03 // "<the row's segment ID>"
+	mHex   = 0x04 // then n: "<n bytes of IDs, in lowercase hex>"
+	mUUID  = 0x05 // "<16 bytes of IDs as a lowercase UUID>"
+	mNum   = 0x06 // then scale: a number from Nums
+	mTime  = 0x07 // then scale: a time from Nums, relative to the previous one
+	mStr   = 0x10 // mStr+i (i < NumStr): "<the next string of Strs[i]>"
+)
+
+// isMarker reports whether a literal byte must be escaped in the skeleton.
+func isMarker(c byte) bool { return c < 0x20 && c != '\t' && c != '\n' && c != '\r' }
+
+// maxTimeOffset bounds a time's distance from the trace's epoch second:
+// within it, the arithmetic on nanoseconds cannot overflow an int64.
+const maxTimeOffset = 1 << 30
+
+var pow10 = [...]int64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18}
+
+// Split appends the parts of doc to p, which it resets first.
+func Split(p *Parts, doc []byte, r Row) {
+	p.Reset()
+	var traceText [xrayid.TraceIDLen]byte
+	r.TraceID.Append(traceText[:0])
+	var segText [16]byte
+	r.SegmentID.Append(segText[:0])
+	epoch := int64(r.TraceID.Epoch())
+	timeRef := epoch * 1e9 // nanoseconds
+	lastKey := []byte(nil)
+	lit := 0 // doc[lit:i] is literal text not yet copied
+	flush := func(end int) {
+		p.Skeleton = appendLiteral(p.Skeleton, doc[lit:end])
+		lit = end
+	}
+	for i := 0; i < len(doc); {
+		c := doc[i]
+		switch {
+		case c == '"':
+			end := stringEnd(doc, i+1)
+			if end < 0 { // unterminated: the rest is literal
+				i = len(doc)
+				continue
+			}
+			s := doc[i+1 : end]
+			if isKey(doc, end+1) {
+				lastKey = s
+				i = end + 1
+				continue
+			}
+			flush(i)
+			i = end + 1
+			lit = i
+			switch {
+			case string(s) == string(traceText[:]):
+				p.Skeleton = append(p.Skeleton, mTrace)
+			case r.SegmentID != 0 && string(s) == string(segText[:]):
+				p.Skeleton = append(p.Skeleton, mSeg)
+			case len(s) >= 16 && len(s) <= 510 && len(s)%2 == 0 && isLowerHex(s):
+				p.Skeleton = append(p.Skeleton, mHex, byte(len(s)/2))
+				p.IDs = appendHex(p.IDs, s)
+			case len(s) == 36 && isUUID(s):
+				p.Skeleton = append(p.Skeleton, mUUID)
+				p.IDs = appendHex(p.IDs, s[:8])
+				p.IDs = appendHex(p.IDs, s[9:13])
+				p.IDs = appendHex(p.IDs, s[14:18])
+				p.IDs = appendHex(p.IDs, s[19:23])
+				p.IDs = appendHex(p.IDs, s[24:])
+			default:
+				k := strPart(lastKey)
+				p.Skeleton = append(p.Skeleton, byte(mStr+k))
+				p.Strs[k] = binary.AppendUvarint(p.Strs[k], uint64(len(s)))
+				p.Strs[k] = append(p.Strs[k], s...)
+			}
+		case c == '-' || c >= '0' && c <= '9':
+			end := i + 1
+			for end < len(doc) && isNumByte(doc[end]) {
+				end++
+			}
+			m, scale, ok := parseNumber(doc[i:end])
+			if !ok {
+				i = end
+				continue
+			}
+			flush(i)
+			i, lit = end, end
+			if scale >= 1 && scale <= 9 && m/pow10[scale]-epoch < maxTimeOffset && epoch-m/pow10[scale] < maxTimeOffset {
+				ref := timeRef / pow10[9-scale]
+				p.Skeleton = append(p.Skeleton, mTime, byte(scale))
+				p.Nums = binary.AppendVarint(p.Nums, m-ref)
+				timeRef = m * pow10[9-scale]
+				continue
+			}
+			p.Skeleton = append(p.Skeleton, mNum, byte(scale))
+			p.Nums = binary.AppendVarint(p.Nums, m)
+		default:
+			i++
+		}
+	}
+	flush(len(doc))
+}
+
+// appendLiteral appends text to a skeleton, escaping the bytes that would
+// read as markers.
+func appendLiteral(dst, text []byte) []byte {
+	start := 0
+	for j, c := range text {
+		if isMarker(c) {
+			dst = append(append(dst, text[start:j]...), mEsc)
+			start = j
+		}
+	}
+	return append(dst, text[start:]...)
+}
+
+// stringEnd returns the index of the quote that closes the string whose
+// content starts at doc[i], or -1.
+func stringEnd(doc []byte, i int) int {
+	for ; i < len(doc); i++ {
+		if c := doc[i]; c == '"' {
+			return i
+		} else if c == '\\' {
+			i++
+		}
+	}
+	return -1
+}
+
+// isKey reports whether the string that ended before doc[i] is an object
+// key: a colon follows after any whitespace.
+func isKey(doc []byte, i int) bool {
+	for ; i < len(doc); i++ {
+		switch doc[i] {
+		case ' ', '\t', '\n', '\r':
+		case ':':
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+func isNumByte(c byte) bool {
+	return c >= '0' && c <= '9' || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E'
+}
+
+// parseNumber parses t when formatNumber gives it back exactly: an
+// optional minus, an integer part without leading zeros, an optional
+// fraction of 1 to 18 digits, at most 18 digits in all, not negative zero.
+func parseNumber(t []byte) (m int64, scale int, ok bool) {
+	neg := t[0] == '-'
+	if neg {
+		t = t[1:]
+	}
+	digits, intLen := 0, -1
+	for j, c := range t {
+		switch {
+		case c >= '0' && c <= '9':
+			m = m*10 + int64(c-'0')
+			digits++
+		case c == '.' && intLen < 0:
+			intLen = j
+		default:
+			return 0, 0, false
+		}
+	}
+	if intLen < 0 {
+		intLen = len(t)
+	} else {
+		scale = len(t) - intLen - 1
+		if scale == 0 {
+			return 0, 0, false
+		}
+	}
+	if intLen == 0 || intLen > 1 && t[0] == '0' || digits > 18 || neg && m == 0 {
+		return 0, 0, false
+	}
+	if neg {
+		m = -m
+	}
+	return m, scale, true
+}
+
+// formatNumber appends mantissa m at scale in decimal: the inverse of
+// parseNumber.
+func formatNumber(dst []byte, m int64, scale int) []byte {
+	var buf [24]byte
+	u := uint64(m)
+	if m < 0 {
+		u = uint64(-m)
+	}
+	i := len(buf)
+	for n := 0; u > 0 || n <= scale; n++ {
+		if n == scale && scale > 0 {
+			i--
+			buf[i] = '.'
+		}
+		i--
+		buf[i] = byte('0' + u%10)
+		u /= 10
+	}
+	if m < 0 {
+		dst = append(dst, '-')
+	}
+	return append(dst, buf[i:]...)
+}
+
+func isLowerHex(s []byte) bool {
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func isUUID(s []byte) bool {
+	return s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' &&
+		isLowerHex(s[:8]) && isLowerHex(s[9:13]) && isLowerHex(s[14:18]) && isLowerHex(s[19:23]) && isLowerHex(s[24:])
+}
+
+// appendHex appends the bytes of lowercase hex digits s (even length).
+func appendHex(dst []byte, s []byte) []byte {
+	for j := 0; j < len(s); j += 2 {
+		dst = append(dst, unhex(s[j])<<4|unhex(s[j+1]))
+	}
+	return dst
+}
+
+func unhex(c byte) byte {
+	if c <= '9' {
+		return c - '0'
+	}
+	return c - 'a' + 10
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendLowerHex(dst, b []byte) []byte {
+	for _, c := range b {
+		dst = append(dst, hexDigits[c>>4], hexDigits[c&15])
+	}
+	return dst
+}
+
+// ErrCorrupt is wrapped by every Join error: the parts were not made by
+// Split, or were cut short.
+var ErrCorrupt = errors.New("doccodec: corrupt parts")
+
+// Join appends to dst the document whose parts are p, split with the same
+// r.
+func Join(dst []byte, p *Parts, r Row) ([]byte, error) {
+	ids, nums := p.IDs, p.Nums
+	strs := p.Strs
+	timeRef := int64(r.TraceID.Epoch()) * 1e9
+	sk := p.Skeleton
+	for i := 0; i < len(sk); i++ {
+		c := sk[i]
+		if !isMarker(c) {
+			dst = append(dst, c)
+			continue
+		}
+		switch {
+		case c == mEsc:
+			i++
+			if i == len(sk) {
+				return dst, fmt.Errorf("%w: skeleton ends in an escape", ErrCorrupt)
+			}
+			dst = append(dst, sk[i])
+		case c == mTrace:
+			dst = append(dst, '"')
+			dst = append(r.TraceID.Append(dst), '"')
+		case c == mSeg:
+			dst = append(dst, '"')
+			dst = append(r.SegmentID.Append(dst), '"')
+		case c == mHex:
+			i++
+			if i == len(sk) {
+				return dst, fmt.Errorf("%w: skeleton ends in a hex marker", ErrCorrupt)
+			}
+			n := int(sk[i])
+			if n > len(ids) {
+				return dst, fmt.Errorf("%w: %d ID bytes wanted, %d left", ErrCorrupt, n, len(ids))
+			}
+			dst = append(dst, '"')
+			dst = append(appendLowerHex(dst, ids[:n]), '"')
+			ids = ids[n:]
+		case c == mUUID:
+			if len(ids) < 16 {
+				return dst, fmt.Errorf("%w: 16 UUID bytes wanted, %d left", ErrCorrupt, len(ids))
+			}
+			dst = append(dst, '"')
+			dst = append(appendLowerHex(dst, ids[:4]), '-')
+			dst = append(appendLowerHex(dst, ids[4:6]), '-')
+			dst = append(appendLowerHex(dst, ids[6:8]), '-')
+			dst = append(appendLowerHex(dst, ids[8:10]), '-')
+			dst = append(appendLowerHex(dst, ids[10:16]), '"')
+			ids = ids[16:]
+		case c == mNum || c == mTime:
+			i++
+			if i == len(sk) {
+				return dst, fmt.Errorf("%w: skeleton ends in a number marker", ErrCorrupt)
+			}
+			scale := int(sk[i])
+			v, n := binary.Varint(nums)
+			if n <= 0 {
+				return dst, fmt.Errorf("%w: numbers cut short", ErrCorrupt)
+			}
+			nums = nums[n:]
+			if c == mTime {
+				if scale < 1 || scale > 9 {
+					return dst, fmt.Errorf("%w: time scale %d", ErrCorrupt, scale)
+				}
+				v += timeRef / pow10[9-scale]
+				// Split wrote only times near the epoch; a corrupt
+				// difference must not overflow the next reference.
+				if e := int64(r.TraceID.Epoch()); v/pow10[scale]-e >= maxTimeOffset || e-v/pow10[scale] >= maxTimeOffset {
+					return dst, fmt.Errorf("%w: time out of range", ErrCorrupt)
+				}
+				timeRef = v * pow10[9-scale]
+			} else if scale > 18 {
+				return dst, fmt.Errorf("%w: number scale %d", ErrCorrupt, scale)
+			}
+			dst = formatNumber(dst, v, scale)
+		case c >= mStr && c < mStr+NumStr:
+			k := c - mStr
+			l, n := binary.Uvarint(strs[k])
+			if n <= 0 || l > uint64(len(strs[k])-n) {
+				return dst, fmt.Errorf("%w: strings of part %d cut short", ErrCorrupt, k)
+			}
+			s := strs[k][n : n+int(l)]
+			strs[k] = strs[k][n+int(l):]
+			dst = append(dst, '"')
+			dst = append(append(dst, s...), '"')
+		default:
+			return dst, fmt.Errorf("%w: unknown marker %#x", ErrCorrupt, c)
+		}
+	}
+	if len(ids) > 0 || len(nums) > 0 {
+		return dst, fmt.Errorf("%w: %d ID and %d number bytes left over", ErrCorrupt, len(ids), len(nums))
+	}
+	for k, s := range strs {
+		if len(s) > 0 {
+			return dst, fmt.Errorf("%w: %d bytes of string part %d left over", ErrCorrupt, len(s), k)
+		}
+	}
+	return dst, nil
+}
