@@ -23,6 +23,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
@@ -97,6 +98,8 @@ const (
 	mUUID  = 0x05 // "<16 bytes of IDs as a lowercase UUID>"
 	mNum   = 0x06 // then scale: a number from Nums
 	mTime  = 0x07 // then scale: a time from Nums, relative to the previous one
+	mShort = 0x08 // then scale: an mTime written without trailing zeros
+	mSci   = 0x0b // then scale: an mShort written as Java writes doubles, 1.234E9
 	mStr   = 0x10 // mStr+i (i < NumStr): "<the next string of Strs[i]>"
 )
 
@@ -170,14 +173,34 @@ func Split(p *Parts, doc []byte, r Row) {
 			}
 			m, scale, ok := parseNumber(doc[i:end])
 			if !ok {
+				if m, scale, ok = parseSci(doc[i:end], epoch); ok {
+					flush(i)
+					i, lit = end, end
+					p.Skeleton = append(p.Skeleton, mSci, byte(scale))
+					p.Nums = binary.AppendVarint(p.Nums, m-timeRef/pow10[9-scale])
+					timeRef = m * pow10[9-scale]
+					continue
+				}
 				i = end
 				continue
 			}
 			flush(i)
 			i, lit = end, end
 			if scale >= 1 && scale <= 9 && m/pow10[scale]-epoch < maxTimeOffset && epoch-m/pow10[scale] < maxTimeOffset {
+				marker := byte(mTime)
+				// A shortest float form (Go, Python, JavaScript) has as
+				// many digits as the value needs, so the scale would
+				// change from time to time, and every change breaks the
+				// skeleton's repeats: such times are written at the
+				// scale the writer uses at most.
+				if doc[end-1] != '0' {
+					marker = mShort
+					s := shortScale(scale)
+					m *= pow10[s-scale]
+					scale = s
+				}
 				ref := timeRef / pow10[9-scale]
-				p.Skeleton = append(p.Skeleton, mTime, byte(scale))
+				p.Skeleton = append(p.Skeleton, marker, byte(scale))
 				p.Nums = binary.AppendVarint(p.Nums, m-ref)
 				timeRef = m * pow10[9-scale]
 				continue
@@ -202,6 +225,20 @@ func appendLiteral(dst, text []byte) []byte {
 		}
 	}
 	return append(dst, text[start:]...)
+}
+
+// shortScale is the scale at which a time of the given shortest-form
+// scale is stored: milliseconds (JavaScript), the 7 digits a float64
+// second of this century has at most after the point (Go, Python), or
+// nanoseconds.
+func shortScale(scale int) int {
+	switch {
+	case scale <= 3:
+		return 3
+	case scale <= 7:
+		return 7
+	}
+	return 9
 }
 
 // stringEnd returns the index of the quote that closes the string whose
@@ -271,6 +308,70 @@ func parseNumber(t []byte) (m int64, scale int, ok bool) {
 		m = -m
 	}
 	return m, scale, true
+}
+
+// parseSci parses a time written as Java's Double.toString writes numbers
+// of 10^7 and more (one digit, a point, the other digits without trailing
+// zeros, E, the exponent: 1.796601600001E9, 1.7966016E9), as Lambda and
+// API Gateway send start and end times. It returns the value at scale
+// shortScale of its digits after the point, when the value is near epoch
+// and formatSci gives t back exactly.
+func parseSci(t []byte, epoch int64) (m int64, scale int, ok bool) {
+	e := 0
+	for e < len(t) && t[e] != 'E' {
+		e++
+	}
+	if e < 3 || e > 19 || len(t)-e < 2 || len(t)-e > 3 || t[0] < '1' || t[0] > '9' || t[1] != '.' || t[e+1] < '1' || t[e+1] > '9' {
+		return 0, 0, false
+	}
+	x := 0
+	for _, c := range t[e+1:] {
+		if c < '0' || c > '9' {
+			return 0, 0, false
+		}
+		x = x*10 + int(c-'0')
+	}
+	frac := t[2:e]
+	for len(frac) > 0 && frac[len(frac)-1] == '0' {
+		frac = frac[:len(frac)-1]
+	}
+	m = int64(t[0] - '0')
+	for _, c := range frac {
+		if c < '0' || c > '9' {
+			return 0, 0, false
+		}
+		m = m*10 + int64(c-'0')
+	}
+	scale = shortScale(max(len(frac)-x, 0))
+	if x+1+scale > 18 || len(frac)-x > scale {
+		return 0, 0, false
+	}
+	m *= pow10[x-len(frac)+scale]
+	if sec := m / pow10[scale]; sec-epoch >= maxTimeOffset || epoch-sec >= maxTimeOffset {
+		return 0, 0, false
+	}
+	var buf [32]byte
+	if string(formatSci(buf[:0], m, scale)) != string(t) {
+		return 0, 0, false
+	}
+	return m, scale, true
+}
+
+// formatSci appends m at scale as parseSci reads it: the inverse of
+// parseSci.
+func formatSci(dst []byte, m int64, scale int) []byte {
+	var buf [24]byte
+	d := strconv.AppendInt(buf[:0], m, 10)
+	x := len(d) - scale - 1 // the exponent
+	for len(d) > 1 && d[len(d)-1] == '0' {
+		d = d[:len(d)-1]
+	}
+	dst = append(dst, d[0], '.')
+	if len(d) == 1 {
+		dst = append(dst, '0')
+	}
+	dst = append(append(dst, d[1:]...), 'E')
+	return strconv.AppendInt(dst, int64(x), 10)
 }
 
 // formatNumber appends mantissa m at scale in decimal: the inverse of
@@ -388,7 +489,24 @@ func Join(dst []byte, p *Parts, r Row) ([]byte, error) {
 			dst = append(appendLowerHex(dst, ids[8:10]), '-')
 			dst = append(appendLowerHex(dst, ids[10:16]), '"')
 			ids = ids[16:]
-		case c == mNum || c == mTime:
+		case c == mSci:
+			i++
+			if i == len(sk) {
+				return dst, fmt.Errorf("%w: skeleton ends in a number marker", ErrCorrupt)
+			}
+			scale := int(sk[i])
+			v, n := binary.Varint(nums)
+			if n <= 0 || scale > 9 {
+				return dst, fmt.Errorf("%w: numbers cut short or scale %d", ErrCorrupt, scale)
+			}
+			nums = nums[n:]
+			v += timeRef / pow10[9-scale]
+			if e := int64(r.TraceID.Epoch()); v/pow10[scale]-e >= maxTimeOffset || e-v/pow10[scale] >= maxTimeOffset || v/pow10[scale] < 10 {
+				return dst, fmt.Errorf("%w: time out of range", ErrCorrupt)
+			}
+			timeRef = v * pow10[9-scale]
+			dst = formatSci(dst, v, scale)
+		case c == mNum || c == mTime || c == mShort:
 			i++
 			if i == len(sk) {
 				return dst, fmt.Errorf("%w: skeleton ends in a number marker", ErrCorrupt)
@@ -399,7 +517,7 @@ func Join(dst []byte, p *Parts, r Row) ([]byte, error) {
 				return dst, fmt.Errorf("%w: numbers cut short", ErrCorrupt)
 			}
 			nums = nums[n:]
-			if c == mTime {
+			if c != mNum {
 				if scale < 1 || scale > 9 {
 					return dst, fmt.Errorf("%w: time scale %d", ErrCorrupt, scale)
 				}
@@ -414,6 +532,11 @@ func Join(dst []byte, p *Parts, r Row) ([]byte, error) {
 				return dst, fmt.Errorf("%w: number scale %d", ErrCorrupt, scale)
 			}
 			dst = formatNumber(dst, v, scale)
+			if c == mShort {
+				for dst[len(dst)-1] == '0' && dst[len(dst)-2] != '.' {
+					dst = dst[:len(dst)-1]
+				}
+			}
 		case c >= mStr && c < mStr+NumStr:
 			k := c - mStr
 			l, n := binary.Uvarint(strs[k])

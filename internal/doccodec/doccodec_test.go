@@ -78,6 +78,10 @@ func TestSDKDocuments(t *testing.T) {
 		if len(p.Skeleton) >= len(d) {
 			t.Errorf("skeleton of %d bytes for a %d-byte document: nothing taken out", len(p.Skeleton), len(d))
 		}
+		// Times in every SDK's form are taken out.
+		if bytes.Contains(p.Skeleton, []byte("16024939")) {
+			t.Errorf("skeleton still holds a time: %q", p.Skeleton)
+		}
 	}
 	// The Go document: the row's IDs are markers, the subsegment ID and
 	// the request ID are taken out.
@@ -115,7 +119,10 @@ func TestLiterals(t *testing.T) {
 		`1e5`, `1E+5`, `1.5e-3`, `12345678901234567890`, `1234567890123456789`, `123456789012345678`,
 		`0.000000000000000001`, `0.1234567890123456789`, `-9223372036854775808`, `9223372036854775807`,
 		`1602493952.0412471`, `1602493952.0412471 1602493952.0412470 1602493952.1 99999999999.1 -1602493952.5`,
-		`[1,2.50,-3.125,"x",true,null,false]`, `{"id":"0123456789ABCDEF"}`, `{"id":"0123456789abcde"}`,
+		`[1,2.50,-3.125,"x",true,null,false]`,
+		`1.602493952E9 1.602493952041E9 1.6024939520410E9 1.0E9 1.00E9 1.602493952E10 1.5E-3 1.E9 1.6E09 1.602493952e9 1.602493952E+9 -1.602493952E9`,
+		`1.6024939520412345E9 1.602493952041234567E9 1.602493952041234567891E9 1.602493952E999 1.602493952E9E9 16.02493952E8`,
+		`1602493952.1 1602493952.10 1602493952.1234567 1602493952.123456 1602493952.12345678 1602493952.0000001 1602493952.000`, `{"id":"0123456789ABCDEF"}`, `{"id":"0123456789abcde"}`,
 		`{"id":"0123456789abcdef0"}`, `{"u":"3D0E5B4C-2A1F-4E6D-9C8B-7A6F5E4D3C2B"}`, `{"u":"3d0e5b4c-2a1f-4e6d-9c8b-7a6f5e4d3c2"}`,
 		`{"t":"1-5f841a00-0102030405060708090a0b0c","t2":"1-5f841a00-0102030405060708090a0b0d"}`,
 		`{"id":"0000000000000000"}`, `{"k" : "v" , "k2"` + "\t:\n\"v2\"}", `{"url":"` + strings.Repeat("a", 300) + `"}`,
