@@ -23,6 +23,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 
 	"github.com/counterspy/counterspy/internal/xrayid"
@@ -150,16 +151,10 @@ func Split(p *Parts, doc []byte, r Row) {
 				p.Skeleton = append(p.Skeleton, mTrace)
 			case r.SegmentID != 0 && string(s) == string(segText[:]):
 				p.Skeleton = append(p.Skeleton, mSeg)
-			case len(s) >= 16 && len(s) <= 510 && len(s)%2 == 0 && isLowerHex(s):
+			case len(s) >= 16 && len(s) <= 510 && len(s)%2 == 0 && p.appendHex(s):
 				p.Skeleton = append(p.Skeleton, mHex, byte(len(s)/2))
-				p.IDs = appendHex(p.IDs, s)
-			case len(s) == 36 && isUUID(s):
+			case len(s) == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' && p.appendUUID(s):
 				p.Skeleton = append(p.Skeleton, mUUID)
-				p.IDs = appendHex(p.IDs, s[:8])
-				p.IDs = appendHex(p.IDs, s[9:13])
-				p.IDs = appendHex(p.IDs, s[14:18])
-				p.IDs = appendHex(p.IDs, s[19:23])
-				p.IDs = appendHex(p.IDs, s[24:])
 			default:
 				k := strPart(lastKey)
 				p.Skeleton = append(p.Skeleton, byte(mStr+k))
@@ -217,14 +212,35 @@ func Split(p *Parts, doc []byte, r Row) {
 // appendLiteral appends text to a skeleton, escaping the bytes that would
 // read as markers.
 func appendLiteral(dst, text []byte) []byte {
-	start := 0
-	for j, c := range text {
-		if isMarker(c) {
-			dst = append(append(dst, text[start:j]...), mEsc)
-			start = j
+	for {
+		j := nextMarker(text, 0)
+		if j == len(text) {
+			return append(dst, text...)
 		}
+		dst = append(append(dst, text[:j]...), mEsc, text[j])
+		text = text[j+1:]
 	}
-	return append(dst, text[start:]...)
+}
+
+// nextMarker returns the index of the first byte of b at or after i that
+// isMarker, or len(b).
+func nextMarker(b []byte, i int) int {
+	for i < len(b) {
+		// Skip eight bytes at a time while none is a control byte.
+		if i+8 <= len(b) {
+			const lo, hi = 0x0101010101010101, 0x8080808080808080
+			w := binary.LittleEndian.Uint64(b[i:])
+			if (w-lo*0x20)&^w&hi == 0 {
+				i += 8
+				continue
+			}
+		}
+		if isMarker(b[i]) {
+			return i
+		}
+		i++
+	}
+	return i
 }
 
 // shortScale is the scale at which a time of the given shortest-form
@@ -244,6 +260,20 @@ func shortScale(scale int) int {
 // stringEnd returns the index of the quote that closes the string whose
 // content starts at doc[i], or -1.
 func stringEnd(doc []byte, i int) int {
+	// Eight bytes at a time: most strings are IDs, URLs and names
+	// without escapes.
+	for i+8 <= len(doc) {
+		w := binary.LittleEndian.Uint64(doc[i:])
+		if m := hasByte(w, '"') | hasByte(w, '\\'); m != 0 {
+			j := i + bits.TrailingZeros64(m)/8
+			if doc[j] == '"' {
+				return j
+			}
+			i = j + 2 // the escaped byte
+			continue
+		}
+		i += 8
+	}
 	for ; i < len(doc); i++ {
 		if c := doc[i]; c == '"' {
 			return i
@@ -252,6 +282,15 @@ func stringEnd(doc []byte, i int) int {
 		}
 	}
 	return -1
+}
+
+// hasByte has the high bit set in the lowest byte of w equal to b (and
+// maybe in higher ones, which the caller ignores): the classic "has zero
+// byte" test on w XOR b.
+func hasByte(w uint64, b byte) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	x := w ^ (lo * uint64(b))
+	return (x - lo) &^ x & hi
 }
 
 // isKey reports whether the string that ended before doc[i] is an object
@@ -398,34 +437,42 @@ func formatNumber(dst []byte, m int64, scale int) []byte {
 	return append(dst, buf[i:]...)
 }
 
-func isLowerHex(s []byte) bool {
-	for _, c := range s {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+// appendHex appends to IDs the bytes of s, if it is lowercase hex (of
+// even length).
+func (p *Parts) appendHex(s []byte) bool {
+	n := len(p.IDs)
+	for j := 0; j < len(s); j += 2 {
+		hi, lo := hexVal[s[j]], hexVal[s[j+1]]
+		if hi|lo > 15 {
+			p.IDs = p.IDs[:n]
 			return false
 		}
+		p.IDs = append(p.IDs, hi<<4|lo)
 	}
 	return true
 }
 
-func isUUID(s []byte) bool {
-	return s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' &&
-		isLowerHex(s[:8]) && isLowerHex(s[9:13]) && isLowerHex(s[14:18]) && isLowerHex(s[19:23]) && isLowerHex(s[24:])
+// appendUUID appends to IDs the 16 bytes of s, if it is a lowercase UUID
+// (its dashes checked).
+func (p *Parts) appendUUID(s []byte) bool {
+	n := len(p.IDs)
+	if p.appendHex(s[:8]) && p.appendHex(s[9:13]) && p.appendHex(s[14:18]) && p.appendHex(s[19:23]) && p.appendHex(s[24:]) {
+		return true
+	}
+	p.IDs = p.IDs[:n]
+	return false
 }
 
-// appendHex appends the bytes of lowercase hex digits s (even length).
-func appendHex(dst []byte, s []byte) []byte {
-	for j := 0; j < len(s); j += 2 {
-		dst = append(dst, unhex(s[j])<<4|unhex(s[j+1]))
+// hexVal is the value of a lowercase hex digit, 0xff for other bytes.
+var hexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	return dst
-}
-
-func unhex(c byte) byte {
-	if c <= '9' {
-		return c - '0'
+	for i, c := range hexDigits {
+		t[c] = byte(i)
 	}
-	return c - 'a' + 10
-}
+	return t
+}()
 
 const hexDigits = "0123456789abcdef"
 
@@ -448,11 +495,13 @@ func Join(dst []byte, p *Parts, r Row) ([]byte, error) {
 	timeRef := int64(r.TraceID.Epoch()) * 1e9
 	sk := p.Skeleton
 	for i := 0; i < len(sk); i++ {
-		c := sk[i]
-		if !isMarker(c) {
-			dst = append(dst, c)
-			continue
+		j := nextMarker(sk, i)
+		dst = append(dst, sk[i:j]...)
+		if j == len(sk) {
+			break
 		}
+		i = j
+		c := sk[i]
 		switch {
 		case c == mEsc:
 			i++
