@@ -13,6 +13,11 @@
 // columns, each part is compressed among its own kind (docs/scaling.md,
 // "Rows and bytes per segment").
 //
+// The keys of X-Ray documents (keyTable) are one byte each in the
+// skeleton: ClickHouse compresses each block of rows on its own, so every
+// block pays again for the first copy of each document shape it holds, and
+// shorter skeletons make that copy cheaper.
+//
 // Any input bytes round-trip exactly, JSON or not: whatever Split cannot
 // rewrite exactly (an escaped or unterminated string, a number such as
 // 1e5, -0, 007 or with too many digits) stays in the skeleton as it was,
@@ -104,8 +109,10 @@ const (
 	mStr   = 0x10 // mStr+i (i < NumStr): "<the next string of Strs[i]>"
 )
 
+// Bytes 0x80 and up are object keys of keyTable, quotes included.
+
 // isMarker reports whether a literal byte must be escaped in the skeleton.
-func isMarker(c byte) bool { return c < 0x20 && c != '\t' && c != '\n' && c != '\r' }
+func isMarker(c byte) bool { return c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c >= 0x80 }
 
 // maxTimeOffset bounds a time's distance from the trace's epoch second:
 // within it, the arithmetic on nanoseconds cannot overflow an int64.
@@ -140,6 +147,11 @@ func Split(p *Parts, doc []byte, r Row) {
 			s := doc[i+1 : end]
 			if isKey(doc, end+1) {
 				lastKey = s
+				if t, ok := keyToken(s); ok {
+					flush(i)
+					p.Skeleton = append(p.Skeleton, t)
+					lit = end + 1
+				}
 				i = end + 1
 				continue
 			}
@@ -226,11 +238,12 @@ func appendLiteral(dst, text []byte) []byte {
 // isMarker, or len(b).
 func nextMarker(b []byte, i int) int {
 	for i < len(b) {
-		// Skip eight bytes at a time while none is a control byte.
+		// Skip eight bytes at a time while none is a control byte or
+		// above 0x7f.
 		if i+8 <= len(b) {
 			const lo, hi = 0x0101010101010101, 0x8080808080808080
 			w := binary.LittleEndian.Uint64(b[i:])
-			if (w-lo*0x20)&^w&hi == 0 {
+			if ((w-lo*0x20)&^w|w)&hi == 0 {
 				i += 8
 				continue
 			}
@@ -503,6 +516,8 @@ func Join(dst []byte, p *Parts, r Row) ([]byte, error) {
 		i = j
 		c := sk[i]
 		switch {
+		case c >= 0x80: // keyTable has 128 entries
+			dst = append(dst, quotedKeys[c-0x80]...)
 		case c == mEsc:
 			i++
 			if i == len(sk) {
