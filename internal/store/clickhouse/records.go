@@ -30,12 +30,13 @@ const docColumnNames = "doc_skel, doc_ids, doc_nums, doc_strs, doc_hot, doc_urls
 var _ = [1]struct{}{}[doccodec.NumStr-4]
 
 // recordRow appends the values of r's row in records (every column, in
-// table order) with its document split into p.
+// table order) with its document split into p. The driver copies []byte
+// values into its block (ch-go's ColStr.AppendBytes), so p is reused for
+// the next row.
 func recordRow(app func(...any) error, p *doccodec.Parts, r *store.Record, place int64, seq uint64) error {
 	doccodec.Split(p, r.Doc, doccodec.Row{TraceID: r.TraceID, SegmentID: r.ID})
 	return app(string(r.TraceID[:]), place, r.Received, seq, uint64(r.ID), "",
-		string(p.Skeleton), string(p.IDs), string(p.Nums),
-		string(p.Strs[doccodec.StrCommon]), string(p.Strs[doccodec.StrHot]), string(p.Strs[doccodec.StrURL]), string(p.Strs[doccodec.StrVaried]))
+		p.Skeleton, p.IDs, p.Nums, p.Strs[doccodec.StrCommon], p.Strs[doccodec.StrHot], p.Strs[doccodec.StrURL], p.Strs[doccodec.StrVaried])
 }
 
 // recordSelect are the columns a read of records scans with recordScan.
