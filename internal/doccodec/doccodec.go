@@ -131,10 +131,6 @@ func Split(p *Parts, doc []byte, r Row) {
 	timeRef := epoch * 1e9 // nanoseconds
 	lastKey := []byte(nil)
 	lit := 0 // doc[lit:i] is literal text not yet copied
-	flush := func(end int) {
-		p.Skeleton = appendLiteral(p.Skeleton, doc[lit:end])
-		lit = end
-	}
 	for i := 0; i < len(doc); {
 		c := doc[i]
 		switch {
@@ -148,14 +144,14 @@ func Split(p *Parts, doc []byte, r Row) {
 			if isKey(doc, end+1) {
 				lastKey = s
 				if t, ok := keyToken(s); ok {
-					flush(i)
+					p.Skeleton = appendLiteral(p.Skeleton, doc[lit:i])
 					p.Skeleton = append(p.Skeleton, t)
 					lit = end + 1
 				}
 				i = end + 1
 				continue
 			}
-			flush(i)
+			p.Skeleton = appendLiteral(p.Skeleton, doc[lit:i])
 			i = end + 1
 			lit = i
 			switch {
@@ -181,7 +177,7 @@ func Split(p *Parts, doc []byte, r Row) {
 			m, scale, ok := parseNumber(doc[i:end])
 			if !ok {
 				if m, scale, ok = parseSci(doc[i:end], epoch); ok {
-					flush(i)
+					p.Skeleton = appendLiteral(p.Skeleton, doc[lit:i])
 					i, lit = end, end
 					p.Skeleton = append(p.Skeleton, mSci, byte(scale))
 					p.Nums = binary.AppendVarint(p.Nums, m-timeRef/pow10[9-scale])
@@ -191,7 +187,7 @@ func Split(p *Parts, doc []byte, r Row) {
 				i = end
 				continue
 			}
-			flush(i)
+			p.Skeleton = appendLiteral(p.Skeleton, doc[lit:i])
 			i, lit = end, end
 			if scale >= 1 && scale <= 9 && m/pow10[scale]-epoch < maxTimeOffset && epoch-m/pow10[scale] < maxTimeOffset {
 				marker := byte(mTime)
@@ -218,12 +214,21 @@ func Split(p *Parts, doc []byte, r Row) {
 			i++
 		}
 	}
-	flush(len(doc))
+	p.Skeleton = appendLiteral(p.Skeleton, doc[lit:])
 }
 
 // appendLiteral appends text to a skeleton, escaping the bytes that would
 // read as markers.
 func appendLiteral(dst, text []byte) []byte {
+	if len(text) < 8 { // between a value and the next key: ",", "}]},", ", "
+		for _, c := range text {
+			if isMarker(c) {
+				dst = append(dst, mEsc)
+			}
+			dst = append(dst, c)
+		}
+		return dst
+	}
 	for {
 		j := nextMarker(text, 0)
 		if j == len(text) {

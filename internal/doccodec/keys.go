@@ -30,17 +30,26 @@ var keyTable = [...]string{
 	"span_id", "trace_state", "dropped_attributes_count", "events", "time_unix_nano", "schema_url", "timestamps", "code",
 }
 
-// keyIndex finds a key's entry: indexes into keyTable by the key's length
-// and first byte.
-var keyIndex = func() (ix [32 * 64][]uint8) {
+// keySlot finds a key's entry: a perfect hash of the table's keys (no two
+// share a slot: the multiplier was searched for), 1 + the key's index, 0
+// for none.
+var keySlot = func() (t [1 << 10]uint8) {
 	for i, k := range keyTable {
 		h := keyHash([]byte(k))
-		ix[h] = append(ix[h], uint8(i))
+		if t[h] != 0 {
+			panic("doccodec: keys " + keyTable[t[h]-1] + " and " + k + " share a hash slot")
+		}
+		t[h] = uint8(i + 1)
 	}
-	return ix
+	return t
 }()
 
-func keyHash(k []byte) int { return len(k)&31<<6 | int(k[0]&63) }
+// keyHash hashes a non-empty key's length and first, middle and last
+// bytes into keySlot.
+func keyHash(k []byte) uint32 {
+	x := uint32(len(k)) | uint32(k[0])<<8 | uint32(k[len(k)-1])<<16 | uint32(k[len(k)/2])<<24
+	return x * 1093778269 >> 22
+}
 
 // quotedKeys are keyTable's keys in quotes, as Join writes them.
 var quotedKeys = func() (q [len(keyTable)]string) {
@@ -52,16 +61,12 @@ var quotedKeys = func() (q [len(keyTable)]string) {
 
 // keyToken returns the skeleton byte of key k, if the table has it.
 func keyToken(k []byte) (byte, bool) {
-	if len(k) == 0 || len(k) >= 32 {
+	if len(k) == 0 {
 		return 0, false
 	}
-	for _, i := range keyIndex[keyHash(k)] {
-		if keyTable[i] == string(k) {
-			return 0x80 + i, true
-		}
+	i := keySlot[keyHash(k)]
+	if i == 0 || keyTable[i-1] != string(k) {
+		return 0, false
 	}
-	return 0, false
+	return 0x80 + i - 1, true
 }
-
-// The table fits the bytes 0x80..0xff (this fails to compile otherwise).
-var _ = [1]struct{}{}[len(keyTable)/129]
