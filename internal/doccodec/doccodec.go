@@ -95,7 +95,10 @@ func (p *Parts) Reset() {
 
 // Marker bytes: control characters, which JSON allows only as whitespace
 // (tab, newline, carriage return: never markers) and never raw inside a
-// string. A literal control byte in the skeleton is preceded by mEsc.
+// string, and bytes 0x80 and up (keyTable's keys), which JSON has only
+// inside strings. A literal such byte left in the skeleton (in a key not in
+// the table, an unterminated string, text that is not JSON) is preceded
+// by mEsc.
 const (
 	mEsc   = 0x01 // the next byte is literal
 	mTrace = 0x02 // "<the row's trace ID>"
@@ -109,7 +112,7 @@ const (
 	mStr   = 0x10 // mStr+i (i < NumStr): "<the next string of Strs[i]>"
 )
 
-// Bytes 0x80 and up are object keys of keyTable, quotes included.
+// Bytes 0x80 + i are "<keyTable[i]>", quotes included.
 
 // isMarker reports whether a literal byte must be escaped in the skeleton.
 func isMarker(c byte) bool { return c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c >= 0x80 }
