@@ -37,6 +37,11 @@ func roundTrip(t testing.TB, doc []byte, r doccodec.Row) *doccodec.Parts {
 	if !bytes.Equal(got, doc) {
 		t.Fatalf("Join(Split(%q)) = %q", doc, got)
 	}
+	// The ClickHouse backend tells split rows from raw ones by a
+	// non-empty skeleton.
+	if len(doc) > 0 && len(p.Skeleton) == 0 {
+		t.Fatalf("Split(%q): empty skeleton", doc)
+	}
 	return &p
 }
 
