@@ -47,14 +47,29 @@ type recordScanner struct {
 	id, doc string
 	seg     uint64
 	rec     int64
-	parts   [7]string
 	p       doccodec.Parts
+	dest    []any
+}
+
+// bytesDest scans a String column into a []byte without a second copy:
+// the driver makes a new string of each value and hands its bytes to
+// UnmarshalBinary (clickhouse-go's String.ScanRow). Only Join reads them,
+// never writes.
+type bytesDest struct{ b *[]byte }
+
+func (d bytesDest) UnmarshalBinary(data []byte) error {
+	*d.b = data
+	return nil
 }
 
 // scan reads the next row into a Record.
 func (rs *recordScanner) scan(scan func(...any) error) (store.Record, error) {
-	pp := &rs.parts
-	if err := scan(&rs.id, &rs.seg, &rs.rec, &rs.doc, &pp[0], &pp[1], &pp[2], &pp[3], &pp[4], &pp[5], &pp[6]); err != nil {
+	p := &rs.p
+	if rs.dest == nil {
+		rs.dest = []any{&rs.id, &rs.seg, &rs.rec, &rs.doc, bytesDest{&p.Skeleton}, bytesDest{&p.IDs}, bytesDest{&p.Nums},
+			bytesDest{&p.Strs[doccodec.StrCommon]}, bytesDest{&p.Strs[doccodec.StrHot]}, bytesDest{&p.Strs[doccodec.StrURL]}, bytesDest{&p.Strs[doccodec.StrVaried]}}
+	}
+	if err := scan(rs.dest...); err != nil {
 		return store.Record{}, err
 	}
 	tid, err := toID(rs.id)
@@ -62,14 +77,14 @@ func (rs *recordScanner) scan(scan func(...any) error) (store.Record, error) {
 		return store.Record{}, err
 	}
 	r := store.Record{TraceID: tid, ID: xrayid.SegmentID(rs.seg), Received: rs.rec}
-	if pp[0] == "" {
+	if len(p.Skeleton) == 0 {
 		r.Doc = []byte(rs.doc)
 		return r, nil
 	}
-	p := &rs.p
-	p.Skeleton, p.IDs, p.Nums = []byte(pp[0]), []byte(pp[1]), []byte(pp[2])
-	p.Strs[doccodec.StrCommon], p.Strs[doccodec.StrHot], p.Strs[doccodec.StrURL], p.Strs[doccodec.StrVaried] = []byte(pp[3]), []byte(pp[4]), []byte(pp[5]), []byte(pp[6])
-	size := len(pp[0]) + 2*len(pp[1]) + 8*len(pp[2]) + len(pp[3]) + len(pp[4]) + len(pp[5]) + len(pp[6]) // about the document's
+	size := len(p.Skeleton) + 2*len(p.IDs) + 8*len(p.Nums) // about the document's
+	for _, s := range p.Strs {
+		size += len(s)
+	}
 	r.Doc, err = doccodec.Join(make([]byte, 0, size), p, doccodec.Row{TraceID: tid, SegmentID: r.ID})
 	if err != nil {
 		return store.Record{}, fmt.Errorf("document %s of trace %s: %w", r.ID, tid, err)
