@@ -17,8 +17,8 @@ import (
 // doc_* columns; a split document always has a skeleton unless it is
 // empty, so an empty doc_skel means "read doc".
 
-// docColumns are the columns of a split document, in the order of
-// recordColumns' values after doc.
+// docColumns are the columns of a split document, after doc in the
+// table, in the order recordRow writes and recordScanner reads them.
 const docColumns = "doc_skel String, doc_ids String, doc_nums String, " +
 	"doc_strs String, doc_hot String, doc_urls String, doc_varied String"
 
