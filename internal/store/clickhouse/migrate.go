@@ -47,6 +47,13 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		s.log.Info("clickhouse: migrated the schema to version 3", "database", s.opts.Database, "took", time.Since(began).Round(time.Millisecond))
 	}
+	if v >= 1 && v < 4 {
+		began := time.Now()
+		if err := s.migrateV4(ctx); err != nil {
+			return fmt.Errorf("clickhouse: migrate database %s from schema version %d to 4: %w", s.opts.Database, max(v, 3), err)
+		}
+		s.log.Info("clickhouse: migrated the schema to version 4", "database", s.opts.Database, "took", time.Since(began).Round(time.Millisecond))
+	}
 	if v < schemaVersion {
 		// A batch, not INSERT .. VALUES: over the native protocol 18.16
 		// waits for data blocks after any INSERT.

@@ -59,24 +59,19 @@ func (s *Store) Traces(ctx context.Context, ids []xrayid.TraceID) iter.Seq2[*sto
 		}
 		for chunk := range slices.Chunk(uniqueIDs(ids), idChunk) {
 			got := map[xrayid.TraceID]*store.Trace{}
-			err := s.query(ctx, "read traces", "SELECT trace_id, seg_id, received, doc FROM records WHERE trace_id IN "+idList(chunk)+" ORDER BY trace_id, received, seq",
+			var rs recordScanner
+			err := s.query(ctx, "read traces", "SELECT "+recordSelect+" FROM records WHERE trace_id IN "+idList(chunk)+" ORDER BY trace_id, received, seq",
 				func(scan func(...any) error) error {
-					var id, doc string
-					var seg uint64
-					var rec int64
-					if err := scan(&id, &seg, &rec, &doc); err != nil {
-						return err
-					}
-					tid, err := toID(id)
+					r, err := rs.scan(scan)
 					if err != nil {
 						return err
 					}
-					tr := got[tid]
+					tr := got[r.TraceID]
 					if tr == nil {
-						tr = &store.Trace{ID: tid}
-						got[tid] = tr
+						tr = &store.Trace{ID: r.TraceID}
+						got[r.TraceID] = tr
 					}
-					tr.Records = append(tr.Records, store.Record{TraceID: tid, ID: xrayid.SegmentID(seg), Received: rec, Doc: []byte(doc)})
+					tr.Records = append(tr.Records, r)
 					return nil
 				})
 			if err != nil {

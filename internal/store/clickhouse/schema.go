@@ -10,8 +10,9 @@ package clickhouse
 // the database has no version yet and refuses a newer one.
 // Version 2 orders summaries by (place, trace_id) and adds summary_ends
 // and the fields column; version 3 adds the edges and edge_flags columns
-// (migrate.go).
-const schemaVersion = 3
+// (migrate.go); version 4 adds the doc_* columns of split documents
+// (records.go).
+const schemaVersion = 4
 
 var tables = []string{
 	`CREATE TABLE IF NOT EXISTS schema_version (version UInt32, applied UInt64) ENGINE = MergeTree ORDER BY version`,
@@ -20,9 +21,10 @@ var tables = []string{
 	//
 	// Documents. place is the trace's placement second (its ID's epoch,
 	// or its first arrival for implausible epochs); seq orders writes with
-	// equal received.
+	// equal received. The document is doc, or since version 4 the doc_*
+	// columns (records.go).
 	`CREATE TABLE IF NOT EXISTS records (
-		trace_id FixedString(16), place Int64, received Int64, seq UInt64, seg_id UInt64, doc String
+		trace_id FixedString(16), place Int64, received Int64, seq UInt64, seg_id UInt64, doc String, ` + docColumns + `
 	) ENGINE = MergeTree PARTITION BY ` + placeDay + ` ORDER BY (trace_id, received, seq) SETTINGS index_granularity = 128`,
 	// Placements of traces with implausible ID epochs (first arrival).
 	`CREATE TABLE IF NOT EXISTS placements (trace_id FixedString(16), place Int64)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/counterspy/counterspy/internal/doccodec"
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
@@ -74,8 +75,10 @@ func (s *Store) write(ctx context.Context, b *store.Batch) error {
 		recSeq := seq
 		jobs = append(jobs, func() error {
 			return s.insert(ctx, "records", len(b.Records), func(app func(...any) error) error {
-				for i, r := range b.Records {
-					if err := app(string(r.TraceID[:]), places[r.TraceID], r.Received, recSeq+uint64(i), uint64(r.ID), string(r.Doc)); err != nil {
+				var p doccodec.Parts
+				for i := range b.Records {
+					r := &b.Records[i]
+					if err := recordRow(app, &p, r, places[r.TraceID], recSeq+uint64(i)); err != nil {
 						return err
 					}
 				}

@@ -1,0 +1,4 @@
+package doccodec
+
+// KeyTable exposes keyTable to the tests.
+func KeyTable() []string { return keyTable[:] }
