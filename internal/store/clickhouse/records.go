@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/counterspy/counterspy/internal/doccodec"
 	"github.com/counterspy/counterspy/internal/store"
+	"github.com/counterspy/counterspy/internal/store/doccodec"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 

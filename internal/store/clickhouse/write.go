@@ -12,8 +12,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/counterspy/counterspy/internal/doccodec"
 	"github.com/counterspy/counterspy/internal/store"
+	"github.com/counterspy/counterspy/internal/store/doccodec"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 

@@ -13,9 +13,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/counterspy/counterspy/internal/doccodec"
 	"github.com/counterspy/counterspy/internal/loadgen"
 	"github.com/counterspy/counterspy/internal/otlp/translate"
+	"github.com/counterspy/counterspy/internal/store/doccodec"
 	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
