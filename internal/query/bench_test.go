@@ -101,6 +101,9 @@ func BenchmarkFirstPage(b *testing.B) {
 		// By end time (X-Ray's TimeRangeType Event): a ByEnd scan.
 		{name: "all_by_end", tr: query.Event},
 		{name: "fault", expr: "fault"},
+		// Filtered by end time: ByEnd pages with pushed-down conditions.
+		{name: "fault_by_end", expr: "fault", tr: query.Event},
+		{name: "service_block_by_end", expr: `service("order-service") { fault }`, tr: query.Event},
 		{name: "service_block", expr: `service("order-service") { fault }`},
 		{name: "annotation", expr: `annotation.item_count > 4`},
 		{name: "user", expr: `user = "alice@example-shop.com"`},
