@@ -299,8 +299,10 @@ func (e *Engine) where(conds []filter.Condition) []store.FieldCond {
 		case filter.CondNode:
 			// A named node: the trace has a service known by that name
 			// (Services holds every name, as service() matches).
+			// With a block's flag, a node known by that name had it
+			// (ServiceFlags).
 			if c.Node.Name != "" {
-				add(store.FieldCond{Field: store.FieldService, Op: store.Has, Str: c.Node.Name})
+				add(store.FieldCond{Field: store.FieldService, Op: store.Has, Str: c.Node.Name, Num: float64(edgeFlag(c.NodeFlag))})
 			}
 		case filter.CondEdge:
 			// Both ends are nodes known by their names: the callee (what
@@ -318,16 +320,7 @@ func (e *Engine) where(conds []filter.Condition) []store.FieldCond {
 			if c.Node.Name == "" || c.To.Name == "" || c.Node.Type == "client" {
 				continue
 			}
-			var fl store.EdgeFlags
-			switch c.NodeFlag {
-			case filter.FlagError:
-				fl = store.EdgeError
-			case filter.FlagFault:
-				fl = store.EdgeFault
-			case filter.FlagThrottle:
-				fl = store.EdgeThrottle
-			}
-			add(store.FieldCond{Field: store.FieldEdge, Op: store.Has, Str: store.EdgeKey(c.Node.Name, c.To.Name), Num: float64(fl)})
+			add(store.FieldCond{Field: store.FieldEdge, Op: store.Has, Str: store.EdgeKey(c.Node.Name, c.To.Name), Num: float64(edgeFlag(c.NodeFlag))})
 			if e.pushDown.PushesDown(store.FieldEdge) {
 				edgeEnds = append(edgeEnds, c.Node.Name, c.To.Name)
 			}
@@ -357,4 +350,18 @@ func (e *Engine) where(conds []filter.Condition) []store.FieldCond {
 	return slices.DeleteFunc(out, func(c store.FieldCond) bool {
 		return c.Field == store.FieldService && slices.Contains(edgeEnds, c.Str)
 	})
+}
+
+// edgeFlag is a block's flag (service() { fault }, edge() { error }) as
+// store.EdgeFlags, 0 for none or another flag.
+func edgeFlag(f filter.Flag) store.EdgeFlags {
+	switch f {
+	case filter.FlagError:
+		return store.EdgeError
+	case filter.FlagFault:
+		return store.EdgeFault
+	case filter.FlagThrottle:
+		return store.EdgeThrottle
+	}
+	return 0
 }

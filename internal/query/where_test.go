@@ -43,6 +43,7 @@ func TestWhereSound(t *testing.T) {
 		// Services by any of their names (aliases in randomTrace), with
 		// a flag, a type, as the client, negated.
 		exprs = append(exprs, fmt.Sprintf(`service(%q)`, a), fmt.Sprintf(`service(%q) { fault }`, a),
+			fmt.Sprintf(`service(%q) { throttle }`, a), fmt.Sprintf(`service(%q) { error AND fault }`, a),
 			fmt.Sprintf(`service(id(name: %q, type: "T1")) { error }`, a), fmt.Sprintf(`service(id(name: %q, type: "client"))`, a),
 			fmt.Sprintf(`!service(%q)`, a), fmt.Sprintf(`service(%q) AND fault`, a), fmt.Sprintf(`service(%q) OR error`, a))
 	}
@@ -70,7 +71,7 @@ func TestWhereSound(t *testing.T) {
 		}
 		ps = append(ps, parsed{src, f, w})
 	}
-	matches, edgeMatches, serviceMatches, aliasMatches := 0, 0, 0, 0
+	matches, edgeMatches, serviceMatches, aliasMatches, flagMatches := 0, 0, 0, 0, 0
 	for range 3000 {
 		s := randomTrace(r, names)
 		fields, _ := summarize.Fields(s, nil)
@@ -85,6 +86,9 @@ func TestWhereSound(t *testing.T) {
 					edgeMatches++
 				case store.FieldService:
 					serviceMatches++
+					if c.Num != 0 {
+						flagMatches++ // a node known by that name had the flag
+					}
 					if !hasPrimary(s, c.Str) {
 						aliasMatches++ // only another name of a node has it
 					}
@@ -99,8 +103,9 @@ func TestWhereSound(t *testing.T) {
 	if pushed < len(names)*len(names)*5 || edgeMatches < 1000 {
 		t.Errorf("weak sample: %d edge conditions pushed down, %d tested on %d matches", pushed, edgeMatches, matches)
 	}
-	if pushedServices < len(names)*5 || serviceMatches < 1000 || aliasMatches < 100 {
-		t.Errorf("weak sample: %d service conditions pushed down, %d tested on matches (%d by another name only)", pushedServices, serviceMatches, aliasMatches)
+	if pushedServices < len(names)*5 || serviceMatches < 1000 || aliasMatches < 100 || flagMatches < 500 {
+		t.Errorf("weak sample: %d service conditions pushed down, %d tested on matches (%d by another name only, %d with a flag)",
+			pushedServices, serviceMatches, aliasMatches, flagMatches)
 	}
 }
 
@@ -128,7 +133,7 @@ func randomTrace(r *rand.Rand, names []string) *summary.Summary {
 	}
 	for range 1 + r.IntN(4) {
 		n := summary.Node{Name: names[r.IntN(len(names))], Type: []string{"", "T1", "client"}[r.IntN(3)],
-			Error: r.IntN(2) == 0, Fault: r.IntN(2) == 0}
+			Error: r.IntN(2) == 0, Fault: r.IntN(2) == 0, Throttle: r.IntN(4) == 0}
 		n.Names = []string{n.Name}
 		for range r.IntN(3) {
 			n.Names = append(n.Names, names[r.IntN(len(names))])

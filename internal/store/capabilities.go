@@ -50,7 +50,9 @@ type Op uint8
 
 // Comparisons. Flags (Fault, Error, Throttle, Partial, Inferred) take Eq with Num 0
 // or 1; numbers take Eq, Ge, Le; Service and AnnotationKey take Has (the
-// trace has a service of that name, an annotation with that key); the
+// trace has a service of that name, an annotation with that key; for a
+// Service, Num may be EdgeFlags the service's nodes must have had, all of
+// them: service("x") { fault }); the
 // strings HTTPMethod and HTTPURL take Eq, Prefix and Contains with Str;
 // Edge takes Has with Str an EdgeKey and Num the EdgeFlags the edge must
 // have (all of them; 0 for any edge).
@@ -129,7 +131,11 @@ func (c FieldCond) Holds(f *SummaryFields) bool {
 		if !f.ServiceNames {
 			return true // primary names only: a node's other names are missing
 		}
-		return has(f.Services)
+		want := EdgeFlags(c.Num)
+		if c.Op != Has || want == 0 || float64(want) != c.Num || !f.HasServiceFlags {
+			return has(f.Services) // no flags asked (or none known): the name alone
+		}
+		return slices.ContainsFunc(f.ServiceFlags, func(s ServiceFlag) bool { return s.Name == c.Str && s.Flags&want == want })
 	case FieldAnnotationKey:
 		return has(f.AnnotationKeys)
 	case FieldHTTPMethod:

@@ -247,6 +247,19 @@ type SummaryFields struct {
 	// never skipped on them).
 	Edges    []EdgeField
 	HasEdges bool
+	// ServiceFlags are, for every name a node with a flag is known by,
+	// the or of those nodes' flags (fault, error, throttle as EdgeFlags):
+	// what service("x") { fault } tests. HasServiceFlags says the writer
+	// filled them (rows written before are never skipped on a flag).
+	ServiceFlags    []ServiceFlag
+	HasServiceFlags bool
+}
+
+// ServiceFlag is a service name of SummaryFields with the flags of the
+// nodes known by it, or'ed.
+type ServiceFlag struct {
+	Name  string
+	Flags EdgeFlags
 }
 
 // EdgeField is an edge of SummaryFields: EdgeKey(caller, callee) and the

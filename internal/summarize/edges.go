@@ -29,16 +29,7 @@ func edgeFields(sum *summary.Summary) []store.EdgeField {
 		if from == nil || to == nil {
 			continue
 		}
-		var fl store.EdgeFlags
-		if e.Error {
-			fl |= store.EdgeError
-		}
-		if e.Fault {
-			fl |= store.EdgeFault
-		}
-		if e.Throttle {
-			fl |= store.EdgeThrottle
-		}
+		fl := flagsOf(e.Error, e.Fault, e.Throttle)
 		for fi := -1; fi < len(from.Names); fi++ {
 			a, ok := nameAt(from, fi)
 			if !ok {
@@ -70,6 +61,48 @@ func edgeFields(sum *summary.Summary) []store.EdgeField {
 		out[i] = store.EdgeField{Key: keys[sp.lo:sp.hi], Flags: sp.fl}
 	}
 	return out
+}
+
+// serviceFlags are the flags of SummaryFields' services
+// (store.SummaryFields.ServiceFlags): for each name a node with a flag is
+// matched by (its Name and Names, as service() matches them), the or of
+// those nodes' flags. Most nodes have none: the list is short.
+func serviceFlags(sum *summary.Summary) []store.ServiceFlag {
+	var out []store.ServiceFlag
+	for i := range sum.Nodes {
+		n := &sum.Nodes[i]
+		fl := flagsOf(n.Error, n.Fault, n.Throttle)
+		if fl == 0 {
+			continue
+		}
+		for j := -1; j < len(n.Names); j++ {
+			name, ok := nameAt(n, j)
+			if !ok {
+				continue
+			}
+			if at := slices.IndexFunc(out, func(s store.ServiceFlag) bool { return s.Name == name }); at >= 0 {
+				out[at].Flags |= fl
+				continue
+			}
+			out = append(out, store.ServiceFlag{Name: name, Flags: fl})
+		}
+	}
+	return out
+}
+
+// flagsOf is the EdgeFlags of an error, a fault and a throttle.
+func flagsOf(err, fault, throttle bool) store.EdgeFlags {
+	var fl store.EdgeFlags
+	if err {
+		fl |= store.EdgeError
+	}
+	if fault {
+		fl |= store.EdgeFault
+	}
+	if throttle {
+		fl |= store.EdgeThrottle
+	}
+	return fl
 }
 
 // nameAt is a name node n is matched by: its Name for i = -1, else

@@ -326,6 +326,9 @@ func fields(sum *summary.Summary, names []string, edges, allNames bool) (store.S
 		names = names[:start+len(slices.Compact(names[start:]))]
 	}
 	f.Services, f.ServiceNames = names[start:len(names):len(names)], allNames
+	if allNames {
+		f.ServiceFlags, f.HasServiceFlags = serviceFlags(sum), true
+	}
 	start = len(names)
 	for i := range sum.Annotations {
 		// Annotations are distinct (key, value) pairs: a key may repeat.

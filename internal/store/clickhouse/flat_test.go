@@ -103,6 +103,14 @@ func TestPushDownEdges(t *testing.T) {
 		// Inferred without ServiceNames: not known (never skipped on it).
 		{f: store.SummaryFields{Services: []string{"db"}, Inferred: true, Partial: true}},
 		{f: store.SummaryFields{Services: []string{"auth", "it's"}, ServiceNames: true, HasEdges: true, Edges: []store.EdgeField{{Key: store.EdgeKey("auth", "db")}}}},
+		// The services' flags (fields 5 with the edges, 6 without); the
+		// rows above with ServiceNames have none known (never skipped on
+		// a flag), these have them, or none (but known).
+		{f: store.SummaryFields{Services: []string{"db", "web", "web-alias"}, ServiceNames: true, HasEdges: true, HasServiceFlags: true,
+			ServiceFlags: []store.ServiceFlag{{Name: "web", Flags: store.EdgeFault}, {Name: "web-alias", Flags: store.EdgeFault}}}},
+		{f: store.SummaryFields{Services: []string{"db", "it's"}, ServiceNames: true, HasServiceFlags: true,
+			ServiceFlags: []store.ServiceFlag{{Name: "db", Flags: store.EdgeError | store.EdgeThrottle}, {Name: "it's", Flags: store.EdgeFault}}}},
+		{f: store.SummaryFields{Services: []string{"db", "web"}, ServiceNames: true, HasServiceFlags: true}},
 	}
 	b := &store.Batch{}
 	ids := map[xrayid.TraceID]int{}
@@ -132,6 +140,13 @@ func TestPushDownEdges(t *testing.T) {
 		{Field: store.FieldService, Op: store.Has, Str: "db"},
 		{Field: store.FieldService, Op: store.Has, Str: "web-alias"},
 		{Field: store.FieldService, Op: store.Has, Str: "it's"},
+		{Field: store.FieldService, Op: store.Has, Str: "web", Num: float64(store.EdgeFault)},
+		{Field: store.FieldService, Op: store.Has, Str: "web-alias", Num: float64(store.EdgeFault)},
+		{Field: store.FieldService, Op: store.Has, Str: "db", Num: float64(store.EdgeError)},
+		{Field: store.FieldService, Op: store.Has, Str: "db", Num: float64(store.EdgeError | store.EdgeThrottle)},
+		{Field: store.FieldService, Op: store.Has, Str: "db", Num: float64(store.EdgeFault)},
+		{Field: store.FieldService, Op: store.Has, Str: "it's", Num: float64(store.EdgeFault)},
+		{Field: store.FieldService, Op: store.Has, Str: "db", Num: nan},
 		{Field: store.FieldInferred, Op: store.Eq, Num: 1},
 		{Field: store.FieldInferred, Op: store.Eq, Num: 0},
 		{Field: store.FieldPartial, Op: store.Eq, Num: 1},

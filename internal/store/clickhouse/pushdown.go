@@ -81,11 +81,7 @@ func condSQL(c store.FieldCond) string {
 	case store.FieldHTTPStatus:
 		return statusSQL(c)
 	case store.FieldService:
-		// Only rows whose services hold every name (fieldsNames).
-		if c.Op != store.Has {
-			return ""
-		}
-		return "(" + newest("fields") + " NOT IN (" + fieldsNames + ") OR has(" + newest("services") + ", " + quote(c.Str) + "))"
+		return serviceSQL(c)
 	case store.FieldAnnotationKey:
 		if c.Op != store.Has {
 			return ""
@@ -195,4 +191,29 @@ func edgeSQL(c store.FieldCond) string {
 	}
 	return fmt.Sprintf("(%s NOT IN (%s) OR arrayExists((k, f) -> k = %s AND bitAnd(f, %d) = %d, %s, %s))",
 		newest("fields"), fieldsEdges, quote(c.Str), want, want, newest("edges"), newest("edge_flags"))
+}
+
+// serviceSQL tests a service name, in the rows whose services hold every
+// name (fieldsNames), and with a flag (service("x") { fault }) the
+// entries of servicesColumn, in the rows that have them
+// (fieldsServiceFlags): other rows are never skipped on it.
+func serviceSQL(c store.FieldCond) string {
+	if c.Op != store.Has {
+		return ""
+	}
+	name := "(" + newest("fields") + " NOT IN (" + fieldsNames + ") OR has(" + newest("services") + ", " + quote(c.Str) + "))"
+	want := store.EdgeFlags(c.Num)
+	if want == 0 || float64(want) != c.Num {
+		return name
+	}
+	var flags []string
+	for _, fl := range [...]store.EdgeFlags{store.EdgeError, store.EdgeFault, store.EdgeThrottle} {
+		if want&fl != 0 {
+			flags = append(flags, "has("+newest("services")+", "+quote(serviceFlagKey(c.Str, fl))+")")
+		}
+	}
+	if want&^(store.EdgeError|store.EdgeFault|store.EdgeThrottle) != 0 {
+		return name // a flag the column does not hold
+	}
+	return name + " AND (" + newest("fields") + " NOT IN (" + fieldsServiceFlags + ") OR " + strings.Join(flags, " AND ") + ")"
 }

@@ -39,8 +39,10 @@ var tables = []string{
 	// nothing is skipped on them), 2 when they include the edges (rows
 	// written before version 3 are never skipped on edges), 3 when
 	// services also holds every name of every node and partial's bit 1
-	// the inferred flag, 4 those without edges (fieldsVersion; rows with
-	// primary names only are never skipped on a service or inferred).
+	// the inferred flag, 4 those without edges, 5 and 6 the same with
+	// the services' flags as entries of services (fieldsVersion,
+	// servicesColumn; rows with primary names only are never skipped on
+	// a service or inferred, rows without flags on a service's flag).
 	summariesDDL,
 	// The end second of every summary revision, ordered by it: a ByEnd
 	// page reads a slice of it to find its candidate traces.

@@ -95,7 +95,7 @@ func (s *Store) write(ctx context.Context, b *store.Batch) error {
 					f := &r.Fields
 					if err := app(string(r.TraceID[:]), places[r.TraceID], r.End, sumSeq+uint64(i), string(r.Summary),
 						f.Duration, f.ResponseTime, b2u(f.Fault), b2u(f.Error), b2u(f.Throttle), partialBits(f),
-						uint16(min(max(f.HTTPStatus, 0), 65535)), f.HTTPMethod, f.HTTPURL, nonNil(f.Services), nonNil(f.AnnotationKeys),
+						uint16(min(max(f.HTTPStatus, 0), 65535)), f.HTTPMethod, f.HTTPURL, servicesColumn(f), nonNil(f.AnnotationKeys),
 						fieldsVersion(f), edgeKeys(f), edgeFlags(f)); err != nil {
 						return err
 					}
@@ -393,12 +393,17 @@ func partialBits(f *store.SummaryFields) uint8 {
 // flat columns can be trusted for: 0 when the writer filled no Fields,
 // 1 the flat values, 2 also the edges (schema 3), 3 also every name of
 // every node in services (SummaryFields.ServiceNames) and the inferred
-// flag in partial's bit 1, 4 those without the edges. Rows written before
-// 3 and 4 existed hold 0 to 2.
+// flag in partial's bit 1, 4 those without the edges, 5 and 6 the same
+// as 3 and 4 with the services' flags in services (servicesColumn). Rows
+// written before 3 to 6 existed hold 0 to 2.
 func fieldsVersion(f *store.SummaryFields) uint8 {
 	switch {
 	case !fieldsKnown(f):
 		return 0
+	case f.HasEdges && f.ServiceNames && f.HasServiceFlags:
+		return 5
+	case f.ServiceNames && f.HasServiceFlags:
+		return 6
 	case f.HasEdges && f.ServiceNames:
 		return 3
 	case f.HasEdges:
@@ -409,13 +414,41 @@ func fieldsVersion(f *store.SummaryFields) uint8 {
 	return 1
 }
 
-// The fields values whose rows hold the edges (fieldsEdges), and every
-// service name and the inferred flag (fieldsNames): the push-down skips
-// only those rows on an edge, a service or inferred.
+// The fields values whose rows hold the edges (fieldsEdges), every
+// service name and the inferred flag (fieldsNames), the services' flags
+// (fieldsServiceFlags): the push-down skips only those rows on an edge, a
+// service or inferred, a service's flag.
 const (
-	fieldsEdges = "2, 3"
-	fieldsNames = "3, 4"
+	fieldsEdges        = "2, 3, 5"
+	fieldsNames        = "3, 4, 5, 6"
+	fieldsServiceFlags = "5, 6"
 )
+
+// servicesColumn is the services column: f.Services, then, for each of
+// f.ServiceFlags, one entry per flag it has, serviceFlagKey(name, flag).
+// A service's flags ride in the same array as its names, so that
+// service("x") { fault } is one has() and the column needs no schema
+// change; no name has such an entry's 0xff byte (not UTF-8).
+func servicesColumn(f *store.SummaryFields) []string {
+	if len(f.ServiceFlags) == 0 {
+		return nonNil(f.Services)
+	}
+	out := append(make([]string, 0, len(f.Services)+2*len(f.ServiceFlags)), f.Services...)
+	for _, sf := range f.ServiceFlags {
+		for _, fl := range [...]store.EdgeFlags{store.EdgeError, store.EdgeFault, store.EdgeThrottle} {
+			if sf.Flags&fl != 0 {
+				out = append(out, serviceFlagKey(sf.Name, fl))
+			}
+		}
+	}
+	return out
+}
+
+// serviceFlagKey is the services entry saying that a node known by name
+// had flag (one EdgeFlags bit).
+func serviceFlagKey(name string, flag store.EdgeFlags) string {
+	return name + "\xff" + string(rune('0'+flag))
+}
 
 // edgeKeys and edgeFlags are the edges and edge_flags columns: f.Edges'
 // keys and flags, in the same order.
