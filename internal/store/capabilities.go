@@ -178,3 +178,16 @@ type IndexPolicy interface {
 	// out.
 	Unindexed(f Field) bool
 }
+
+// UnindexedWhenPushedDown is the IndexPolicy of a backend that pushes
+// every field down (ClickHouse, and the memory backend that stands in for
+// it in tests): no terms for any field that has them — all but edges and
+// the entry request's method and URL, which never had terms.
+func UnindexedWhenPushedDown(f Field) bool {
+	switch f {
+	case FieldFault, FieldError, FieldThrottle, FieldPartial, FieldDuration,
+		FieldResponseTime, FieldHTTPStatus, FieldService, FieldAnnotationKey, FieldInferred:
+		return true
+	}
+	return false
+}

@@ -23,19 +23,11 @@ func (s *Store) PushesDown(f store.Field) bool {
 }
 
 // Unindexed implements store.IndexPolicy: the writer gives the store no
-// index terms for the fields a scan tests natively (the index package's
-// Policy says which), except edges and the entry request's method and
-// URL, which never had terms. A folded scan skips a second with no match
+// index terms for the fields a scan tests natively
+// (store.UnindexedWhenPushedDown). A folded scan skips a second with no match
 // in one row, so those terms (3.5 rows a segment, 43 bytes on disk) saved
 // little; old rows keep theirs, unused.
-func (s *Store) Unindexed(f store.Field) bool {
-	switch f {
-	case store.FieldFault, store.FieldError, store.FieldThrottle, store.FieldPartial, store.FieldDuration,
-		store.FieldResponseTime, store.FieldHTTPStatus, store.FieldService, store.FieldAnnotationKey, store.FieldInferred:
-		return true
-	}
-	return false
-}
+func (s *Store) Unindexed(f store.Field) bool { return store.UnindexedWhenPushedDown(f) }
 
 var (
 	_ store.PushDown    = (*Store)(nil)

@@ -205,18 +205,10 @@ func holds(where []store.FieldCond, f *store.SummaryFields) bool {
 // meet Where, on every field (the reference semantics, FieldCond.Holds).
 func (s *Store) PushesDown(store.Field) bool { return true }
 
-// Unindexed implements store.IndexPolicy as the ClickHouse backend does: the
-// writer gives no index terms for the fields a scan tests (all but edges
-// and the entry request's method and URL, which never had terms), so that
-// the tests on this fast backend take the planner's paths without them.
-func (s *Store) Unindexed(f store.Field) bool {
-	switch f {
-	case store.FieldFault, store.FieldError, store.FieldThrottle, store.FieldPartial, store.FieldDuration,
-		store.FieldResponseTime, store.FieldHTTPStatus, store.FieldService, store.FieldAnnotationKey, store.FieldInferred:
-		return true
-	}
-	return false
-}
+// Unindexed implements store.IndexPolicy as the ClickHouse backend does
+// (store.UnindexedWhenPushedDown), so that the tests on this fast backend
+// take the planner's paths without those terms.
+func (s *Store) Unindexed(f store.Field) bool { return store.UnindexedWhenPushedDown(f) }
 
 // EstimateTerms implements store.TermEstimator exactly: the distinct
 // traces under any of terms placed in [from, to), up to limit.
