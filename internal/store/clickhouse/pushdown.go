@@ -10,7 +10,7 @@ import (
 )
 
 // PushesDown implements store.PushDown: a scan tests the Where conditions
-// on every flat column (the newest revision's, argMax(col, seq)) and
+// on every flat column (the newest revision's, whereSQL) and
 // transfers no summary for the rows that fail them.
 func (s *Store) PushesDown(f store.Field) bool {
 	switch f {
@@ -48,11 +48,13 @@ func whereSQL(where []store.FieldCond) string {
 	if len(conds) == 0 {
 		return "1"
 	}
-	return "(argMax(fields, seq) = 0 OR " + strings.Join(conds, " AND ") + ")"
+	// The conditions are tested on each revision's row and the newest
+	// revision's verdict kept: argMax of a UInt8, not of every column
+	// the conditions read (argMax of an array column copies the array
+	// into the aggregate's state: 2.5-4× slower on a slice of 28 k
+	// traces with has() over services).
+	return "argMax(fields = 0 OR (" + strings.Join(conds, " AND ") + "), seq)"
 }
-
-// newest is the value of column in a trace's newest revision.
-func newest(column string) string { return "argMax(" + column + ", seq)" }
 
 // condSQL translates one condition, or returns "" (it holds).
 func condSQL(c store.FieldCond) string {
@@ -78,7 +80,7 @@ func condSQL(c store.FieldCond) string {
 		if c.Op != store.Has {
 			return ""
 		}
-		return "has(" + newest("annotation_keys") + ", " + quote(c.Str) + ")"
+		return "has(" + "annotation_keys" + ", " + quote(c.Str) + ")"
 	case store.FieldHTTPMethod, store.FieldHTTPURL:
 		return stringSQL(c)
 	case store.FieldEdge:
@@ -92,11 +94,11 @@ func condSQL(c store.FieldCond) string {
 	}
 	switch c.Op {
 	case store.Eq:
-		return "(" + newest(col) + " = " + n + ")"
+		return "(" + col + " = " + n + ")"
 	case store.Ge:
-		return "(" + newest(col) + " >= " + n + ")"
+		return "(" + col + " >= " + n + ")"
 	case store.Le:
-		return "(" + newest(col) + " <= " + n + ")"
+		return "(" + col + " <= " + n + ")"
 	}
 	return ""
 }
@@ -119,7 +121,7 @@ func statusSQL(c store.FieldCond) string {
 	if !ok {
 		return ""
 	}
-	col := newest("http_status")
+	col := "http_status"
 	switch c.Op {
 	case store.Eq:
 		switch {
@@ -142,9 +144,9 @@ func statusSQL(c store.FieldCond) string {
 // first length(p) bytes (substring counts bytes), and position() of an
 // empty needle is 1, as strings.Contains of "" is true.
 func stringSQL(c store.FieldCond) string {
-	col := newest("http_url")
+	col := "http_url"
 	if c.Field == store.FieldHTTPMethod {
-		col = newest("http_method")
+		col = "http_method"
 	}
 	v := quote(c.Str)
 	switch c.Op {
@@ -165,11 +167,11 @@ func partialSQL(c store.FieldCond) string {
 	if c.Op != store.Eq || c.Num != 0 && c.Num != 1 {
 		return ""
 	}
-	col := newest("partial")
+	col := "partial"
 	if c.Field == store.FieldPartial {
 		return fmt.Sprintf("(bitAnd(%s, 1) = %d)", col, int(c.Num))
 	}
-	return fmt.Sprintf("(%s NOT IN (%s) OR bitAnd(%s, 2) = %d)", newest("fields"), fieldsNames, col, 2*int(c.Num))
+	return fmt.Sprintf("(%s NOT IN (%s) OR bitAnd(%s, 2) = %d)", "fields", fieldsNames, col, 2*int(c.Num))
 }
 
 // edgeSQL tests the edges and edge_flags columns (SummaryFields.Edges),
@@ -182,7 +184,7 @@ func edgeSQL(c store.FieldCond) string {
 		return ""
 	}
 	return fmt.Sprintf("(%s NOT IN (%s) OR arrayExists((k, f) -> k = %s AND bitAnd(f, %d) = %d, %s, %s))",
-		newest("fields"), fieldsEdges, quote(c.Str), want, want, newest("edges"), newest("edge_flags"))
+		"fields", fieldsEdges, quote(c.Str), want, want, "edges", "edge_flags")
 }
 
 // serviceSQL tests a service name, in the rows whose services hold every
@@ -193,7 +195,7 @@ func serviceSQL(c store.FieldCond) string {
 	if c.Op != store.Has {
 		return ""
 	}
-	name := "(" + newest("fields") + " NOT IN (" + fieldsNames + ") OR has(" + newest("services") + ", " + quote(c.Str) + "))"
+	name := "(" + "fields" + " NOT IN (" + fieldsNames + ") OR has(" + "services" + ", " + quote(c.Str) + "))"
 	want := store.EdgeFlags(c.Num)
 	if want == 0 || float64(want) != c.Num {
 		return name
@@ -201,11 +203,11 @@ func serviceSQL(c store.FieldCond) string {
 	var flags []string
 	for _, fl := range [...]store.EdgeFlags{store.EdgeError, store.EdgeFault, store.EdgeThrottle} {
 		if want&fl != 0 {
-			flags = append(flags, "has("+newest("services")+", "+quote(serviceFlagKey(c.Str, fl))+")")
+			flags = append(flags, "has("+"services"+", "+quote(serviceFlagKey(c.Str, fl))+")")
 		}
 	}
 	if want&^(store.EdgeError|store.EdgeFault|store.EdgeThrottle) != 0 {
 		return name // a flag the column does not hold
 	}
-	return name + " AND (" + newest("fields") + " NOT IN (" + fieldsServiceFlags + ") OR " + strings.Join(flags, " AND ") + ")"
+	return name + " AND (" + "fields" + " NOT IN (" + fieldsServiceFlags + ") OR " + strings.Join(flags, " AND ") + ")"
 }
