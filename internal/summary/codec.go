@@ -1,15 +1,12 @@
 package summary
 
 import (
-	"cmp"
 	"encoding/binary"
 	"math"
 	"math/bits"
-	"slices"
 	"sync"
 
 	"github.com/counterspy/counterspy/internal/segment"
-	"github.com/counterspy/counterspy/internal/xrayid"
 )
 
 // Binary format, version 2 (all integers uvarints unless said otherwise):
@@ -30,7 +27,9 @@ import (
 // flags and response times are not stored: decoding recomputes them from
 // the calls. An edge call that is also a node request (the client edge's
 // call is the entry segment, an inferred node's request is its edge's call)
-// is stored as a reference to that request; an HTTP block equal to the
+// is stored as a reference to that request (to the first node request
+// equal to it in what is stored: version 2 has no call IDs to tell equal
+// calls apart); an HTTP block equal to the
 // trace's is stored as one byte.
 //
 // Calls carry no segment ID (version 1 stored 8 bytes per call): nothing
@@ -54,15 +53,26 @@ var encoders = sync.Pool{New: func() any { return new(encoder) }}
 type encoder struct {
 	body  []byte
 	table finder[string]
-	// reqs indexes node requests by ID, for edge calls that repeat one.
-	reqs []reqRef
+	// reqs indexes node requests by what is stored of them (not their
+	// IDs), for edge calls that repeat one.
+	reqs map[callKey]reqRef
 	http *HTTP // the trace's HTTP
 }
 
 type reqRef struct {
-	id      xrayid.SegmentID
 	node, j int32 // Nodes[node].Requests[j]
-	call    *Call
+}
+
+// callKey is what the encoding holds of a call, times as bits (so that
+// -0 and 0, or NaNs, are told apart exactly as they are stored).
+type callKey struct {
+	start, end uint64
+	status     int
+	flags      byte
+}
+
+func keyOf(c *Call) callKey {
+	return callKey{math.Float64bits(c.Start), math.Float64bits(c.End), c.Status, flags(c.InProgress, c.Error, c.Fault, c.Throttle)}
 }
 
 // AppendBinary appends the binary encoding of s to dst.
@@ -224,27 +234,31 @@ func (e *encoder) writeHTTP(h *HTTP) {
 	}
 }
 
-// indexRequests lists every node request by ID.
+// indexRequests indexes every node request by what is stored of it, the
+// first of equal ones: an edge call equal to one is stored as a reference
+// to it. The choice depends only on what is stored (not on the calls'
+// segment IDs, which version 2 does not store), so that encoding a decoded
+// summary gives the same bytes again.
 func (e *encoder) indexRequests(s *Summary) {
-	e.reqs = e.reqs[:0]
+	if e.reqs == nil {
+		e.reqs = map[callKey]reqRef{}
+	}
+	clear(e.reqs)
 	for i := range s.Nodes {
 		rs := s.Nodes[i].Requests
 		for j := range rs {
-			e.reqs = append(e.reqs, reqRef{id: rs[j].ID, node: int32(i), j: int32(j), call: &rs[j]})
+			k := keyOf(&rs[j])
+			if _, dup := e.reqs[k]; !dup {
+				e.reqs[k] = reqRef{node: int32(i), j: int32(j)}
+			}
 		}
 	}
-	slices.SortFunc(e.reqs, func(x, y reqRef) int {
-		return cmp.Or(cmp.Compare(x.id, y.id), cmp.Compare(x.node, y.node), cmp.Compare(x.j, y.j))
-	})
 }
 
 // findRequest returns a node request equal to c, or nil.
 func (e *encoder) findRequest(c *Call) *reqRef {
-	i, _ := slices.BinarySearchFunc(e.reqs, c.ID, func(r reqRef, id xrayid.SegmentID) int { return cmp.Compare(r.id, id) })
-	for ; i < len(e.reqs) && e.reqs[i].id == c.ID; i++ {
-		if *e.reqs[i].call == *c {
-			return &e.reqs[i]
-		}
+	if r, ok := e.reqs[keyOf(c)]; ok {
+		return &r
 	}
 	return nil
 }
