@@ -11,7 +11,6 @@ import (
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/store/memstore"
-	"github.com/counterspy/counterspy/internal/store/pebblestore"
 	"github.com/counterspy/counterspy/internal/summarize"
 )
 
@@ -20,11 +19,7 @@ import (
 // down (the memory backend) and not for one that does not (Pebble), and
 // the edges it builds are Fields'.
 func TestEdgesWhenPushedDown(t *testing.T) {
-	peb, err := pebblestore.Open(t.TempDir(), pebblestore.Options{NoSync: true, EpochPast: 50 * 365 * 24 * time.Hour, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peb.Close()
+	peb := openPebble(t)
 	mem := memstore.New()
 	defer mem.Close()
 	sc, err := loadgen.New("large", 5)

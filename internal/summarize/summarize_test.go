@@ -68,11 +68,7 @@ func TestGraphDeltas(t *testing.T) {
 
 func testGraphDeltas(t *testing.T, opts summarize.Options, failEvery int) {
 	ctx := context.Background()
-	st, err := pebblestore.Open(t.TempDir(), pebblestore.Options{NoSync: true, EpochPast: 50 * 365 * 24 * time.Hour, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openPebble(t)
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	opts.Now = func() time.Time { return now }
 	opts.Groups = faultGroups{}
@@ -245,10 +241,7 @@ func TestHalfFailedWrites(t *testing.T) {
 			return m, m.Data()
 		}},
 		{"composed", func(t *testing.T) (store.Store, *memstore.Data) {
-			peb, err := pebblestore.Open(t.TempDir(), pebblestore.Options{NoSync: true, EpochPast: 50 * 365 * 24 * time.Hour, Logger: quiet})
-			if err != nil {
-				t.Fatal(err)
-			}
+			peb := openPebble(t)
 			mem := memstore.New()
 			s, err := store.Compose(store.Parts{Traces: peb, Graph: mem, Logs: mem, Meta: peb})
 			if err != nil {
@@ -339,4 +332,16 @@ func TestHalfFailedWrites(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openPebble opens a Pebble store in a test directory, closed at the end
+// of the test, that accepts trace IDs of any epoch.
+func openPebble(t *testing.T) *pebblestore.Store {
+	t.Helper()
+	st, err := pebblestore.Open(t.TempDir(), pebblestore.Options{NoSync: true, EpochPast: 50 * 365 * 24 * time.Hour, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

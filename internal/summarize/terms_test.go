@@ -12,7 +12,6 @@ import (
 	"github.com/counterspy/counterspy/internal/segment"
 	"github.com/counterspy/counterspy/internal/store"
 	"github.com/counterspy/counterspy/internal/store/memstore"
-	"github.com/counterspy/counterspy/internal/store/pebblestore"
 	"github.com/counterspy/counterspy/internal/summarize"
 	"github.com/counterspy/counterspy/internal/summary"
 	"github.com/counterspy/counterspy/internal/xrayid"
@@ -24,11 +23,7 @@ import (
 // no node name, annotation key, time bucket, HTTP status or trace flag —
 // while the others (annotation values, users, node flags) stay.
 func TestTermsForStore(t *testing.T) {
-	peb, err := pebblestore.Open(t.TempDir(), pebblestore.Options{NoSync: true, EpochPast: 50 * 365 * 24 * time.Hour, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peb.Close()
+	peb := openPebble(t)
 	mem := memstore.New()
 	defer mem.Close()
 	sc, err := loadgen.New("large", 7)

@@ -108,16 +108,9 @@ func testMigrateV1(t *testing.T, srvs []*chtest.Server, cluster string, interrup
 	ctx := context.Background()
 	db := fmt.Sprintf("migrate_%d", dbs.Add(1))
 	v1 := v1Tables(t, srvs, db, cluster)
-	if err := v1.insert(ctx, "schema_version", 1, func(app func(...any) error) error { return app(uint32(1), uint64(1)) }); err != nil {
-		t.Fatal(err)
-	}
+	setSchemaVersion(t, v1, 1)
 	T := time.Now().Unix()
-	id := func(i byte) xrayid.TraceID {
-		var tid xrayid.TraceID
-		binary.BigEndian.PutUint32(tid[:4], uint32(T-10))
-		tid[15] = i
-		return tid
-	}
+	id := func(i byte) xrayid.TraceID { return traceAt(T-10, i) }
 	a, b, c := id(1), id(2), id(3)
 	type rev struct {
 		id        xrayid.TraceID
@@ -245,16 +238,9 @@ func testMigrateV2(t *testing.T, srvs []*chtest.Server, cluster string) {
 	ctx := context.Background()
 	db := fmt.Sprintf("migrate_%d", dbs.Add(1))
 	v2 := schemaTables(t, srvs, db, cluster, summariesV2)
-	if err := v2.insert(ctx, "schema_version", 1, func(app func(...any) error) error { return app(uint32(2), uint64(1)) }); err != nil {
-		t.Fatal(err)
-	}
+	setSchemaVersion(t, v2, 2)
 	T := time.Now().Unix()
-	id := func(i byte) xrayid.TraceID {
-		var tid xrayid.TraceID
-		binary.BigEndian.PutUint32(tid[:4], uint32(T-10))
-		tid[15] = i
-		return tid
-	}
+	id := func(i byte) xrayid.TraceID { return traceAt(T-10, i) }
 	// Trace 1: written by version 2, with Fields (fields = 1), no edges.
 	old := id(1)
 	if err := v2.insert(ctx, "summaries", 1, func(app func(...any) error) error {
@@ -314,5 +300,22 @@ func testMigrateV2(t *testing.T, srvs []*chtest.Server, cluster string) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// traceAt is a trace ID of epoch sec whose last byte is i.
+func traceAt(sec int64, i byte) xrayid.TraceID {
+	var tid xrayid.TraceID
+	binary.BigEndian.PutUint32(tid[:4], uint32(sec))
+	tid[15] = i
+	return tid
+}
+
+// setSchemaVersion records version v in st's database, as that
+// version's Counterspy did.
+func setSchemaVersion(t *testing.T, st *Store, v uint32) {
+	t.Helper()
+	if err := st.insert(context.Background(), "schema_version", 1, func(app func(...any) error) error { return app(v, uint64(1)) }); err != nil {
+		t.Fatal(err)
 	}
 }

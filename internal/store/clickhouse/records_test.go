@@ -3,7 +3,6 @@ package clickhouse
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
@@ -56,16 +55,9 @@ func testMigrateV3(t *testing.T, srvs []*chtest.Server, cluster string) {
 		}
 		conn.Close()
 	}
-	if err := v3.insert(ctx, "schema_version", 1, func(app func(...any) error) error { return app(uint32(3), uint64(1)) }); err != nil {
-		t.Fatal(err)
-	}
+	setSchemaVersion(t, v3, 3)
 	T := time.Now().Unix()
-	id := func(i byte) xrayid.TraceID {
-		var tid xrayid.TraceID
-		binary.BigEndian.PutUint32(tid[:4], uint32(T-10))
-		tid[15] = i
-		return tid
-	}
+	id := func(i byte) xrayid.TraceID { return traceAt(T-10, i) }
 	doc := func(tid xrayid.TraceID, seg xrayid.SegmentID, name string) []byte {
 		return fmt.Appendf(nil, `{"trace_id":"%s","id":"%s","name":"%s","start_time":%d.25,"end_time":%d.5,"parent_id":"0102030405060708"}`, tid, seg, name, T-10, T-9)
 	}
